@@ -23,9 +23,9 @@
  */
 import { logger } from '@libp2p/logger'
 import { InvalidClockOptionError } from './errors.ts'
-import { predictionError, robustLineFit, slopeError, t99 } from './fit.ts'
+import { fitModel, modelOffset, modelUncertainty } from './model.ts'
+import type { ClockModel } from './model.ts'
 import type { ClockSample } from './sample.ts'
-import type { FitPoint } from './fit.ts'
 
 const log = logger('spikewire:clock')
 
@@ -44,7 +44,7 @@ export interface ClockEstimate {
   rttUs: number
   /** Number of burst representatives the fit used. */
   samples: number
-  /** True once enough bursts are in and the drift is known within `convergeDriftPpm`. */
+  /** True once enough bursts are in and the drift is known well enough (see `convergeDriftPpm`). */
   converged: boolean
 }
 
@@ -65,6 +65,11 @@ export interface ClockEstimatorOptions {
   convergeBursts?: number
   /** Drift uncertainty needed before `converged`, ppm. Default 20. */
   convergeDriftPpm?: number
+  /**
+   * Longest expected time without a sample (the probe schedule's longest period), µs: a drift uncertainty
+   * that adds less than δmin/2 over this long also counts as converged. Default 8 s.
+   */
+  convergeHorizonUs?: number
   /** Consecutive inconsistent bursts that mean a clock step. Default 3. */
   stepBursts?: number
   /** Outlier threshold in robust residual scales. Default 4. */
@@ -89,22 +94,6 @@ interface Burst {
   consistent: boolean
 }
 
-interface Model {
-  x0: number
-  y0: number
-  a: number
-  b: number
-  constant: boolean
-  /** Standard error function of the fitted ordinate, µs, at x relative to x0. */
-  se: (x: number) => number
-  coverage: number
-  xMin: number
-  xMax: number
-  dminUs: number
-  driftU: number
-  n: number
-}
-
 function positive (name: string, v: number): number {
   if (!(v > 0) || !Number.isFinite(v)) throw new InvalidClockOptionError(`${name} must be a positive finite number (got ${v})`)
   return v
@@ -119,14 +108,15 @@ export class ClockEstimator extends EventTarget {
   readonly #driftFloor: number
   readonly #convergeBursts: number
   readonly #convergeDrift: number
+  readonly #convergeHorizonUs: number
   readonly #stepBursts: number
   readonly #outlierK: number
 
   #window: Burst[] = []
   #suspect: Burst[] = []
   #open: Burst | undefined
-  #reference: Model | undefined
-  #model: Model | undefined
+  #reference: ClockModel | undefined
+  #model: ClockModel | undefined
   #steps = 0
   #rejectedBursts = 0
   #totalSamples = 0
@@ -141,6 +131,7 @@ export class ClockEstimator extends EventTarget {
     this.#driftFloor = positive('driftFloorPpm', options.driftFloorPpm ?? 0.1) * 1e-6
     this.#convergeBursts = Math.max(1, Math.floor(positive('convergeBursts', options.convergeBursts ?? 4)))
     this.#convergeDrift = positive('convergeDriftPpm', options.convergeDriftPpm ?? 20) * 1e-6
+    this.#convergeHorizonUs = positive('convergeHorizonUs', options.convergeHorizonUs ?? 8_000_000)
     this.#stepBursts = Math.max(1, Math.floor(positive('stepBursts', options.stepBursts ?? 3)))
     this.#outlierK = positive('outlierK', options.outlierK ?? 4)
   }
@@ -227,13 +218,13 @@ export class ClockEstimator extends EventTarget {
     }
     return {
       atLocalUs,
-      offsetUs: this.#offset(m, atLocalUs),
+      offsetUs: modelOffset(m, atLocalUs),
       driftPpm: m.b * 1e6,
       driftUncertaintyPpm: m.driftU * 1e6,
-      uncertaintyUs: this.#uncertainty(m, atLocalUs),
+      uncertaintyUs: modelUncertainty(m, atLocalUs),
       rttUs: m.dminUs,
       samples: m.n,
-      converged: !m.constant && m.n >= this.#convergeBursts && m.driftU <= this.#convergeDrift
+      converged: this.#converged(m)
     }
   }
 
@@ -242,14 +233,14 @@ export class ClockEstimator extends EventTarget {
     const m = this.#model
     if (m === undefined) return { localUs: remoteUs, uncertaintyUs: Infinity }
     const localUs = m.x0 + (remoteUs - m.x0 - m.y0 - m.a) / (1 + m.b)
-    return { localUs, uncertaintyUs: this.#uncertainty(m, localUs) }
+    return { localUs, uncertaintyUs: modelUncertainty(m, localUs) }
   }
 
   /** Map a local timestamp to the peer's clock. */
   toRemote (localUs: number): { remoteUs: number, uncertaintyUs: number } {
     const m = this.#model
     if (m === undefined) return { remoteUs: localUs, uncertaintyUs: Infinity }
-    return { remoteUs: localUs + this.#offset(m, localUs), uncertaintyUs: this.#uncertainty(m, localUs) }
+    return { remoteUs: localUs + modelOffset(m, localUs), uncertaintyUs: modelUncertainty(m, localUs) }
   }
 
   /** Forget all samples (e.g. after the peer restarted). */
@@ -261,21 +252,23 @@ export class ClockEstimator extends EventTarget {
     this.#model = undefined
   }
 
-  #offset (m: Model, t: number): number {
-    return m.y0 + m.a + m.b * (t - m.x0)
+  /**
+   * Converged: enough bursts, and more probing at the fast rate would not help much. Either the drift is
+   * known within `convergeDriftPpm`, or over `convergeHorizonUs` without a sample it would add no more than
+   * the error already there (δmin/2 or the fit error, whichever is larger; on a slow or jittery path this
+   * holds before the slope is measured), or the window is full (fast probing then only replaces samples;
+   * backing off is what lengthens the window and pins the drift down).
+   */
+  #converged (m: ClockModel): boolean {
+    if (m.n < this.#convergeBursts) return false
+    if (m.driftU <= this.#convergeDrift || m.n >= this.#windowBursts) return true
+    return m.driftU * this.#convergeHorizonUs <= Math.max(m.dminUs / 2, m.fitErr(m.xMax))
   }
 
-  #uncertainty (m: Model, t: number): number {
-    const x = t - m.x0
-    const xc = Math.min(Math.max(x, m.xMin), m.xMax)
-    const outside = Math.abs(x - xc)
-    return m.dminUs / 2 + m.coverage * m.se(xc) + m.driftU * outside
-  }
-
-  #agrees (m: Model | undefined, s: ClockSample): boolean {
+  #agrees (m: ClockModel | undefined, s: ClockSample): boolean {
     if (m === undefined) return true
-    const gap = Math.abs(s.offsetUs - this.#offset(m, s.atLocalUs))
-    return gap <= s.delayUs / 2 + this.#uncertainty(m, s.atLocalUs) + this.#noiseFloorUs
+    const gap = Math.abs(s.offsetUs - modelOffset(m, s.atLocalUs))
+    return gap <= s.delayUs / 2 + modelUncertainty(m, s.atLocalUs) + this.#noiseFloorUs
   }
 
   #trim (): void {
@@ -287,47 +280,18 @@ export class ClockEstimator extends EventTarget {
     if (drop > 0) this.#window = w.slice(drop)
   }
 
-  #fit (): Model | undefined {
-    const w = this.#window
-    if (w.length === 0) return undefined
-    const last = w[w.length - 1].rep
-    const x0 = last.atLocalUs
-    const y0 = last.offsetUs
-    const dminAll = Math.min(...w.map(b => b.rep.delayUs))
-    const points: FitPoint[] = w.map(b => ({
-      x: b.rep.atLocalUs - x0,
-      y: b.rep.offsetUs - y0,
-      s: (b.rep.delayUs - dminAll) / 2 + this.#noiseFloorUs
-    }))
-    const line = robustLineFit(points, { outlierK: this.#outlierK })
-    const kept = line.kept.map(i => points[i])
-    const dminUs = Math.min(...line.kept.map(i => w[i].rep.delayUs))
-    const slopeU = Math.max(t99(line.n - 2) * slopeError(line), this.#driftFloor)
-    if (line.n >= 3 && slopeU <= this.#maxDrift) {
-      return {
-        x0, y0, a: line.a, b: line.b, constant: false, se: x => predictionError(line, x),
-        coverage: t99(line.n - 2), xMin: line.xMin, xMax: line.xMax, dminUs, driftU: slopeU, n: line.n
-      }
+  #fit (): ClockModel | undefined {
+    if (this.#window.length === 0) return undefined
+    const { model, drop } = fitModel(this.#window.map(b => b.rep), {
+      noiseFloorUs: this.#noiseFloorUs,
+      maxDrift: this.#maxDrift,
+      driftFloor: this.#driftFloor,
+      outlierK: this.#outlierK
+    })
+    if (drop > 0) {
+      log('drift changed within the window: %d oldest bursts dropped', drop)
+      this.#window = this.#window.slice(drop)
     }
-    // Slope not measurable yet: weighted mean offset, drift 0 ± maxDrift. Every point may sit up to
-    // maxDrift × (its distance in time) away from the truth at time x, which the error function includes.
-    let sw = 0
-    let swy = 0
-    for (const p of kept) {
-      sw += 1 / (p.s * p.s)
-      swy += p.y / (p.s * p.s)
-    }
-    const a = swy / sw
-    const maxDrift = this.#maxDrift
-    const spread = Math.sqrt(1 / sw)
-    const xs = kept.map(p => p.x)
-    const xMin = Math.min(...xs)
-    const xMax = Math.max(...xs)
-    return {
-      x0, y0, a, b: 0, constant: true,
-      // Coverage 3 applied to the noise term only; the drift term is a hard bound, hence divided back.
-      se: x => spread * line.sigma + maxDrift * Math.max(x - xMin, xMax - x) / 3,
-      coverage: 3, xMin, xMax, dminUs, driftU: maxDrift, n: kept.length
-    }
+    return model
   }
 }

@@ -130,3 +130,23 @@ export function predictionError (fit: LineFit, x: number): number {
 export function slopeError (fit: LineFit): number {
   return fit.n >= 2 && fit.sxx > 0 && fit.xMax - fit.xMin >= 1 ? fit.sigma / Math.sqrt(fit.sxx) : Infinity
 }
+
+/**
+ * Wald–Wolfowitz runs test on the signs of residuals in time order: too few runs (long stretches on one
+ * side of the line) mean the line does not fit — on a clock, the drift changed within the window.
+ * Returns true when the number of runs is plausible for random signs (one-sided test, normal
+ * approximation, threshold `z`), and also for fewer than 8 non-zero residuals, where the test has no power.
+ */
+export function runsTestPasses (residuals: readonly number[], z = 1.645): boolean {
+  const signs = residuals.filter(r => r !== 0).map(r => r > 0)
+  const n = signs.length
+  if (n < 8) return true
+  const pos = signs.filter(Boolean).length
+  const neg = n - pos
+  if (pos === 0 || neg === 0) return true
+  let runs = 1
+  for (let i = 1; i < n; i++) if (signs[i] !== signs[i - 1]) runs++
+  const mean = 2 * pos * neg / n + 1
+  const variance = (mean - 1) * (mean - 2) / (n - 1)
+  return runs >= mean - z * Math.sqrt(variance)
+}

@@ -68,40 +68,41 @@ function grow (buf: Uint8Array<ArrayBuffer>, need: number): Uint8Array<ArrayBuff
 }
 
 /**
- * Check a batch a sender is about to encode: count, column sizes, channel range, non-decreasing times
- * from base, finite values. Throws RangeError: a sender bug, not a wire error.
+ * A batch's columns packed into wire bytes, ready to be framed for one or more streams (each with its
+ * own sequence number). The byte views returned by `packColumns` stay valid until its next call.
  */
-function checkOutgoing (b: Batch): void {
-  const n = b.count
-  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`batch count must be ≥ 1 (got ${n})`)
-  if (b.channels.length < n || b.times.length < n) throw new RangeError('batch columns are shorter than count')
-  if (b.values != null && b.values.length < n) throw new RangeError('batch values are shorter than count')
-  if (!Number.isSafeInteger(b.seq) || b.seq < 0) throw new RangeError(`batch seq must be a uint ≤ 2^53 − 1 (got ${b.seq})`)
-  if (!Number.isSafeInteger(b.base) || b.base < 0) throw new RangeError(`batch base must be a uint ≤ 2^53 − 1 (got ${b.base})`)
+export interface PackedColumns {
+  base: number
+  count: number
+  ch: Uint8Array
+  dt: Uint8Array
+  /** Values as float32 little-endian bytes, weighted ports only. */
+  val?: Uint8Array
 }
 
 /**
- * Encode a batch as CBOR, optionally preceded by its frame length prefix. Times must be integers,
- * non-decreasing and not before `base`.
+ * Pack events `from`..`to` (exclusive) of the columns into wire bytes. Times must be integers,
+ * non-decreasing and not before `base` (RangeError otherwise: a sender bug, not a wire error).
  */
-export function encodeBatchBytes (b: Batch, framed: boolean): Uint8Array {
-  checkOutgoing(b)
-  const n = b.count
+export function packColumns (channels: ArrayLike<number>, times: ArrayLike<number>, values: Float32Array | undefined, from: number, to: number, base = times[from]): PackedColumns {
+  const n = to - from
+  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`batch count must be ≥ 1 (got ${n})`)
+  if (!Number.isSafeInteger(base) || base < 0) throw new RangeError(`batch base must be a uint ≤ 2^53 − 1 (got ${base})`)
   chScratch = grow(chScratch, n * MAX_CHANNEL_VARINT_BYTES)
   dtScratch = grow(dtScratch, n * MAX_DELTA_VARINT_BYTES)
   const ch = chScratch
   const dt = dtScratch
-  const channels = b.channels
-  const times = b.times
   let chLen = 0
   let dtLen = 0
-  let prev = b.base
-  for (let i = 0; i < n; i++) {
+  let prev = base
+  for (let i = from; i < to; i++) {
     const c = channels[i]
     if (c < 0x80) {
       ch[chLen++] = c
-    } else {
+    } else if (c <= MAX_CHANNELS && Number.isInteger(c)) {
       chLen = writeVarint(ch, chLen, c)
+    } else {
+      throw new RangeError(`event ${i}: channel ${c} is not a uint32`)
     }
     const t = times[i]
     const d = t - prev
@@ -115,52 +116,75 @@ export function encodeBatchBytes (b: Batch, framed: boolean): Uint8Array {
     }
     prev = t
   }
-  const values = b.values
-  const valLen = values == null ? 0 : 4 * n
-  const entries = values == null ? 6 : 7
-  const bodyLen = 1 + 2 + // map head, key 0 + type 6
-    1 + headLength(b.seq) + 1 + headLength(b.base) + 1 + headLength(n) +
-    1 + headLength(chLen) + chLen + 1 + headLength(dtLen) + dtLen +
-    (values == null ? 0 : 1 + headLength(valLen) + valLen)
-  const prefixLen = framed ? varintLength(bodyLen) : 0
-  const out = new Uint8Array(prefixLen + bodyLen)
-  let o = framed ? writeVarint(out, 0, bodyLen) : 0
-  out[o++] = 0xa0 | entries
-  out[o++] = 0x00
-  out[o++] = MessageType.batch
-  out[o++] = 0x01
-  o = writeHead(out, o, 0, b.seq)
-  out[o++] = 0x02
-  o = writeHead(out, o, 0, b.base)
-  out[o++] = 0x03
-  o = writeHead(out, o, 0, n)
-  out[o++] = 0x04
-  o = writeHead(out, o, 2, chLen)
-  out.set(ch.subarray(0, chLen), o)
-  o += chLen
-  out[o++] = 0x05
-  o = writeHead(out, o, 2, dtLen)
-  out.set(dt.subarray(0, dtLen), o)
-  o += dtLen
-  if (values != null) {
-    out[o++] = 0x06
-    o = writeHead(out, o, 2, valLen)
-    for (let i = 0; i < n; i++) {
+  let val: Uint8Array | undefined
+  if (values !== undefined) {
+    for (let i = from; i < to; i++) {
       if (!Number.isFinite(values[i])) throw new RangeError(`event ${i}: value ${values[i]} is not finite`)
     }
     if (littleEndian) {
-      out.set(new Uint8Array(values.buffer, values.byteOffset, valLen), o)
+      val = new Uint8Array(values.buffer, values.byteOffset + 4 * from, 4 * n)
     } else {
-      const view = new DataView(out.buffer, o, valLen)
-      for (let i = 0; i < n; i++) view.setFloat32(4 * i, values[i], true)
+      val = new Uint8Array(4 * n)
+      const view = new DataView(val.buffer)
+      for (let i = 0; i < n; i++) view.setFloat32(4 * i, values[from + i], true)
     }
   }
+  return { base, count: n, ch: ch.subarray(0, chLen), dt: dt.subarray(0, dtLen), val }
+}
+
+/** Size of the CBOR encoding of a batch with these columns and sequence number. */
+function batchBodyLength (seq: number, p: PackedColumns): number {
+  return 3 + // map head, key 0, type 6
+    1 + headLength(seq) + 1 + headLength(p.base) + 1 + headLength(p.count) +
+    1 + headLength(p.ch.length) + p.ch.length + 1 + headLength(p.dt.length) + p.dt.length +
+    (p.val === undefined ? 0 : 1 + headLength(p.val.length) + p.val.length)
+}
+
+/** Encode packed columns as a batch with sequence number `seq`, optionally with its frame prefix. */
+export function encodePackedBatch (seq: number, p: PackedColumns, framed: boolean): Uint8Array {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`batch seq must be a uint ≤ 2^53 − 1 (got ${seq})`)
+  const bodyLen = batchBodyLength(seq, p)
+  const prefixLen = framed ? varintLength(bodyLen) : 0
+  const out = new Uint8Array(prefixLen + bodyLen)
+  let o = framed ? writeVarint(out, 0, bodyLen) : 0
+  out[o++] = 0xa0 | (p.val === undefined ? 6 : 7)
+  out[o++] = 0x00
+  out[o++] = MessageType.batch
+  out[o++] = 0x01
+  o = writeHead(out, o, 0, seq)
+  out[o++] = 0x02
+  o = writeHead(out, o, 0, p.base)
+  out[o++] = 0x03
+  o = writeHead(out, o, 0, p.count)
+  out[o++] = 0x04
+  o = writeHead(out, o, 2, p.ch.length)
+  out.set(p.ch, o)
+  o += p.ch.length
+  out[o++] = 0x05
+  o = writeHead(out, o, 2, p.dt.length)
+  out.set(p.dt, o)
+  o += p.dt.length
+  if (p.val !== undefined) {
+    out[o++] = 0x06
+    o = writeHead(out, o, 2, p.val.length)
+    out.set(p.val, o)
+  }
   return out
+}
+
+/** Encode a batch message as CBOR, optionally preceded by its frame length prefix. */
+export function encodeBatchBytes (b: Batch, framed: boolean): Uint8Array {
+  if (b.channels.length < b.count || b.times.length < b.count || (b.values != null && b.values.length < b.count)) {
+    throw new RangeError('batch columns are shorter than count')
+  }
+  return encodePackedBatch(b.seq, packColumns(b.channels, b.times, b.values, 0, b.count, b.base), framed)
 }
 
 export interface ColumnLimits {
   /** Channel count of the port: ids must be below it. */
   channels?: number
+  /** Channel filter of the stream: ids must be in it. */
+  filter?: ReadonlySet<number>
 }
 
 /** Decode the ch and dt columns (and val when present) of a batch whose fields have been read. */
@@ -186,6 +210,14 @@ export function decodeColumns (seq: number, base: number, count: number, ch: Uin
     for (let i = 0; i < count; i++) {
       if (channels[i] >= limit) {
         throw new SpikewireError('channel-out-of-range', `event ${i}: channel ${channels[i]} ≥ channel count ${limit}`)
+      }
+    }
+  }
+  const filter = limits.filter
+  if (filter !== undefined) {
+    for (let i = 0; i < count; i++) {
+      if (!filter.has(channels[i])) {
+        throw new SpikewireError('channel-out-of-range', `event ${i}: channel ${channels[i]} is not in the stream's channel filter`)
       }
     }
   }

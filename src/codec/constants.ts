@@ -110,7 +110,7 @@ export const Key = {
   description: { name: 1, role: 2, ports: 3, software: 4, model: 5, protocols: 6 },
   port: { name: 1, direction: 2, kind: 3, channels: 4, model: 5 },
   model: { name: 1, params: 2 },
-  open: { mode: 1, port: 2, channels: 3, delay: 4, maxEvents: 5 },
+  open: { mode: 1, port: 2, channels: 3, delay: 4, maxEvents: 5, source: 6 },
   accept: { port: 1, kind: 2, channels: 3, time: 4, maxEvents: 5 },
   reject: { code: 1, reason: 2 },
   batch: { seq: 1, base: 2, count: 3, ch: 4, dt: 5, val: 6 },
@@ -120,6 +120,11 @@ export const Key = {
   clockRequest: { id: 1, t1: 2 },
   clockResponse: { id: 1, t1: 2, t2: 3, t3: 4 }
 } as const
+
+/** §9.2 "An acceptor that has not received open within 10 seconds sends close{timeout} and resets." */
+export const OPEN_TIMEOUT_MS = 10_000
+/** §9.1 "A describe exchange that takes longer than 10 seconds MAY be abandoned." */
+export const DESCRIBE_TIMEOUT_MS = 10_000
 
 /** §8.6 "A channel id varint is at most 5 bytes; a time delta varint at most 8 bytes." */
 export const MAX_CHANNEL_VARINT_BYTES = 5

@@ -5,7 +5,7 @@
  */
 import {
   DEFAULT_MAX_EVENTS, Direction, Key, Kind, LossReason, MAX_CHANNELS, MAX_CLOCK_ID, MAX_FILTER_CHANNELS,
-  MAX_NESTING, MAX_PARAMS, MAX_PORTS, MAX_PROTOCOL_IDS, MAX_TEXT_BYTES, MAX_TIME_US, MessageType, Mode,
+  MAX_NESTING, MAX_PARAMS, MIN_MAX_EVENTS, MAX_PORTS, MAX_PROTOCOL_IDS, MAX_TEXT_BYTES, MAX_TIME_US, MessageType, Mode,
   PORT_NAME_PATTERN
 } from './constants.ts'
 import type { DirectionName, KindName, LossReasonName, MessageTypeName, ModeName } from './constants.ts'
@@ -22,6 +22,8 @@ export interface DecodeOptions {
   kind?: KindName
   /** The port's channel count, when known: channel ids must be below it (channel-out-of-range). */
   channels?: number
+  /** The stream's channel filter, when it has one: every channel must be in it (channel-out-of-range). */
+  filter?: ReadonlySet<number>
 }
 
 const typeNames = new Map<number, MessageTypeName>(
@@ -215,12 +217,17 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
         msg.channels = channels.map((c, i) => {
           if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > MAX_CHANNELS) invalid(`open: channels[${i}] must be a channel id`)
           if (c <= prev) invalid(`open: channels must be strictly ascending (channels[${i}] = ${c} after ${prev})`)
+          if (options.channels !== undefined && c >= options.channels) {
+            throw new SpikewireError('channel-out-of-range', `open: channel ${c} ≥ the port's channel count ${options.channels}`)
+          }
           prev = c
           return c
         })
       }
       set(msg, 'delay', m.optUint(Key.open.delay, 'delay'))
       set(msg, 'maxEvents', m.optUint(Key.open.maxEvents, 'max-events'))
+      if (msg.maxEvents !== undefined && msg.maxEvents < MIN_MAX_EVENTS) invalid(`open: max-events must be ≥ ${MIN_MAX_EVENTS}`)
+      if (m.has(Key.open.source)) msg.source = portName(m, Key.open.source, 'source')
       return msg
     }
     case 'accept': {
@@ -233,6 +240,7 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
       }
       if (msg.channels < 1) invalid('accept: channels must be ≥ 1')
       set(msg, 'maxEvents', m.optUint(Key.accept.maxEvents, 'max-events'))
+      if (msg.maxEvents !== undefined && msg.maxEvents < MIN_MAX_EVENTS) invalid(`accept: max-events must be ≥ ${MIN_MAX_EVENTS}`)
       return msg
     }
     case 'reject':
@@ -280,6 +288,6 @@ function readBatch (m: Fields, options: DecodeOptions): Message {
       ? 'batch: a weighted port needs val'
       : 'batch: a spike port must not carry val')
   }
-  return decodeColumns(seq, base, count, ch, dt, val, { channels: options.channels })
+  return decodeColumns(seq, base, count, ch, dt, val, { channels: options.channels, filter: options.filter })
 }
 

@@ -52,6 +52,7 @@ function entries (msg: Exclude<Message, { type: 'batch' }>): Entries {
       optional(e, Key.open.channels, msg.channels)
       optional(e, Key.open.delay, msg.delay)
       optional(e, Key.open.maxEvents, msg.maxEvents)
+      optional(e, Key.open.source, msg.source)
       break
     case 'accept':
       e.push([Key.accept.port, msg.port], [Key.accept.kind, Kind[msg.kind]], [Key.accept.channels, msg.channels],

@@ -45,6 +45,8 @@ export interface Open {
   delay?: number
   /** The opener's per-batch receive limit (subscribe). */
   maxEvents?: number
+  /** The opener's own port the events come from (push) or go to (subscribe), informative. */
+  source?: string
 }
 
 export interface Accept {

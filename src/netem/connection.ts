@@ -89,6 +89,7 @@ export class Pipe {
   sinkClosed (): void {
     this.#sinkGone = true
     this.drop()
+    this.#maybeResume()
   }
 
   /** Discard the queued bytes (counted as dropped). */
@@ -115,7 +116,11 @@ export class Pipe {
   }
 
   #maybeResume (): void {
-    if (this.#paused && this.heldBytes <= this.line.params.queueBytes / 2) {
+    if (!this.#paused) return
+    // Resume at half the bound, or when the delay queue is empty and the sink does not ask for a drain
+    // (no 'drain' event would come to wake us up).
+    const idleSink = this.line.queuedChunks === 0 && !this.#sink.writableNeedDrain
+    if (this.#sinkGone || idleSink || this.heldBytes <= this.line.params.queueBytes / 2) {
       this.#paused = false
       this.#source.resume()
     }
@@ -136,6 +141,7 @@ export class ProxiedConnection {
   readonly #client: Socket
   readonly #server: Socket
   #open = 2
+  #ended = false
 
   constructor (host: PipeHost, id: number, client: Socket, server: Socket, init: ConnectionInit) {
     this.id = id
@@ -159,8 +165,14 @@ export class ProxiedConnection {
     server.on('close', onClose(this.up))
   }
 
+  /** True once reset() or destroy() was called. */
+  get ended (): boolean {
+    return this.#ended
+  }
+
   /** Drop everything in flight and reset both sockets (RST where possible). */
   reset (): void {
+    this.#ended = true
     this.up.drop()
     this.down.drop()
     resetSocket(this.#client)
@@ -169,6 +181,7 @@ export class ProxiedConnection {
 
   /** Drop everything in flight and close both sockets. */
   destroy (): void {
+    this.#ended = true
     this.up.drop()
     this.down.drop()
     this.#client.destroy()

@@ -29,7 +29,8 @@ export interface LinkParams {
   /**
    * Bound on the bytes held for this direction of one connection (delay queue plus the outgoing socket's
    * buffer). Above it the proxy stops reading from the sending socket, so TCP flow control pushes back on
-   * the sender; reading resumes when the held bytes drop to half of it. Default 1 MiB.
+   * the sender; reading resumes when the held bytes drop to half of it. The proxy's memory per direction
+   * and connection is therefore at most queueBytes plus one socket read (64 KiB). Default 1 MiB.
    */
   queueBytes?: number
 }

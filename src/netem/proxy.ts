@@ -70,7 +70,12 @@ class DelayProxyImpl implements DelayProxy, PipeHost {
   async listen (at: HostPort, signal?: AbortSignal): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => { cleanup(); reject(err) }
-      const onAbort = (): void => { cleanup(); reject(signal?.reason) }
+      const onAbort = (): void => {
+        cleanup()
+        // The bind may still complete: close the listener as soon as it does.
+        this.#server.once('listening', () => { this.#server.close() })
+        reject(signal?.reason)
+      }
       const cleanup = (): void => {
         this.#server.off('error', onError)
         signal?.removeEventListener('abort', onAbort)
@@ -104,8 +109,12 @@ class DelayProxyImpl implements DelayProxy, PipeHost {
   cut (opts: CutOptions = {}): number {
     this.#assertOpen()
     this.#refusing = opts.refuseNew ?? false
-    const n = this.#connections.size
-    for (const conn of this.#connections) conn.reset()
+    let n = 0
+    for (const conn of this.#connections) {
+      if (conn.ended) continue
+      conn.reset()
+      n++
+    }
     this.#cut += n
     log('cut %d connections%s', n, this.#refusing ? ', refusing new ones' : '')
     return n

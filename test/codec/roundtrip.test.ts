@@ -146,9 +146,9 @@ test('mutated valid messages only ever raise typed errors', t => {
 test('decoder limits are enforced before allocation', t => {
   const b: Batch = { type: 'batch', seq: 0, base: T0, count: 3, channels: Uint32Array.of(0, 1, 9), times: Float64Array.of(T0, T0, T0 + 1) }
   const bytes = encodeMessage(b)
-  t.is(t.throws(() => decodeMessage(bytes, { maxEvents: 2 }))?.code, 'too-many-events')
-  t.is(t.throws(() => decodeMessage(bytes, { channels: 9 }))?.code, 'channel-out-of-range')
-  t.is(t.throws(() => decodeMessage(bytes, { kind: 'weighted' }))?.code, 'kind-mismatch')
+  t.is(t.throws<SpikewireError>(() => decodeMessage(bytes, { maxEvents: 2 }))?.code, 'too-many-events')
+  t.is(t.throws<SpikewireError>(() => decodeMessage(bytes, { channels: 9 }))?.code, 'channel-out-of-range')
+  t.is(t.throws<SpikewireError>(() => decodeMessage(bytes, { kind: "weighted" }))?.code, 'kind-mismatch')
   const big = new FrameDecoder({ maxFrameBytes: 1024 })
-  t.is(t.throws(() => [...big.push(Uint8Array.of(0x81, 0x08))])?.code, 'frame-too-large')
+  t.is(t.throws<SpikewireError>(() => [...big.push(Uint8Array.of(0x81, 0x08))])?.code, 'frame-too-large')
 })

@@ -1,0 +1,35 @@
+/**
+ * spikewire: an open protocol and reference implementation for an internet of neuroelectronics.
+ *
+ * ```ts
+ * import { createNode } from 'spikewire'
+ * const a = await createNode({ name: 'source', ports: [{ name: 'spikes', direction: 'out', channels: 4 }] })
+ * const b = await createNode({ name: 'sink' })
+ * const sub = b.subscribe(a.multiaddrs[0], 'spikes')
+ * sub.onBatch(({ peer, port, batch }) => console.log(peer, port, batch.count))
+ * await sub.ready()
+ * a.outPort('spikes').emit(2, Math.round(a.clock.nowUs()))
+ * ```
+ */
+export * from './codec/index.ts'
+export { SystemClock, ManualClock, SkewedClock, wireTime } from './clock/clock.ts'
+export type { Clock, SkewedClockInit } from './clock/clock.ts'
+export { createNode, SpikewireNode } from './node/node.ts'
+export type { CreateNodeOptions, NodeEvents, RefusedDetail } from './node/node.ts'
+export { parseConfig, loadConfig } from './node/config.ts'
+export type { NodeConfig, PortConfig, LinkConfig, SubscriptionConfig, SourceConfig, LimitsConfig } from './node/config.ts'
+export { ConfigError } from './node/errors.ts'
+export { writeNewKey, readKey, loadOrCreateKey, peerIdOf } from './node/identity.ts'
+export type { PeerList } from './node/acl.ts'
+export { OutPort } from './ports/out-port.ts'
+export type { OutPortInit, OutPortStats } from './ports/out-port.ts'
+export { InPort } from './ports/in-port.ts'
+export type { InPortInit, InPortStats } from './ports/in-port.ts'
+export { Subscription } from './stream/subscription.ts'
+export type { SubscribeOptions, SubscriptionStats, GapDetail } from './stream/subscription.ts'
+export { PushLink } from './stream/push-link.ts'
+export type { PushOptions, PushLinkStats } from './stream/push-link.ts'
+export { RejectedError } from './stream/events-client.ts'
+export type { Delivery } from './stream/inbox.ts'
+export type { LinkStatus, LinkState, ReconnectOptions } from './stream/reconnect.ts'
+export type { Target } from './stream/target.ts'

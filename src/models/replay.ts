@@ -1,0 +1,98 @@
+/**
+ * Replay source: emits a recorded spike train (see REPLAY-FORMAT.md and replay-parse.ts).
+ *
+ * Time base:
+ * - 'relative' (default): the first event is placed at `startUs` and every other one keeps its distance
+ *   from the first: t_out = startUs + (t_file − t_first).
+ * - 'absolute': file times are used as they are (µs on the same scale as the caller's clock); events
+ *   earlier than `startUs` are skipped and counted as `skipped`.
+ *
+ * Pacing is the caller's: a real-time node calls `advanceTo(clock.nowUs())`, a simulation any time it likes.
+ */
+import { checkChannels, checkNumber } from './params.ts'
+import { ModelParamError, ModelUsageError } from './errors.ts'
+import type { SpikeTrain } from './replay-parse.ts'
+import type { EventSink, ModelDescription, ModelStats, PortSpec, SourceModel } from './index.ts'
+
+export interface ReplayInit {
+  /** Output channel count (default maxChannel + 1 of the train); every id in the train must be below it. */
+  channels?: number
+  timeBase?: 'relative' | 'absolute'
+  /** Start time, µs (default 0). */
+  startUs?: number
+}
+
+export class Replay implements SourceModel {
+  readonly output: PortSpec
+  readonly inputs: readonly PortSpec[] = []
+  readonly channels: number
+  readonly timeBase: 'relative' | 'absolute'
+  readonly #train: SpikeTrain
+  readonly #offsetUs: number
+  #next = 0
+  #timeUs: number
+  #spikes = 0
+  #skipped = 0
+
+  constructor (train: SpikeTrain, init: ReplayInit = {}) {
+    if (train.timeUs.length === 0 || train.channel.length !== train.timeUs.length) {
+      throw new ModelParamError('train', 'must hold at least one event and columns of equal length')
+    }
+    this.#train = train
+    this.channels = checkChannels('channels', init.channels ?? train.maxChannel + 1)
+    if (train.maxChannel >= this.channels) throw new ModelParamError('channels', `the train uses channel ${train.maxChannel}`)
+    this.timeBase = init.timeBase ?? 'relative'
+    if (this.timeBase !== 'relative' && this.timeBase !== 'absolute') throw new ModelParamError('timeBase', 'must be relative or absolute')
+    this.#timeUs = checkNumber('startUs', init.startUs ?? 0)
+    this.#offsetUs = this.timeBase === 'relative' ? this.#timeUs - train.timeUs[0] : 0
+    while (this.#next < train.timeUs.length && train.timeUs[this.#next] + this.#offsetUs < this.#timeUs) {
+      this.#next++
+      this.#skipped++
+    }
+    this.output = { name: 'spikes', kind: 'spike', channels: this.channels }
+  }
+
+  get timeUs (): number {
+    return this.#timeUs
+  }
+
+  /** Events still to be emitted. */
+  get remaining (): number {
+    return this.#train.timeUs.length - this.#next
+  }
+
+  describe (): ModelDescription {
+    const t = this.#train.timeUs
+    return {
+      name: 'replay',
+      params: [
+        ['channels', this.channels, '1'],
+        ['events', t.length, '1'],
+        ['duration', (t[t.length - 1] - t[0]) / 1000, 'ms'],
+        ['absolute_time', this.timeBase === 'absolute' ? 1 : 0, '1']
+      ]
+    }
+  }
+
+  stats (): ModelStats {
+    return { spikes: this.#spikes, skipped: this.#skipped, remaining: this.remaining }
+  }
+
+  nextEventUs (): number {
+    return this.#next < this.#train.timeUs.length ? this.#train.timeUs[this.#next] + this.#offsetUs : Infinity
+  }
+
+  advanceTo (tUs: number, emit: EventSink): void {
+    if (!Number.isFinite(tUs)) throw new ModelUsageError('invalid-time', `advanceTo needs a finite time, got ${tUs}`)
+    const { channel, timeUs } = this.#train
+    const n = timeUs.length
+    while (this.#next < n) {
+      const t = timeUs[this.#next] + this.#offsetUs
+      if (t > tUs) break
+      this.#spikes++
+      emit(channel[this.#next], t)
+      this.#next++
+    }
+    if (tUs > this.#timeUs) this.#timeUs = tUs
+  }
+}

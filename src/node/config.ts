@@ -1,0 +1,280 @@
+/**
+ * Node configuration: a JSON file for the CLI, an object for the library. `parseConfig` validates
+ * everything and names the broken field; nothing is trusted until it passes.
+ */
+import { readFile, stat } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { MAX_CHANNELS, MAX_PORTS, PORT_NAME_PATTERN } from '../codec/index.ts'
+import type { DirectionName, KindName, ModelInfo, Param } from '../codec/index.ts'
+import type { PeerList } from './acl.ts'
+import { ConfigError } from './errors.ts'
+
+/** A built-in driver for an `out` port (demos and tests). */
+export type SourceConfig =
+  | { type: 'poisson', rateHz: number, seed?: number }
+  | { type: 'pacemaker', rateHz: number, phase?: number }
+
+export interface PortConfig {
+  name: string
+  direction: DirectionName
+  kind?: KindName
+  channels: number
+  /** out ports: peers allowed to subscribe (default "*": every peer allowed to connect). */
+  subscribe?: PeerList
+  /** in ports: peers allowed to push (default none). */
+  push?: PeerList
+  source?: SourceConfig
+  model?: ModelInfo
+}
+
+/** Push a local out port into a remote in port. */
+export interface LinkConfig {
+  from: string
+  to: string
+  port: string
+  channels?: number[]
+  delay?: number
+}
+
+/** Subscribe to a remote out port and deliver into a local in port. */
+export interface SubscriptionConfig {
+  from: string
+  port: string
+  to: string
+  channels?: number[]
+}
+
+export interface LimitsConfig {
+  maxFrameBytes?: number
+  maxEvents?: number
+  maxStreamsPerPort?: number
+  queueEvents?: number
+  slowConsumerMs?: number
+  openTimeoutMs?: number
+  maxConnections?: number
+}
+
+export interface NodeConfig {
+  name: string
+  role?: string
+  listen?: string[]
+  /** Key file path (relative to the config file); created when missing. */
+  identity?: string
+  /** Peers allowed to connect at all (default "*"). */
+  allow?: PeerList
+  ports?: PortConfig[]
+  links?: LinkConfig[]
+  subscriptions?: SubscriptionConfig[]
+  model?: ModelInfo
+  limits?: LimitsConfig
+  watermarkIntervalMs?: number
+  maxBatchEvents?: number
+  latenessUs?: number
+}
+
+const MAX_CONFIG_BYTES = 1024 * 1024
+
+type Obj = Record<string, unknown>
+
+function fail (path: string, rule: string): never {
+  throw new ConfigError('config-invalid', `${path} ${rule}`)
+}
+
+function obj (v: unknown, path: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object')
+  return v as Obj
+}
+
+function known (o: Obj, path: string, keys: string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${path}.${k}`, `is not a known field (known: ${keys.join(', ')})`)
+}
+
+function str (v: unknown, path: string, pattern?: RegExp): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 256) fail(path, 'must be a non-empty string of at most 256 characters')
+  if (pattern !== undefined && !pattern.test(v)) fail(path, `must match ${pattern}`)
+  return v
+}
+
+function int (v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
+  return v
+}
+
+function num (v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(path, `must be a number from ${min} to ${max}`)
+  return v
+}
+
+function opt<T> (o: Obj, key: string, f: (v: unknown) => T): T | undefined {
+  return o[key] === undefined ? undefined : f(o[key])
+}
+
+function peerList (v: unknown, path: string): PeerList {
+  if (v === '*') return '*'
+  if (!Array.isArray(v)) fail(path, 'must be "*" or an array of PeerId strings')
+  return v.map((p, i) => str(p, `${path}[${i}]`, /^[1-9A-HJ-NP-Za-km-z]{40,60}$/))
+}
+
+function channelList (v: unknown, path: string): number[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 65536) fail(path, 'must be a non-empty array of channel ids')
+  let prev = -1
+  return v.map((c, i) => {
+    const n = int(c, `${path}[${i}]`, 0, MAX_CHANNELS - 1)
+    if (n <= prev) fail(path, 'must be strictly ascending')
+    prev = n
+    return n
+  })
+}
+
+function model (v: unknown, path: string): ModelInfo {
+  const o = obj(v, path)
+  known(o, path, ['name', 'params'])
+  const m: ModelInfo = { name: str(o.name, `${path}.name`) }
+  if (o.params !== undefined) {
+    if (!Array.isArray(o.params) || o.params.length > 256) fail(`${path}.params`, 'must be an array of [name, value, unit]')
+    m.params = o.params.map((p, i): Param => {
+      if (!Array.isArray(p) || p.length !== 3) fail(`${path}.params[${i}]`, 'must be [name, value, unit]')
+      if (typeof p[2] !== 'string') fail(`${path}.params[${i}][2]`, 'must be a unit string ("" when dimensionless)')
+      return [str(p[0], `${path}.params[${i}][0]`), num(p[1], `${path}.params[${i}][1]`, -Number.MAX_VALUE, Number.MAX_VALUE), p[2]]
+    })
+  }
+  return m
+}
+
+function source (v: unknown, path: string): SourceConfig {
+  const o = obj(v, path)
+  if (o.type === 'poisson') {
+    known(o, path, ['type', 'rateHz', 'seed'])
+    const s: SourceConfig = { type: 'poisson', rateHz: num(o.rateHz, `${path}.rateHz`, 0, 1e5) }
+    if (o.seed !== undefined) s.seed = int(o.seed, `${path}.seed`, 0, 2 ** 32 - 1)
+    return s
+  }
+  if (o.type === 'pacemaker') {
+    known(o, path, ['type', 'rateHz', 'phase'])
+    const s: SourceConfig = { type: 'pacemaker', rateHz: num(o.rateHz, `${path}.rateHz`, 1e-6, 1e5) }
+    if (o.phase !== undefined) s.phase = num(o.phase, `${path}.phase`, 0, 0.999999)
+    return s
+  }
+  return fail(`${path}.type`, 'must be "poisson" or "pacemaker"')
+}
+
+function port (v: unknown, path: string): PortConfig {
+  const o = obj(v, path)
+  known(o, path, ['name', 'direction', 'kind', 'channels', 'subscribe', 'push', 'source', 'model'])
+  const direction = o.direction
+  if (direction !== 'in' && direction !== 'out') fail(`${path}.direction`, 'must be "in" or "out"')
+  const p: PortConfig = { name: str(o.name, `${path}.name`, PORT_NAME_PATTERN), direction, channels: int(o.channels, `${path}.channels`, 1, MAX_CHANNELS) }
+  if (o.kind !== undefined) {
+    if (o.kind !== 'spike' && o.kind !== 'weighted') fail(`${path}.kind`, 'must be "spike" or "weighted"')
+    p.kind = o.kind
+  }
+  if (o.subscribe !== undefined) {
+    if (direction !== 'out') fail(`${path}.subscribe`, 'applies to out ports only')
+    p.subscribe = peerList(o.subscribe, `${path}.subscribe`)
+  }
+  if (o.push !== undefined) {
+    if (direction !== 'in') fail(`${path}.push`, 'applies to in ports only')
+    p.push = peerList(o.push, `${path}.push`)
+  }
+  if (o.source !== undefined) {
+    if (direction !== 'out') fail(`${path}.source`, 'applies to out ports only')
+    p.source = source(o.source, `${path}.source`)
+  }
+  const m = opt(o, 'model', x => model(x, `${path}.model`))
+  if (m !== undefined) p.model = m
+  return p
+}
+
+/** Validate a config object (e.g. parsed JSON). */
+export function parseConfig (v: unknown): NodeConfig {
+  const o = obj(v, 'config')
+  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs'])
+  const c: NodeConfig = { name: str(o.name, 'config.name') }
+  const set = <K extends keyof NodeConfig>(k: K, val: NodeConfig[K] | undefined): void => { if (val !== undefined) c[k] = val }
+  set('role', opt(o, 'role', x => str(x, 'config.role')))
+  set('listen', opt(o, 'listen', x => {
+    if (!Array.isArray(x) || x.length > 16) fail('config.listen', 'must be an array of multiaddr strings')
+    return x.map((a, i) => str(a, `config.listen[${i}]`, /^\//))
+  }))
+  set('identity', opt(o, 'identity', x => str(x, 'config.identity')))
+  set('allow', opt(o, 'allow', x => peerList(x, 'config.allow')))
+  set('ports', opt(o, 'ports', x => {
+    if (!Array.isArray(x) || x.length > MAX_PORTS) fail('config.ports', `must be an array of at most ${MAX_PORTS} ports`)
+    const ports = x.map((p, i) => port(p, `config.ports[${i}]`))
+    const names = new Set<string>()
+    for (const p of ports) {
+      if (names.has(p.name)) fail('config.ports', `name "${p.name}" is used twice`)
+      names.add(p.name)
+    }
+    return ports
+  }))
+  const portNamed = (name: string, dir: DirectionName, path: string): void => {
+    const p = c.ports?.find(q => q.name === name)
+    if (p === undefined || p.direction !== dir) fail(path, `must name a local ${dir} port`)
+  }
+  set('links', opt(o, 'links', x => {
+    if (!Array.isArray(x)) fail('config.links', 'must be an array')
+    return x.map((l, i): LinkConfig => {
+      const path = `config.links[${i}]`
+      const lo = obj(l, path)
+      known(lo, path, ['from', 'to', 'port', 'channels', 'delay'])
+      const link: LinkConfig = { from: str(lo.from, `${path}.from`), to: str(lo.to, `${path}.to`, /^\/.*\/p2p\//), port: str(lo.port, `${path}.port`, PORT_NAME_PATTERN) }
+      portNamed(link.from, 'out', `${path}.from`)
+      if (lo.channels !== undefined) link.channels = channelList(lo.channels, `${path}.channels`)
+      if (lo.delay !== undefined) link.delay = int(lo.delay, `${path}.delay`, 0, 60_000_000)
+      return link
+    })
+  }))
+  set('subscriptions', opt(o, 'subscriptions', x => {
+    if (!Array.isArray(x)) fail('config.subscriptions', 'must be an array')
+    return x.map((s, i): SubscriptionConfig => {
+      const path = `config.subscriptions[${i}]`
+      const so = obj(s, path)
+      known(so, path, ['from', 'port', 'to', 'channels'])
+      const sub: SubscriptionConfig = { from: str(so.from, `${path}.from`, /^\/.*\/p2p\//), port: str(so.port, `${path}.port`, PORT_NAME_PATTERN), to: str(so.to, `${path}.to`) }
+      portNamed(sub.to, 'in', `${path}.to`)
+      if (so.channels !== undefined) sub.channels = channelList(so.channels, `${path}.channels`)
+      return sub
+    })
+  }))
+  set('model', opt(o, 'model', x => model(x, 'config.model')))
+  set('limits', opt(o, 'limits', x => {
+    const lo = obj(x, 'config.limits')
+    known(lo, 'config.limits', ['maxFrameBytes', 'maxEvents', 'maxStreamsPerPort', 'queueEvents', 'slowConsumerMs', 'openTimeoutMs', 'maxConnections'])
+    const l: LimitsConfig = {}
+    if (lo.maxFrameBytes !== undefined) l.maxFrameBytes = int(lo.maxFrameBytes, 'config.limits.maxFrameBytes', 1024 * 1024, 64 * 1024 * 1024)
+    if (lo.maxEvents !== undefined) l.maxEvents = int(lo.maxEvents, 'config.limits.maxEvents', 4096, 1 << 20)
+    if (lo.maxStreamsPerPort !== undefined) l.maxStreamsPerPort = int(lo.maxStreamsPerPort, 'config.limits.maxStreamsPerPort', 1, 4096)
+    if (lo.queueEvents !== undefined) l.queueEvents = int(lo.queueEvents, 'config.limits.queueEvents', 1, 1 << 26)
+    if (lo.slowConsumerMs !== undefined) l.slowConsumerMs = int(lo.slowConsumerMs, 'config.limits.slowConsumerMs', 10, 3_600_000)
+    if (lo.openTimeoutMs !== undefined) l.openTimeoutMs = int(lo.openTimeoutMs, 'config.limits.openTimeoutMs', 10, 600_000)
+    if (lo.maxConnections !== undefined) l.maxConnections = int(lo.maxConnections, 'config.limits.maxConnections', 1, 100_000)
+    return l
+  }))
+  set('watermarkIntervalMs', opt(o, 'watermarkIntervalMs', x => int(x, 'config.watermarkIntervalMs', 1, 60_000)))
+  set('maxBatchEvents', opt(o, 'maxBatchEvents', x => int(x, 'config.maxBatchEvents', 1, 65536)))
+  set('latenessUs', opt(o, 'latenessUs', x => int(x, 'config.latenessUs', 0, 60_000_000)))
+  return c
+}
+
+/** Read and validate a config file; the identity path is resolved against the file's folder. */
+export async function loadConfig (path: string): Promise<NodeConfig> {
+  let text: string
+  try {
+    const s = await stat(path)
+    if (s.size > MAX_CONFIG_BYTES) throw new ConfigError('config-invalid', `${path} is larger than ${MAX_CONFIG_BYTES} bytes`)
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new ConfigError('config-unreadable', `cannot read ${path}: ${(err as Error).message}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError('config-invalid', `${path} is not valid JSON: ${(err as Error).message}`)
+  }
+  const config = parseConfig(json)
+  if (config.identity !== undefined) config.identity = resolve(dirname(path), config.identity)
+  return config
+}

@@ -1,0 +1,286 @@
+/**
+ * A spikewire node: a libp2p peer (TCP, Noise, Yamux) that serves its ports over the describe, events
+ * and clock protocols, and opens subscriptions and push links to other nodes.
+ */
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { logger } from '@libp2p/logger'
+import { TypedEventEmitter } from 'main-event'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import {
+  CLOCK_PROTOCOL, DEFAULT_MAX_EVENTS, DEFAULT_MAX_FRAME_BYTES, DESCRIBE_PROTOCOL, EVENTS_PROTOCOL, OPEN_TIMEOUT_MS
+} from '../codec/index.ts'
+import type { Description, ErrorCodeName, ModelInfo, Open } from '../codec/index.ts'
+import { SystemClock } from '../clock/clock.ts'
+import type { Clock } from '../clock/clock.ts'
+import { handleClockStream } from '../clock/clock-server.ts'
+import { InPort } from '../ports/in-port.ts'
+import type { InPortInit } from '../ports/in-port.ts'
+import { OutPort } from '../ports/out-port.ts'
+import type { OutPortInit } from '../ports/out-port.ts'
+import { describeRemote, handleDescribeStream } from '../stream/describe.ts'
+import { handleEventsStream } from '../stream/events-server.ts'
+import type { EventsServerContext, OutPortEntry } from '../stream/events-server.ts'
+import { PushLink } from '../stream/push-link.ts'
+import type { PushOptions } from '../stream/push-link.ts'
+import { Subscription } from '../stream/subscription.ts'
+import type { SubscribeOptions } from '../stream/subscription.ts'
+import type { Target } from '../stream/target.ts'
+import { pacemaker, poisson } from '../models/index.ts'
+import { isAllowed } from './acl.ts'
+import type { PeerList } from './acl.ts'
+import type { NodeConfig } from './config.ts'
+import { RealTimeDriver } from './driver.ts'
+import { loadOrCreateKey } from './identity.ts'
+import { SOFTWARE } from './version.ts'
+
+const log = logger('spikewire:node')
+
+export interface RefusedDetail {
+  peer: string
+  /** What was refused: a whole connection, or an open on a port. */
+  what: 'connection' | 'open'
+  port?: string
+  code: ErrorCodeName
+  reason: string
+}
+
+export interface NodeEvents {
+  refused: CustomEvent<RefusedDetail>
+}
+
+export interface CreateNodeOptions {
+  clock?: Clock
+  /** The node's key; otherwise config.identity is loaded or created; otherwise a new key each start. */
+  privateKey?: PrivateKey
+}
+
+export interface NodeStats {
+  refusedConnections: number
+  refusedOpens: number
+  ports: Record<string, unknown>
+}
+
+export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
+  readonly libp2p: Libp2p
+  readonly clock: Clock
+  readonly config: NodeConfig
+  readonly outPorts = new Map<string, OutPortEntry>()
+  readonly inPorts = new Map<string, InPort>()
+  readonly subscriptions = new Set<Subscription>()
+  readonly links = new Set<PushLink>()
+  readonly drivers: RealTimeDriver[] = []
+  readonly refusals = { connections: 0, opens: 0 }
+  readonly #active = new Set<(code: ErrorCodeName) => Promise<void>>()
+  #stopped = false
+
+  constructor (libp2p: Libp2p, config: NodeConfig, clock: Clock) {
+    super()
+    this.libp2p = libp2p
+    this.config = config
+    this.clock = clock
+  }
+
+  get peerId (): string {
+    return this.libp2p.peerId.toString()
+  }
+
+  /** Listening multiaddrs, each ending in /p2p/<peer-id>. */
+  get multiaddrs (): string[] {
+    return this.libp2p.getMultiaddrs().map(String)
+  }
+
+  /** Add an `out` port (any time). */
+  addOutPort (init: Omit<OutPortInit, 'clock'> & { subscribe?: PeerList }): OutPort {
+    this.#checkName(init.name)
+    const port = new OutPort({
+      watermarkIntervalMs: this.config.watermarkIntervalMs,
+      maxBatchEvents: this.config.maxBatchEvents,
+      latenessUs: this.config.latenessUs,
+      ...init,
+      clock: this.clock
+    })
+    this.outPorts.set(init.name, { port, subscribe: init.subscribe })
+    return port
+  }
+
+  /** Add an `in` port (any time). It is closed to pushers unless `push` lists them. */
+  addInPort (init: InPortInit): InPort {
+    this.#checkName(init.name)
+    const port = new InPort(init)
+    this.inPorts.set(init.name, port)
+    return port
+  }
+
+  outPort (name: string): OutPort {
+    const p = this.outPorts.get(name)?.port
+    if (p === undefined) throw new RangeError(`no out port named ${name}`)
+    return p
+  }
+
+  inPort (name: string): InPort {
+    const p = this.inPorts.get(name)
+    if (p === undefined) throw new RangeError(`no in port named ${name}`)
+    return p
+  }
+
+  /** This node's description (spec §8.2). */
+  description (): Description {
+    const d: Description = {
+      type: 'description',
+      name: this.config.name,
+      role: this.config.role ?? 'other',
+      ports: [...[...this.outPorts.values()].map(e => e.port.info), ...[...this.inPorts.values()].map(p => p.info)],
+      software: SOFTWARE,
+      protocols: [DESCRIBE_PROTOCOL, EVENTS_PROTOCOL, CLOCK_PROTOCOL]
+    }
+    if (this.config.model !== undefined) d.model = this.config.model
+    return d
+  }
+
+  /** Ask a remote node what it is. */
+  async describe (target: Target, options: { signal?: AbortSignal } = {}): Promise<Description & { peer: string }> {
+    return await describeRemote(this.libp2p, target, options)
+  }
+
+  /** Subscribe to a remote `out` port; the subscription reconnects unless `reconnect: false`. */
+  subscribe (target: Target, port: string, options: SubscribeOptions = {}): Subscription {
+    const s = new Subscription(this.libp2p, target, port, { maxFrameBytes: this.config.limits?.maxFrameBytes, ...options })
+    this.subscriptions.add(s)
+    void s.done().then(() => this.subscriptions.delete(s))
+    return s
+  }
+
+  /** Push a local `out` port into a remote `in` port; the link reconnects unless `reconnect: false`. */
+  push (localPort: string, target: Target, remotePort: string, options: PushOptions = {}): PushLink {
+    const l = new PushLink(this.libp2p, this.outPort(localPort), target, remotePort, {
+      queueEvents: this.config.limits?.queueEvents,
+      slowConsumerMs: this.config.limits?.slowConsumerMs,
+      maxFrameBytes: this.config.limits?.maxFrameBytes,
+      ...options
+    })
+    this.links.add(l)
+    void l.done().then(() => this.links.delete(l))
+    return l
+  }
+
+  /** Close every stream (close{shutdown} to peers, close{normal} on own links) and stop the peer. */
+  async stop (options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    for (const d of this.drivers) d.stop()
+    for (const e of this.outPorts.values()) e.port.stop()
+    const signal = options.signal ?? AbortSignal.timeout(5000)
+    await Promise.allSettled([
+      ...[...this.subscriptions].map(async s => { await s.close() }),
+      ...[...this.links].map(async l => { await l.close() }),
+      ...[...this.#active].map(async close => { await close('shutdown') })
+    ].map(async p => await Promise.race([p, new Promise(resolve => { signal.addEventListener('abort', resolve, { once: true }) })])))
+    for (const p of this.inPorts.values()) p.inbox.end()
+    await this.libp2p.stop()
+    log('node %s stopped', this.config.name)
+  }
+
+  /** Wire the protocol handlers; called once by createNode. */
+  async serve (): Promise<void> {
+    const limits = this.config.limits ?? {}
+    const ctx: EventsServerContext = {
+      clock: this.clock,
+      maxFrameBytes: limits.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxEvents: limits.maxEvents ?? DEFAULT_MAX_EVENTS,
+      openTimeoutMs: limits.openTimeoutMs ?? OPEN_TIMEOUT_MS,
+      maxStreamsPerPort: limits.maxStreamsPerPort ?? 64,
+      queueEvents: limits.queueEvents ?? 262_144,
+      slowConsumerMs: limits.slowConsumerMs ?? 10_000,
+      outPorts: this.outPorts,
+      inPorts: this.inPorts,
+      track: closer => {
+        this.#active.add(closer)
+        return () => this.#active.delete(closer)
+      },
+      onRefused: (peer: string, open: Open | undefined, code: ErrorCodeName, reason: string) => {
+        this.refusals.opens++
+        this.safeDispatchEvent('refused', { detail: { peer, what: 'open', port: open?.port, code, reason } })
+      }
+    }
+    await this.libp2p.handle(EVENTS_PROTOCOL, (stream, connection) => { handleEventsStream(ctx, stream, connection) }, {
+      maxInboundStreams: 256, maxOutboundStreams: 256
+    })
+    await this.libp2p.handle(DESCRIBE_PROTOCOL, (stream) => { handleDescribeStream(stream, () => this.description()) }, {
+      maxInboundStreams: 8, maxOutboundStreams: 8
+    })
+    await this.libp2p.handle(CLOCK_PROTOCOL, (stream) => { handleClockStream(stream, this.clock) }, {
+      maxInboundStreams: 4, maxOutboundStreams: 4
+    })
+  }
+
+  /** Called by the connection gater when it refuses a peer. */
+  noteRefusedConnection (peer: string): void {
+    this.refusals.connections++
+    log('refused a connection from %s: not in the allow list', peer)
+    this.safeDispatchEvent('refused', { detail: { peer, what: 'connection', code: 'unauthorized', reason: 'not in the allow list' } })
+  }
+
+  #checkName (name: string): void {
+    if (this.outPorts.has(name) || this.inPorts.has(name)) throw new RangeError(`a port named ${name} exists already`)
+  }
+}
+
+/** Create and start a node from a validated config. */
+export async function createNode (config: NodeConfig, options: CreateNodeOptions = {}): Promise<SpikewireNode> {
+  const clock = options.clock ?? new SystemClock()
+  let privateKey = options.privateKey
+  if (privateKey === undefined && config.identity !== undefined) {
+    const { key, created } = await loadOrCreateKey(config.identity)
+    if (created) log('created a new identity in %s', config.identity)
+    privateKey = key
+  }
+  const ref: { node?: SpikewireNode } = {}
+  const libp2p = await createLibp2p({
+    privateKey,
+    addresses: { listen: config.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: {
+      denyInboundEncryptedConnection: (peerId) => {
+        const peer = peerId.toString()
+        if (isAllowed(config.allow, peer, true)) return false
+        ref.node?.noteRefusedConnection(peer)
+        return true
+      }
+    },
+    connectionManager: {
+      inboundConnectionThreshold: 1000,
+      maxIncomingPendingConnections: 64,
+      maxConnections: config.limits?.maxConnections ?? 256
+    }
+  })
+  const node = ref.node = new SpikewireNode(libp2p, config, clock)
+  for (const p of config.ports ?? []) {
+    if (p.direction === 'out') {
+      const src = p.source
+      const m = src === undefined
+        ? undefined
+        : src.type === 'poisson'
+          ? poisson({ channels: p.channels, rateHz: src.rateHz, seed: src.seed, startUs: clock.nowUs() })
+          : pacemaker({ channels: p.channels, rateHz: src.rateHz, phase: src.phase, startUs: clock.nowUs() })
+      const model: ModelInfo | undefined = p.model ?? m?.describe()
+      const port = node.addOutPort({ name: p.name, channels: p.channels, kind: p.kind, model, subscribe: p.subscribe })
+      if (m !== undefined) node.drivers.push(new RealTimeDriver(m, port, clock))
+    } else {
+      node.addInPort({ name: p.name, channels: p.channels, kind: p.kind, model: p.model, push: p.push })
+    }
+  }
+  await node.serve()
+  for (const l of config.links ?? []) node.push(l.from, l.to, l.port, { channels: l.channels, delay: l.delay })
+  for (const s of config.subscriptions ?? []) {
+    const sub = node.subscribe(s.from, s.port, { channels: s.channels, source: s.to })
+    const inPort = node.inPort(s.to)
+    sub.onBatch(d => { inPort.inbox.push(d) })
+  }
+  log('node %s started as %s on %s', config.name, node.peerId, node.multiaddrs.join(', '))
+  return node
+}

@@ -1,0 +1,214 @@
+/**
+ * An `out` port: the application emits events into it; it batches them and fans them out to every
+ * attached stream (subscribers, and push links to remote `in` ports). Emitting never blocks: each stream
+ * has its own bounded queue and counts its own losses (see EventSender).
+ *
+ * Batching adapts to the rate without timers: events emitted during one turn of the event loop leave
+ * together at the end of that turn (setImmediate), and a batch is cut early when it reaches
+ * `maxBatchEvents`. At low rates every event leaves on its own at once; at high rates events coalesce.
+ */
+import { logger } from '@libp2p/logger'
+import { DEFAULT_MAX_EVENTS, packColumns } from '../codec/index.ts'
+import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
+import type { Clock } from '../clock/clock.ts'
+import type { EventSender } from '../stream/sender.ts'
+
+const log = logger('spikewire:out-port')
+
+export interface OutPortInit {
+  name: string
+  channels: number
+  kind?: KindName
+  model?: ModelInfo
+  clock: Clock
+  /** Largest batch this port builds (default 4096, the smallest limit a receiver may announce). */
+  maxBatchEvents?: number
+  /** Watermark period while idle, ms (default 100). */
+  watermarkIntervalMs?: number
+  /**
+   * How far behind the clock an event may still be emitted, µs (default 1000). Idle watermarks are
+   * `now − lateness`; an event older than the last watermark sent is refused.
+   */
+  latenessUs?: number
+}
+
+export interface OutPortStats {
+  /** Events accepted by emit(). */
+  emitted: number
+  /** Events refused by emit(): out of time order, behind the watermark, bad channel or value. */
+  refused: number
+  /** Batches flushed. */
+  flushes: number
+  /** Streams currently attached. */
+  streams: number
+}
+
+export class OutPort {
+  readonly name: string
+  readonly channels: number
+  readonly kind: KindName
+  readonly model: ModelInfo | undefined
+  readonly stats: OutPortStats = { emitted: 0, refused: 0, flushes: 0, streams: 0 }
+  readonly #clock: Clock
+  readonly #maxBatch: number
+  readonly #latenessUs: number
+  readonly #senders = new Set<EventSender>()
+  #ch: Uint32Array
+  #t: Float64Array
+  #v: Float32Array | undefined
+  #n = 0
+  #lastTime = 0
+  #watermark = 0
+  #flushScheduled = false
+  #lastActivity = 0
+  readonly #timer: ReturnType<typeof setInterval>
+
+  constructor (init: OutPortInit) {
+    this.name = init.name
+    this.channels = init.channels
+    this.kind = init.kind ?? 'spike'
+    this.model = init.model
+    this.#clock = init.clock
+    this.#maxBatch = init.maxBatchEvents ?? 4096
+    if (this.#maxBatch > DEFAULT_MAX_EVENTS) throw new RangeError(`maxBatchEvents must be ≤ ${DEFAULT_MAX_EVENTS}`)
+    this.#latenessUs = init.latenessUs ?? 1000
+    const cap = Math.min(this.#maxBatch, 1024)
+    this.#ch = new Uint32Array(cap)
+    this.#t = new Float64Array(cap)
+    this.#v = this.kind === 'weighted' ? new Float32Array(cap) : undefined
+    const interval = init.watermarkIntervalMs ?? 100
+    this.#timer = setInterval(() => { this.#idleTick(interval) }, interval)
+    this.#timer.unref?.()
+  }
+
+  get info (): PortInfo {
+    const p: PortInfo = { name: this.name, direction: 'out', kind: this.kind, channels: this.channels }
+    if (this.model !== undefined) p.model = this.model
+    return p
+  }
+
+  /** The latest time promised to receivers: no event before it will be emitted. */
+  get watermark (): number {
+    return this.#watermark
+  }
+
+  /**
+   * Emit one event (time in µs, integer, in this node's clock). Returns false and counts a refusal when
+   * the event is out of order, behind the watermark, on a channel the port does not have, or has a
+   * non-finite value.
+   */
+  emit (channel: number, time: number, value = 0): boolean {
+    if (!(time >= this.#lastTime && time >= this.#watermark && Number.isInteger(time) &&
+      channel >= 0 && channel < this.channels && Number.isInteger(channel) && Number.isFinite(value))) {
+      this.stats.refused++
+      return false
+    }
+    let i = this.#n
+    if (i === this.#ch.length) this.#grow()
+    this.#ch[i] = channel
+    this.#t[i] = time
+    if (this.#v !== undefined) this.#v[i] = value
+    this.#n = ++i
+    this.#lastTime = time
+    this.stats.emitted++
+    if (i >= this.#maxBatch) this.flush()
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(() => { this.flush() })
+    }
+    return true
+  }
+
+  /** Promise receivers that no event before `time` will follow (sent with the next watermark or batch). */
+  advance (time: number): void {
+    if (time > this.#watermark) this.#watermark = Math.floor(time)
+  }
+
+  /** Send pending events now. */
+  flush (): void {
+    this.#flushScheduled = false
+    const n = this.#n
+    if (n === 0) return
+    this.#n = 0
+    this.stats.flushes++
+    this.#lastActivity = this.#clock.nowUs()
+    if (this.#senders.size === 0) return
+    const limit = this.#minLimit()
+    for (let from = 0; from < n; from += limit) {
+      const to = Math.min(n, from + limit)
+      const packed = packColumns(this.#ch, this.#t, this.#v, from, to)
+      for (const s of this.#senders) if (!s.filtered) s.offer(packed)
+      for (const s of this.#senders) if (s.filtered) this.#offerFiltered(s, from, to)
+    }
+  }
+
+  /** Attach a stream; returns a function that detaches it. */
+  attach (sender: EventSender): () => void {
+    this.flush()
+    this.#senders.add(sender)
+    this.stats.streams = this.#senders.size
+    if (this.#watermark > 0) sender.watermark(this.#watermark)
+    return () => {
+      this.#senders.delete(sender)
+      this.stats.streams = this.#senders.size
+    }
+  }
+
+  get senders (): ReadonlySet<EventSender> {
+    return this.#senders
+  }
+
+  /** Stop the idle timer and flush; attached streams are closed by their owners. */
+  stop (): void {
+    clearInterval(this.#timer)
+    this.flush()
+  }
+
+  #minLimit (): number {
+    let limit = this.#maxBatch
+    for (const s of this.#senders) if (s.maxEvents < limit) limit = s.maxEvents
+    return limit
+  }
+
+  #offerFiltered (s: EventSender, from: number, to: number): void {
+    const idx: number[] = []
+    for (let i = from; i < to; i++) if (s.wants(this.#ch[i])) idx.push(i)
+    if (idx.length === 0) return
+    const ch = new Uint32Array(idx.length)
+    const t = new Float64Array(idx.length)
+    const v = this.#v === undefined ? undefined : new Float32Array(idx.length)
+    idx.forEach((j, k) => {
+      ch[k] = this.#ch[j]
+      t[k] = this.#t[j]
+      if (v !== undefined) v[k] = this.#v![j]
+    })
+    s.offer(packColumns(ch, t, v, 0, idx.length))
+  }
+
+  #grow (): void {
+    const cap = Math.min(this.#ch.length * 2, this.#maxBatch)
+    const ch = new Uint32Array(cap)
+    ch.set(this.#ch)
+    const t = new Float64Array(cap)
+    t.set(this.#t)
+    this.#ch = ch
+    this.#t = t
+    if (this.#v !== undefined) {
+      const v = new Float32Array(cap)
+      v.set(this.#v)
+      this.#v = v
+    }
+  }
+
+  #idleTick (intervalMs: number): void {
+    try {
+      const now = this.#clock.nowUs()
+      if (now - this.#lastActivity < intervalMs * 1000 * 0.9) return
+      this.advance(Math.max(this.#lastTime, now - this.#latenessUs))
+      this.#lastActivity = now
+      for (const s of this.#senders) s.watermark(this.#watermark)
+    } catch (err) {
+      log.error('idle watermark failed: %e', err)
+    }
+  }
+}

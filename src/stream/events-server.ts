@@ -1,0 +1,161 @@
+/**
+ * The acceptor side of /spikewire/events/1.0.0 (spec §9.2): waits for open, checks port, direction,
+ * channels and authorisation, answers accept or reject, then serves the stream: an EventSender attached
+ * to an `out` port (subscribe) or an EventReceiver feeding an `in` port (push).
+ */
+import { logger } from '@libp2p/logger'
+import type { Connection, Stream } from '@libp2p/interface'
+import { MIN_MAX_EVENTS, StreamError } from '../codec/index.ts'
+import type { DecodeOptions, ErrorCodeName, Message, Open } from '../codec/index.ts'
+import { wireTime } from '../clock/clock.ts'
+import type { Clock } from '../clock/clock.ts'
+import { isAllowed } from '../node/acl.ts'
+import type { PeerList } from '../node/acl.ts'
+import type { InPort } from '../ports/in-port.ts'
+import type { OutPort } from '../ports/out-port.ts'
+import { FramedStream } from './framed.ts'
+import { EventReceiver } from './receiver.ts'
+import { EventSender } from './sender.ts'
+
+const log = logger('spikewire:events-server')
+
+export interface OutPortEntry {
+  port: OutPort
+  /** Peers allowed to subscribe (default: every peer allowed to connect). */
+  subscribe?: PeerList
+}
+
+export interface EventsServerContext {
+  clock: Clock
+  maxFrameBytes: number
+  /** Our per-batch receive limit, announced in accept for push streams. */
+  maxEvents: number
+  openTimeoutMs: number
+  /** Most concurrent streams on one port. */
+  maxStreamsPerPort: number
+  queueEvents: number
+  slowConsumerMs: number
+  outPorts: ReadonlyMap<string, OutPortEntry>
+  inPorts: ReadonlyMap<string, InPort>
+  /** Register an active stream so the node can close it on stop; returns the unregister function. */
+  track: (closer: (code: ErrorCodeName) => Promise<void>) => () => void
+  /** Refusals, for the node's stats and log. */
+  onRefused: (peer: string, open: Open | undefined, code: ErrorCodeName, reason: string) => void
+}
+
+export function handleEventsStream (ctx: EventsServerContext, stream: Stream, connection: Connection): void {
+  const peer = connection.remotePeer.toString()
+  let decodeOptions: DecodeOptions = { maxEvents: ctx.maxEvents }
+  let untrack: (() => void) | undefined
+  let onClose: (() => void) | undefined
+  const framed = new FramedStream(stream, {
+    maxFrameBytes: ctx.maxFrameBytes,
+    decodeOptions: () => decodeOptions,
+    onClose: (err) => {
+      clearTimeout(timer)
+      untrack?.()
+      onClose?.()
+      if (err !== undefined) log('events stream from %s ended: %s', peer, err.message)
+    }
+  })
+  const timer = setTimeout(() => {
+    framed.fail(new StreamError('timeout', `no open within ${ctx.openTimeoutMs} ms`))
+  }, ctx.openTimeoutMs)
+  timer.unref?.()
+
+  const refuse = (open: Open | undefined, code: ErrorCodeName, reason: string): void => {
+    ctx.onRefused(peer, open, code, reason)
+    log('refused %s on port %s: %s (%s)', peer, open?.port, code, reason)
+    framed.send({ type: 'reject', code, reason })
+    void framed.stream.close().catch(err => { framed.abort(err) })
+  }
+
+  framed.onMessage = (msg: Message) => {
+    if (msg.type !== 'open') throw new StreamError('unexpected-message', `expected open, got ${msg.type}`)
+    clearTimeout(timer)
+    framed.onMessage = (m: Message) => {
+      throw new StreamError('unexpected-message', `${m.type} before the acceptor answered`)
+    }
+    const out = ctx.outPorts.get(msg.port)
+    const inp = ctx.inPorts.get(msg.port)
+    if (out === undefined && inp === undefined) return refuse(msg, 'unknown-port', `no port named ${msg.port}`)
+    if (msg.mode === 'subscribe' && out === undefined) return refuse(msg, 'wrong-direction', `${msg.port} is an in port: push to it`)
+    if (msg.mode === 'push' && inp === undefined) return refuse(msg, 'wrong-direction', `${msg.port} is an out port: subscribe to it`)
+    const channels = (out?.port ?? inp)!.channels
+    if (msg.channels !== undefined && msg.channels[msg.channels.length - 1] >= channels) {
+      return refuse(msg, 'channel-out-of-range', `the port has ${channels} channels`)
+    }
+    if (out !== undefined) {
+      if (!isAllowed(out.subscribe, peer, true)) return refuse(msg, 'unauthorized', 'not allowed to subscribe to this port')
+      if (out.port.senders.size >= ctx.maxStreamsPerPort) return refuse(msg, 'too-many-streams', 'the port has too many subscribers')
+      serveSubscriber(msg, out.port)
+    } else {
+      if (!isAllowed(inp!.push, peer, false)) return refuse(msg, 'unauthorized', 'not allowed to push into this port')
+      if (inp!.stats.streams >= ctx.maxStreamsPerPort) return refuse(msg, 'too-many-streams', 'the port has too many pushers')
+      servePusher(msg, inp!)
+    }
+  }
+
+  function serveSubscriber (open: Open, port: OutPort): void {
+    framed.send({ type: 'accept', port: port.name, kind: port.kind, channels: port.channels, time: wireTime(ctx.clock.nowUs()) })
+    const sender = new EventSender({
+      framed,
+      maxEvents: open.maxEvents ?? MIN_MAX_EVENTS,
+      filter: open.channels,
+      queueEvents: ctx.queueEvents,
+      slowConsumerMs: ctx.slowConsumerMs
+    })
+    const detach = port.attach(sender)
+    onClose = () => { detach(); sender.ended() }
+    untrack = ctx.track(async (code) => {
+      detach()
+      if (code === 'normal') await sender.close()
+      else {
+        await framed.close(code)
+        sender.ended()
+      }
+    })
+    framed.onMessage = (m: Message) => {
+      if (m.type !== 'close') throw new StreamError('unexpected-message', `${m.type} is not allowed from a subscriber`)
+      detach()
+      sender.ended()
+      void framed.stream.close().catch(err => { framed.abort(err) })
+    }
+    log('%s subscribed to %s (%s)', peer, port.name, open.channels === undefined ? 'all channels' : `${open.channels.length} channels`)
+  }
+
+  function servePusher (open: Open, port: InPort): void {
+    framed.send({ type: 'accept', port: port.name, kind: port.kind, channels: port.channels, time: wireTime(ctx.clock.nowUs()), maxEvents: ctx.maxEvents })
+    port.stats.streams++
+    const source = open.source ?? 'unknown'
+    const receiver = new EventReceiver({
+      kind: port.kind,
+      channels: port.channels,
+      filter: open.channels,
+      maxEvents: ctx.maxEvents,
+      onBatch: batch => {
+        port.stats.batches++
+        port.stats.events += batch.count
+        port.inbox.push({ peer, port: source, to: port.name, batch })
+      },
+      onGap: missing => { port.stats.gapEvents += missing },
+      onLoss: loss => { port.stats.lostEvents += loss.count }
+    })
+    decodeOptions = receiver.decodeOptions
+    const removeSource = port.inbox.addSource(framed)
+    onClose = () => {
+      port.stats.streams--
+      removeSource()
+    }
+    untrack = ctx.track(async (code) => { await framed.close(code) })
+    framed.onMessage = (m: Message) => {
+      if (m.type === 'close') {
+        void framed.stream.close().catch(err => { framed.abort(err) })
+        return
+      }
+      receiver.handle(m)
+    }
+    log('%s pushes into %s from %s', peer, port.name, source)
+  }
+}
+

@@ -1,0 +1,149 @@
+/**
+ * A libp2p stream carrying spikewire frames (spec §5). It decodes frames as they arrive, hands each
+ * message to one callback, and turns any error into the spec's behaviour: send close{code} (best effort),
+ * then reset the stream. Listener bodies are guarded: nothing a peer sends can throw out of them.
+ */
+import type { Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { FrameDecoder, decodeMessage, encodeFrame, toSpikewireError } from '../codec/index.ts'
+import type { DecodeOptions, ErrorCodeName, Message, SpikewireError } from '../codec/index.ts'
+
+export interface FramedStreamInit {
+  /** Largest frame accepted from the remote, bytes. */
+  maxFrameBytes?: number
+  /** Decode options in force for the next message (they change once a stream is accepted). */
+  decodeOptions?: () => DecodeOptions
+  /** Called for every message, in order (replaceable through `FramedStream.onMessage`). Throwing fails the stream. */
+  onMessage?: (msg: Message) => void
+  /** The remote closed its write side cleanly after whole frames. */
+  onRemoteEnd?: () => void
+  /** The stream is gone (closed, reset or failed); `error` is set unless it closed cleanly. */
+  onClose?: (error?: Error) => void
+}
+
+export class FramedStream {
+  readonly stream: Stream
+  /** The handler of incoming messages; a protocol swaps it as its state changes. */
+  onMessage: (msg: Message) => void
+  readonly #decoder: FrameDecoder
+  readonly #init: FramedStreamInit
+  #failed: SpikewireError | undefined
+  #closed = false
+
+  constructor (stream: Stream, init: FramedStreamInit) {
+    this.stream = stream
+    this.#init = init
+    this.onMessage = init.onMessage ?? (() => {})
+    this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes })
+    stream.addEventListener('message', evt => { this.#onData(evt.data) })
+    stream.addEventListener('remoteCloseWrite', () => { this.#onRemoteCloseWrite() })
+    stream.addEventListener('close', evt => {
+      this.#closed = true
+      this.#guard(() => this.#init.onClose?.(this.#failed ?? evt.error))
+    })
+  }
+
+  /** The error this stream failed with, if any. */
+  get failure (): SpikewireError | undefined {
+    return this.#failed
+  }
+
+  get open (): boolean {
+    return !this.#closed && this.#failed === undefined && this.stream.status === 'open'
+  }
+
+  /** Send one message. Returns false when the caller should wait for `drain()` before sending more. */
+  send (msg: Message): boolean {
+    return this.sendBytes(encodeFrame(msg))
+  }
+
+  /** Send bytes that already hold whole frames. */
+  sendBytes (frames: Uint8Array | Uint8ArrayList): boolean {
+    if (!this.open) return false
+    try {
+      return this.stream.send(frames)
+    } catch (err) {
+      this.fail(toSpikewireError(err))
+      return false
+    }
+  }
+
+  get needsDrain (): boolean {
+    return this.stream.writableNeedsDrain
+  }
+
+  /** Resolves when the stream can take more data. */
+  async drain (options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.stream.writableNeedsDrain) return
+    await this.stream.onDrain(options)
+  }
+
+  /** Stop reading (read backpressure); the muxer window then stops the remote. */
+  pause (): void {
+    this.stream.pause()
+  }
+
+  resume (): void {
+    this.stream.resume()
+  }
+
+  /** Fail the stream: send close{code} if possible, then reset it. Idempotent. */
+  fail (err: SpikewireError): void {
+    if (this.#failed !== undefined) return
+    this.#failed = err
+    this.stream.log?.('spikewire stream failed: %s %s', err.code, err.message)
+    try {
+      if (this.stream.status === 'open' && this.stream.writeStatus === 'writable') {
+        this.stream.send(encodeFrame({ type: 'close', code: err.code, reason: err.message.slice(0, 200) }))
+      }
+    } catch {
+      // best effort: the reset below is what counts
+    }
+    this.stream.abort(err)
+  }
+
+  /** Close gracefully: send close{code} and close the write side, waiting for queued data to leave. */
+  async close (code: ErrorCodeName = 'normal', reason?: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.open) return
+    try {
+      if (this.stream.writeStatus === 'writable') {
+        this.stream.send(encodeFrame(reason === undefined ? { type: 'close', code } : { type: 'close', code, reason }))
+      }
+      await this.stream.close(options)
+    } catch (err) {
+      this.stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  /** Reset without a close message (the connection is going away anyway). */
+  abort (err: Error): void {
+    this.stream.abort(err)
+  }
+
+  #onData (data: Uint8Array | Uint8ArrayList): void {
+    this.#guard(() => {
+      if (this.#failed !== undefined) return
+      for (const body of this.#decoder.push(data)) {
+        const msg = decodeMessage(body, this.#init.decodeOptions?.() ?? {})
+        this.onMessage(msg)
+        if (this.#failed !== undefined || this.#closed) return
+      }
+    })
+  }
+
+  #onRemoteCloseWrite (): void {
+    this.#guard(() => {
+      this.#decoder.end()
+      this.#init.onRemoteEnd?.()
+    })
+  }
+
+  #guard (fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.fail(toSpikewireError(err))
+    }
+  }
+}
+

@@ -1,0 +1,101 @@
+/**
+ * The event-receiving side of one events stream (spec §9.2): checks sequence numbers and time order of
+ * everything that arrives after accept (kind, channel range and filter are checked by the decoder with
+ * `decodeOptions`), counts gaps and reported losses, and passes each batch on. A rule broken is a StreamError with the spec's code; the caller fails the stream with it.
+ */
+import { StreamError } from '../codec/index.ts'
+import type { Batch, DecodeOptions, KindName, Loss, Message } from '../codec/index.ts'
+
+export interface ReceiverStats {
+  batches: number
+  events: number
+  /** Events missing from the sequence without a loss notice (unreported loss). */
+  gapEvents: number
+  gaps: number
+  /** Events the sender reported as dropped, by loss notices. */
+  lostEvents: number
+  lossNotices: number
+  watermarks: number
+  /** Latest watermark or event time seen, µs in the sender's clock (0 before any). */
+  progress: number
+}
+
+export interface EventReceiverInit {
+  kind: KindName
+  channels: number
+  filter?: readonly number[]
+  maxEvents: number
+  onBatch: (batch: Batch) => void
+  onWatermark?: (time: number) => void
+  onLoss?: (loss: Loss) => void
+  onGap?: (missing: number, atSeq: number) => void
+}
+
+export class EventReceiver {
+  readonly stats: ReceiverStats = { batches: 0, events: 0, gapEvents: 0, gaps: 0, lostEvents: 0, lossNotices: 0, watermarks: 0, progress: 0 }
+  readonly #init: EventReceiverInit
+  readonly #decode: DecodeOptions
+  #expected = 0
+  #lastTime = 0
+  #watermark = 0
+
+  constructor (init: EventReceiverInit) {
+    this.#init = init
+    this.#decode = { kind: init.kind, channels: init.channels, maxEvents: init.maxEvents }
+    if (init.filter !== undefined) this.#decode.filter = new Set(init.filter)
+  }
+
+  get decodeOptions (): DecodeOptions {
+    return this.#decode
+  }
+
+  /** Handle one message from the event sender. Close is not handled here. */
+  handle (msg: Message): void {
+    switch (msg.type) {
+      case 'batch': {
+        this.#sequence(msg.seq)
+        const first = msg.times[0]
+        if (first < this.#lastTime || first < this.#watermark) {
+          throw new StreamError('time-regression', `batch starts at ${first}, before ${Math.max(this.#lastTime, this.#watermark)}`)
+        }
+        this.#expected = msg.seq + msg.count
+        this.#lastTime = msg.times[msg.count - 1]
+        this.stats.batches++
+        this.stats.events += msg.count
+        this.stats.progress = Math.max(this.stats.progress, this.#lastTime)
+        this.#init.onBatch(msg)
+        return
+      }
+      case 'watermark':
+        this.#sequence(msg.seq)
+        if (msg.time < this.#watermark) {
+          throw new StreamError('time-regression', `watermark ${msg.time} is before the previous one (${this.#watermark})`)
+        }
+        this.#watermark = msg.time
+        this.stats.watermarks++
+        this.stats.progress = Math.max(this.stats.progress, msg.time)
+        this.#init.onWatermark?.(msg.time)
+        return
+      case 'loss':
+        this.#sequence(msg.seq)
+        this.#expected = msg.seq + msg.count
+        this.stats.lossNotices++
+        this.stats.lostEvents += msg.count
+        this.#init.onLoss?.(msg)
+        return
+      default:
+        throw new StreamError('unexpected-message', `${msg.type} is not allowed from the event sender`)
+    }
+  }
+
+  #sequence (seq: number): void {
+    if (seq < this.#expected) throw new StreamError('invalid-sequence', `sequence number ${seq} is below the expected ${this.#expected}`)
+    if (seq > this.#expected) {
+      const missing = seq - this.#expected
+      this.stats.gapEvents += missing
+      this.stats.gaps++
+      this.#init.onGap?.(missing, this.#expected)
+      this.#expected = seq
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Keeping a link up: run a session, and when it ends, wait with exponential backoff and jitter, then run
+ * it again — until closed or until an error that retrying cannot fix. Used by subscriptions and push links.
+ */
+import { logger } from '@libp2p/logger'
+
+const log = logger('spikewire:reconnect')
+
+export interface ReconnectOptions {
+  /** First wait after a failure, ms (default 100). */
+  initialDelayMs?: number
+  /** Longest wait, ms (default 5000). */
+  maxDelayMs?: number
+  /** Growth per failed attempt (default 2). */
+  factor?: number
+  /** Random fraction taken off each wait, 0..1 (default 0.5: wait between 50% and 100%). */
+  jitter?: number
+  /** Give up after this many consecutive failures (default: never). */
+  maxAttempts?: number
+}
+
+export type LinkState = 'connecting' | 'open' | 'retrying' | 'closed'
+
+export interface LinkStatus {
+  state: LinkState
+  /** Consecutive failed attempts so far. */
+  attempt: number
+  /** Wait before the next attempt, ms (state 'retrying'). */
+  delayMs?: number
+  error?: Error
+}
+
+export interface Session {
+  /** Resolves when the session ends: with an error unless it ended cleanly. */
+  ended: Promise<Error | undefined>
+}
+
+export interface ReconnectLoopInit {
+  connect: (signal: AbortSignal) => Promise<Session>
+  /** True when retrying cannot help (the loop then closes with this error). */
+  isPermanent: (err: Error) => boolean
+  onStatus: (s: LinkStatus) => void
+  options?: ReconnectOptions | false
+  signal: AbortSignal
+  random?: () => number
+}
+
+/** The wait before attempt `attempt` (1-based), ms. */
+export function backoffDelay (attempt: number, o: ReconnectOptions = {}, random: () => number = Math.random): number {
+  const base = Math.min(o.maxDelayMs ?? 5000, (o.initialDelayMs ?? 100) * (o.factor ?? 2) ** (attempt - 1))
+  return base * (1 - (o.jitter ?? 0.5) * random())
+}
+
+export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | undefined> {
+  const { signal } = init
+  const opts = init.options === false ? { maxAttempts: 1 } : (init.options ?? {})
+  const random = init.random ?? Math.random
+  let attempt = 0
+  let lastError: Error | undefined
+  while (!signal.aborted) {
+    init.onStatus({ state: 'connecting', attempt })
+    let err: Error | undefined
+    try {
+      const session = await init.connect(signal)
+      attempt = 0
+      init.onStatus({ state: 'open', attempt })
+      err = await session.ended
+      if (init.options === false) return err
+    } catch (e) {
+      err = e instanceof Error ? e : new Error(String(e))
+      attempt++
+    }
+    lastError = err
+    if (signal.aborted) break
+    if (err !== undefined && init.isPermanent(err)) {
+      log('giving up: %s', err.message)
+      return err
+    }
+    if (attempt >= (opts.maxAttempts ?? Infinity)) return err
+    const delayMs = backoffDelay(Math.max(attempt, 1), opts, random)
+    init.onStatus({ state: 'retrying', attempt, delayMs, error: err })
+    log('retrying in %d ms after %s', Math.round(delayMs), err?.message ?? 'a clean close')
+    await sleep(delayMs, signal)
+  }
+  return lastError
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const t = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}

@@ -1,0 +1,203 @@
+/**
+ * The event-sending side of one events stream (spec §9.2): it numbers events, frames batches, keeps a
+ * bounded queue while the stream is congested, and turns overflow into counted losses that it reports
+ * to the receiver in a loss notice before the next batch. It never blocks the producer.
+ */
+import { logger } from '@libp2p/logger'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
+import type { PackedColumns } from '../codec/index.ts'
+import type { FramedStream } from './framed.ts'
+
+const log = logger('spikewire:sender')
+
+export interface EventSenderInit {
+  framed: FramedStream
+  /** The receiver's per-batch limit (from open for subscribe, from accept for push). */
+  maxEvents: number
+  /** Channel filter of this stream (sorted, unique), or undefined for all channels. */
+  filter?: readonly number[]
+  /** Most events held in the queue while the stream is congested (default 262,144). */
+  queueEvents?: number
+  /** Fail the stream with slow-consumer when it has not drained for this long (default 10,000 ms). */
+  slowConsumerMs?: number
+  /** Most bytes written in one send when the queue drains (default 256 KiB). */
+  maxWriteBytes?: number
+}
+
+export interface SenderStats {
+  /** Events handed to the stream (sent or queued). */
+  events: number
+  batches: number
+  watermarks: number
+  /** Events dropped because the queue was full, and reported to the receiver in loss notices. */
+  dropped: number
+  lossNotices: number
+  /** Events still queued when the stream ended (never sent). */
+  undelivered: number
+  queuedEvents: number
+}
+
+interface Queued {
+  bytes: Uint8Array
+  events: number
+}
+
+export class EventSender {
+  readonly framed: FramedStream
+  readonly maxEvents: number
+  readonly filter: readonly number[] | undefined
+  readonly stats: SenderStats = { events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0 }
+  readonly #filterSet: Set<number> | undefined
+  readonly #queueEvents: number
+  readonly #slowConsumerMs: number
+  readonly #maxWriteBytes: number
+  readonly #queue: Queued[] = []
+  #nextSeq = 0
+  #lossSeq = -1
+  #lossCount = 0
+  #stuckTimer: ReturnType<typeof setTimeout> | undefined
+  #ended = false
+
+  constructor (init: EventSenderInit) {
+    this.framed = init.framed
+    this.maxEvents = init.maxEvents
+    this.filter = init.filter
+    this.#filterSet = init.filter === undefined ? undefined : new Set(init.filter)
+    this.#queueEvents = init.queueEvents ?? 262_144
+    this.#slowConsumerMs = init.slowConsumerMs ?? 10_000
+    this.#maxWriteBytes = init.maxWriteBytes ?? 256 * 1024
+    this.framed.stream.addEventListener('drain', () => { this.#pump() })
+  }
+
+  /** The next sequence number this stream will use. */
+  get nextSeq (): number {
+    return this.#nextSeq
+  }
+
+  get open (): boolean {
+    return !this.#ended && this.framed.open
+  }
+
+  /** True when the stream wants only some channels. */
+  get filtered (): boolean {
+    return this.#filterSet !== undefined
+  }
+
+  wants (channel: number): boolean {
+    return this.#filterSet === undefined || this.#filterSet.has(channel)
+  }
+
+  /** Offer one batch of packed events (count ≤ maxEvents). Queues or drops it when congested. */
+  offer (p: PackedColumns): void {
+    if (!this.open) return
+    const seq = this.#nextSeq
+    this.#nextSeq += p.count
+    if (this.stats.queuedEvents + p.count > this.#queueEvents) {
+      this.#drop(seq, p.count)
+      return
+    }
+    this.stats.events += p.count
+    this.stats.batches++
+    this.#enqueue(encodePackedBatch(seq, p, true), p.count)
+  }
+
+  /** Tell the receiver that no event before `time` will follow. Skipped while data is queued. */
+  watermark (time: number): void {
+    if (!this.open || this.#queue.length > 0) return
+    this.#flushLoss()
+    this.stats.watermarks++
+    this.#enqueue(encodeFrame({ type: 'watermark', seq: this.#nextSeq, time }), 0)
+  }
+
+  /** Close gracefully after sending what is queued (bounded by `signal`). */
+  async close (options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.open) return
+    this.#flushLoss()
+    while (this.#queue.length > 0 && this.framed.open) {
+      this.#pump()
+      if (this.#queue.length > 0) await this.framed.drain(options)
+    }
+    this.#end()
+    await this.framed.close('normal', undefined, options)
+  }
+
+  /** Stop using the stream (it is gone): count what was still queued as undelivered. */
+  ended (): void {
+    this.#end()
+  }
+
+  #end (): void {
+    if (this.#ended) return
+    this.#ended = true
+    clearTimeout(this.#stuckTimer)
+    this.stats.undelivered += this.stats.queuedEvents + this.#lossCount
+    this.#queue.length = 0
+    this.stats.queuedEvents = 0
+  }
+
+  #drop (seq: number, count: number): void {
+    if (this.#lossCount === 0) this.#lossSeq = seq
+    this.#lossCount += count
+    this.stats.dropped += count
+    log.trace('dropped %d events for a congested stream', count)
+  }
+
+  #flushLoss (): void {
+    if (this.#lossCount === 0) return
+    const frame = encodeFrame({ type: 'loss', seq: this.#lossSeq, count: this.#lossCount, reason: 'queue-overflow' })
+    this.#lossCount = 0
+    this.stats.lossNotices++
+    this.#enqueue(frame, 0)
+  }
+
+  #enqueue (bytes: Uint8Array, events: number): void {
+    if (this.#lossCount > 0) this.#flushLoss()
+    if (this.#queue.length === 0 && !this.framed.needsDrain) {
+      if (!this.framed.sendBytes(bytes)) this.#congested()
+      return
+    }
+    this.#queue.push({ bytes, events })
+    this.stats.queuedEvents += events
+    this.#congested()
+  }
+
+  /** Send queued frames, many per write, while the stream takes them. */
+  #pump (): void {
+    if (this.#ended) return
+    let progressed = false
+    while (this.#queue.length > 0 && !this.framed.needsDrain && this.framed.open) {
+      progressed = true
+      const list = new Uint8ArrayList()
+      let events = 0
+      while (this.#queue.length > 0 && list.byteLength < this.#maxWriteBytes) {
+        const q = this.#queue.shift()!
+        list.append(q.bytes)
+        events += q.events
+      }
+      this.stats.queuedEvents -= events
+      this.framed.sendBytes(list)
+    }
+    if (progressed || !this.framed.needsDrain) {
+      clearTimeout(this.#stuckTimer)
+      this.#stuckTimer = undefined
+    }
+    if (this.#queue.length === 0 && !this.framed.needsDrain) {
+      if (this.#lossCount > 0) this.#flushLoss()
+    } else {
+      this.#congested()
+    }
+  }
+
+  #congested (): void {
+    if (this.#stuckTimer !== undefined || this.#ended) return
+    this.#stuckTimer = setTimeout(() => {
+      this.#stuckTimer = undefined
+      if (this.#queue.length > 0 || this.framed.needsDrain) {
+        this.framed.fail(new SpikewireError('slow-consumer', `the stream did not drain for ${this.#slowConsumerMs} ms`))
+        this.#end()
+      }
+    }, this.#slowConsumerMs)
+    this.#stuckTimer.unref?.()
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * A subscription to a remote `out` port (spec §9.2, subscribe mode) that survives the remote restarting
+ * or the connection dropping: it reconnects with backoff, resubscribes, and reports the gap.
+ *
+ * Events: 'status' (LinkStatus), 'gap' (GapDetail), 'loss' (Loss notice from the sender),
+ * 'watermark' ({ time }). Batches arrive through `onBatch` listeners or `for await`.
+ */
+import { TypedEventEmitter } from 'main-event'
+import type { Libp2p } from '@libp2p/interface'
+import { DEFAULT_MAX_EVENTS } from '../codec/index.ts'
+import type { Loss, Open } from '../codec/index.ts'
+import { Inbox } from './inbox.ts'
+import type { Delivery } from './inbox.ts'
+import { PERMANENT_REJECTS, RejectedError, openEventsStream } from './events-client.ts'
+import { EventReceiver } from './receiver.ts'
+import { reconnectLoop } from './reconnect.ts'
+import type { LinkState, LinkStatus, ReconnectOptions, Session } from './reconnect.ts'
+import type { Target } from './target.ts'
+
+export interface SubscribeOptions {
+  /** Only these channels (strictly ascending). */
+  channels?: number[]
+  /** Requested delivery delay, µs (informative to the publisher). */
+  delay?: number
+  /** Our per-batch receive limit (default 65,536). */
+  maxEvents?: number
+  /** Name of the local port the events go to (informative). */
+  source?: string
+  /** Reconnect policy; false to end with the first stream. */
+  reconnect?: ReconnectOptions | false
+  /** Batches held for a slow `for await` consumer before the stream is paused (default 1024). */
+  inboxCapacity?: number
+  maxFrameBytes?: number
+  signal?: AbortSignal
+}
+
+export interface GapDetail {
+  /** 'sequence': events missing within a stream; 'reconnect': the link was down. */
+  reason: 'sequence' | 'reconnect'
+  /** Missing events, when known (sequence gaps). */
+  missing?: number
+  /** The span without data, µs in the sender's clock (reconnect gaps). */
+  fromUs?: number
+  toUs?: number
+}
+
+export interface SubscriptionStats {
+  connects: number
+  batches: number
+  events: number
+  /** Events missing from a stream's sequence without a loss notice. */
+  gapEvents: number
+  /** Events the publisher reported dropped (loss notices). */
+  lostEvents: number
+  lossNotices: number
+  /** Times the link was lost and came back. */
+  reconnectGaps: number
+  /** Total time without data across reconnects, µs. */
+  reconnectGapUs: number
+  watermarks: number
+}
+
+export interface SubscriptionEvents {
+  status: CustomEvent<LinkStatus>
+  gap: CustomEvent<GapDetail>
+  loss: CustomEvent<Loss>
+  watermark: CustomEvent<{ time: number }>
+}
+
+export class Subscription extends TypedEventEmitter<SubscriptionEvents> implements AsyncIterable<Delivery> {
+  readonly port: string
+  readonly inbox: Inbox
+  readonly stats: SubscriptionStats = { connects: 0, batches: 0, events: 0, gapEvents: 0, lostEvents: 0, lossNotices: 0, reconnectGaps: 0, reconnectGapUs: 0, watermarks: 0 }
+  /** PeerId of the publisher, once connected. */
+  peer = ''
+  state: LinkState = 'connecting'
+  /** The error the subscription ended with, if any. */
+  error: Error | undefined
+  readonly #controller = new AbortController()
+  readonly #done: Promise<void>
+  readonly #firstOpen = Promise.withResolvers<void>()
+  #current: { close: () => Promise<void> } | undefined
+  #progress = 0
+  #gapOpen = false
+
+  constructor (libp2p: Libp2p, target: Target, port: string, options: SubscribeOptions = {}) {
+    super()
+    this.port = port
+    this.inbox = new Inbox(options.inboxCapacity)
+    this.#firstOpen.promise.catch(() => {})
+    options.signal?.addEventListener('abort', () => { void this.close() }, { once: true })
+    const open: Open = { type: 'open', mode: 'subscribe', port, maxEvents: options.maxEvents ?? DEFAULT_MAX_EVENTS }
+    if (options.channels !== undefined) open.channels = options.channels
+    if (options.delay !== undefined) open.delay = options.delay
+    if (options.source !== undefined) open.source = options.source
+    this.#done = reconnectLoop({
+      signal: this.#controller.signal,
+      options: options.reconnect,
+      isPermanent: err => err instanceof RejectedError && PERMANENT_REJECTS.has(err.code),
+      onStatus: s => { this.#status(s) },
+      connect: async (signal) => await this.#connect(libp2p, target, open, options, signal)
+    }).then(err => {
+      this.error = err
+      this.#status(err === undefined ? { state: 'closed', attempt: 0 } : { state: 'closed', attempt: 0, error: err })
+      this.#firstOpen.reject(err ?? new Error('subscription closed'))
+      this.inbox.end()
+    })
+  }
+
+  /** Resolves once the first stream is accepted; rejects if the subscription ends before. */
+  async ready (): Promise<void> {
+    await this.#firstOpen.promise
+  }
+
+  /** Resolves when the subscription has ended (closed, or gave up). */
+  async done (): Promise<void> {
+    await this.#done
+  }
+
+  onBatch (fn: (d: Delivery) => void): () => void {
+    return this.inbox.onDelivery(fn)
+  }
+
+  [Symbol.asyncIterator] (): AsyncIterator<Delivery> {
+    return this.inbox[Symbol.asyncIterator]()
+  }
+
+  /** Unsubscribe: close the stream with close{normal} and stop reconnecting. */
+  async close (): Promise<void> {
+    this.#controller.abort()
+    await this.#current?.close()
+    await this.#done
+  }
+
+  #status (s: LinkStatus): void {
+    this.state = s.state
+    if (s.state === 'retrying' || s.state === 'closed') this.#gapOpen = this.stats.connects > 0
+    this.safeDispatchEvent('status', { detail: s })
+  }
+
+  async #connect (libp2p: Libp2p, target: Target, open: Open, options: SubscribeOptions, signal: AbortSignal): Promise<Session> {
+    const ended = Promise.withResolvers<Error | undefined>()
+    const opened = await openEventsStream(libp2p, target, open, {
+      signal,
+      maxFrameBytes: options.maxFrameBytes,
+      onClose: err => { ended.resolve(err) }
+    })
+    const { framed, accept } = opened
+    this.peer = opened.peer
+    this.stats.connects++
+    const receiver = new EventReceiver({
+      kind: accept.kind,
+      channels: accept.channels,
+      filter: open.channels,
+      maxEvents: open.maxEvents ?? DEFAULT_MAX_EVENTS,
+      onBatch: batch => {
+        this.#resumeAfterGap(batch.times[0])
+        this.stats.batches++
+        this.stats.events += batch.count
+        this.#progress = batch.times[batch.count - 1]
+        this.inbox.push({ peer: this.peer, port: this.port, to: open.source ?? this.port, batch })
+      },
+      onWatermark: time => {
+        this.#resumeAfterGap(time)
+        this.#progress = time
+        this.stats.watermarks++
+        this.safeDispatchEvent('watermark', { detail: { time } })
+      },
+      onLoss: loss => {
+        this.stats.lostEvents += loss.count
+        this.stats.lossNotices++
+        this.safeDispatchEvent('loss', { detail: loss })
+      },
+      onGap: missing => {
+        this.stats.gapEvents += missing
+        this.safeDispatchEvent('gap', { detail: { reason: 'sequence', missing } })
+      }
+    })
+    const removeSource = this.inbox.addSource(framed)
+    opened.setHandler(msg => {
+      if (msg.type === 'close') {
+        ended.resolve(msg.code === 'normal' ? undefined : new Error(`publisher closed the stream: ${String(msg.code)}`))
+        void framed.stream.close().catch(() => {})
+        return
+      }
+      receiver.handle(msg)
+    })
+    this.#current = { close: async () => { await framed.close('normal') } }
+    this.#firstOpen.resolve()
+    void ended.promise.then(() => { removeSource() })
+    return { ended: ended.promise }
+  }
+
+  #resumeAfterGap (timeUs: number): void {
+    if (!this.#gapOpen) return
+    this.#gapOpen = false
+    this.stats.reconnectGaps++
+    const fromUs = this.#progress
+    const toUs = Math.max(timeUs, fromUs)
+    this.stats.reconnectGapUs += toUs - fromUs
+    this.safeDispatchEvent('gap', { detail: { reason: 'reconnect', fromUs, toUs } })
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Errors of the latency-compensation code (playout, merge). Each has a stable `code`; callers and tests
+ * check the code, never the message.
+ */
+
+/** An option or argument outside its documented range. */
+export class InvalidTimingOptionError extends Error {
+  static readonly code = 'invalid-timing-option'
+  readonly code = InvalidTimingOptionError.code
+
+  constructor (message: string) {
+    super(message)
+    this.name = 'InvalidTimingOptionError'
+  }
+}
+
+/** A merge input id that was never added or was removed. */
+export class UnknownInputError extends Error {
+  static readonly code = 'unknown-input'
+  readonly code = UnknownInputError.code
+
+  constructor (input: number) {
+    super(`unknown merge input ${input}`)
+    this.name = 'UnknownInputError'
+  }
+}
+
+/** The object was closed; it accepts no more events. */
+export class ClosedError extends Error {
+  static readonly code = 'closed'
+  readonly code = ClosedError.code
+
+  constructor (what: string) {
+    super(`${what} is closed`)
+    this.name = 'ClosedError'
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * Real-time playout buffer for one incoming stream. Each event, stamped in the sender's clock, is mapped to
+ * local time and delivered at mapped time + D, so that the intervals between events survive network jitter.
+ *
+ * Delay modes:
+ * - fixed: D is constant.
+ * - adaptive: D tracks a high percentile of the observed latency plus a margin. It slews toward that target
+ *   at a bounded rate (µs of D per µs of local time), so intervals are distorted by at most that rate
+ *   while it moves.
+ * - synaptic: D is a declared axonal/synaptic delay d. An event arriving by time + d is delivered exactly
+ *   then; one arriving later is delivered at once and counted as a delay violation (never dropped).
+ *
+ * Order: an event's delivery time is fixed when it arrives and is never earlier than that of the event
+ * before it, so a change of D never reorders scheduled events. In the fixed and adaptive modes an event
+ * that arrives after its slot is late: with policy 'deliver' it goes out at once, flagged; with 'drop' it
+ * is discarded. An event older than the one before it (out of order) is treated as late. Both are counted.
+ * The queue is bounded: an event arriving at a full queue is dropped and counted as overflow.
+ *
+ * Delivery happens from scheduler timers, and synchronously inside push() for an event due already.
+ */
+import { logger } from '@libp2p/logger'
+import { ClosedError, InvalidTimingOptionError } from './errors.ts'
+import { LatencyTracker } from './latency.ts'
+import type { LatencySnapshot } from './latency.ts'
+import type { Scheduler, TimerHandle } from './scheduler.ts'
+
+const log = logger('spikewire:timing:playout')
+
+export type LatePolicy = 'deliver' | 'drop'
+
+export interface FixedDelay { mode: 'fixed', us: number }
+export interface SynapticDelay { mode: 'synaptic', us: number }
+export interface AdaptiveDelay {
+  mode: 'adaptive'
+  /** Latency percentile tracked, 0..1. Default 0.99. */
+  percentile?: number
+  /** Added to the percentile, µs. Default 1000. */
+  marginUs?: number
+  /** Starting D, µs. Default: the first event's latency + margin. */
+  initialUs?: number
+  /** Bounds of D, µs. Defaults 0 and 10 s. */
+  minUs?: number
+  maxUs?: number
+  /** Largest rate of increase of D, µs per µs of local time. Default 0.1 (100 ms per s). */
+  slewUp?: number
+  /** Largest rate of decrease of D. Default 0.01 (10 ms per s). */
+  slewDown?: number
+  /** The target is recomputed at most this often, µs. Default 100 ms. */
+  retargetEveryUs?: number
+}
+export type PlayoutDelay = FixedDelay | SynapticDelay | AdaptiveDelay
+
+export interface PlayoutDelivery<T> {
+  item: T
+  /** Event time, sender clock, µs. */
+  timeUs: number
+  /** Event time mapped to the local clock, µs. */
+  mappedUs: number
+  /** Scheduled delivery time, local µs. */
+  dueUs: number
+  /** Actual delivery time (scheduler clock), local µs. */
+  atUs: number
+  /** Arrived after its slot (or out of order) in fixed/adaptive mode. */
+  late: boolean
+  /** Synaptic mode: arrived after time + d. */
+  violation: boolean
+}
+
+export interface PlayoutStats {
+  received: number
+  delivered: number
+  /** Events that arrived after their slot or out of order (delivered flagged or dropped, per policy). */
+  late: number
+  lateDropped: number
+  outOfOrder: number
+  /** Synaptic mode: events that arrived after time + d. */
+  violations: number
+  overflow: number
+  /** Dropped by close(). */
+  discarded: number
+  /** onDeliver threw (logged and counted; playout goes on). */
+  callbackErrors: number
+  queued: number
+  delayUs: number
+  targetDelayUs: number
+  latency: LatencySnapshot
+  /** Delivery time − due time over on-time deliveries: the scheduler's precision. */
+  timing: { maxErrorUs: number, meanErrorUs: number }
+}
+
+export interface PlayoutOptions<T> {
+  scheduler: Scheduler
+  delay: PlayoutDelay
+  onDeliver: (delivery: PlayoutDelivery<T>) => void
+  /** Map a sender timestamp to local time, e.g. t => estimator.toLocal(t).localUs. Default identity. */
+  toLocal?: (remoteUs: number) => number
+  /** Default 'deliver'. */
+  late?: LatePolicy
+  /** Default 65536. */
+  maxQueue?: number
+  /** Latency observations kept for percentiles. Default 4096. */
+  latencyWindow?: number
+  /** A 'stats' event is dispatched at most this often (on activity), µs. Default 1 s. */
+  statsEveryUs?: number
+}
+
+interface Entry<T> { item: T, timeUs: number, mappedUs: number, dueUs: number, late: boolean, violation: boolean }
+
+function check (ok: boolean, message: string): void {
+  if (!ok) throw new InvalidTimingOptionError(message)
+}
+
+export class PlayoutBuffer<T> extends EventTarget {
+  readonly #s: Scheduler
+  readonly #delay: PlayoutDelay
+  readonly #onDeliver: (d: PlayoutDelivery<T>) => void
+  readonly #toLocal: (remoteUs: number) => number
+  readonly #policy: LatePolicy
+  readonly #maxQueue: number
+  readonly #statsEvery: number
+  readonly #latency: LatencyTracker
+  #queue: Array<Entry<T>> = []
+  #head = 0
+  #timer: TimerHandle | undefined
+  #d: number | undefined
+  #target: number | undefined
+  #lastAdjustUs = NaN
+  #nextRetargetUs = -Infinity
+  #nextStatsUs: number
+  #lastTimeUs = -Infinity
+  #lastDueUs = -Infinity
+  #closed = false
+  #idle: Array<() => void> = []
+  #errSum = 0
+  #errMax = 0
+  #errN = 0
+  readonly #c = { received: 0, delivered: 0, late: 0, lateDropped: 0, outOfOrder: 0, violations: 0, overflow: 0, discarded: 0, callbackErrors: 0 }
+
+  constructor (options: PlayoutOptions<T>) {
+    super()
+    const d = options.delay
+    if (d.mode === 'fixed' || d.mode === 'synaptic') {
+      check(d.us >= 0 && Number.isFinite(d.us), `delay must be a finite number ≥ 0 µs (got ${d.us})`)
+      this.#d = d.us
+      this.#target = d.us
+    } else {
+      check(d.mode === 'adaptive', `unknown delay mode ${(d as { mode: string }).mode}`)
+      const p = d.percentile ?? 0.99
+      check(p > 0 && p <= 1, `percentile must be in (0, 1] (got ${p})`)
+      check((d.minUs ?? 0) <= (d.maxUs ?? 10_000_000), 'minUs must not exceed maxUs')
+      check((d.slewUp ?? 0.1) > 0 && (d.slewDown ?? 0.01) > 0, 'slew rates must be > 0')
+      if (d.initialUs !== undefined) {
+        check(d.initialUs >= 0, `initialUs must be ≥ 0 (got ${d.initialUs})`)
+        this.#d = d.initialUs
+      }
+    }
+    this.#delay = d
+    this.#s = options.scheduler
+    this.#onDeliver = options.onDeliver
+    this.#toLocal = options.toLocal ?? (t => t)
+    this.#policy = options.late ?? 'deliver'
+    check(this.#policy === 'deliver' || this.#policy === 'drop', `late policy must be 'deliver' or 'drop' (got ${this.#policy})`)
+    this.#maxQueue = options.maxQueue ?? 65536
+    check(Number.isInteger(this.#maxQueue) && this.#maxQueue >= 1, `maxQueue must be an integer ≥ 1 (got ${this.#maxQueue})`)
+    this.#statsEvery = options.statsEveryUs ?? 1_000_000
+    this.#latency = new LatencyTracker({ window: options.latencyWindow })
+    this.#nextStatsUs = this.#s.nowUs() + this.#statsEvery
+  }
+
+  /** Current playout delay D, µs (NaN in adaptive mode before the first event without initialUs). */
+  get delayUs (): number {
+    return this.#d ?? NaN
+  }
+
+  /** Accept one event stamped `timeUs` in the sender's clock. */
+  push (timeUs: number, item: T): void {
+    if (this.#closed) throw new ClosedError('playout buffer')
+    const now = this.#s.nowUs()
+    const mappedUs = this.#toLocal(timeUs)
+    this.#c.received++
+    this.#latency.record(now - mappedUs)
+    const d = this.#adjustDelay(now, now - mappedUs)
+    const dueUs = mappedUs + d
+    const outOfOrder = timeUs < this.#lastTimeUs
+    if (outOfOrder) this.#c.outOfOrder++
+    else this.#lastTimeUs = timeUs
+    const synaptic = this.#delay.mode === 'synaptic'
+    const late = !synaptic && (dueUs < now || outOfOrder)
+    const violation = synaptic && (dueUs < now || outOfOrder)
+    if (late) {
+      this.#c.late++
+      if (this.#policy === 'drop') {
+        this.#c.lateDropped++
+        this.#maybeStats(now)
+        return
+      }
+    }
+    if (violation) this.#c.violations++
+    if (this.#queue.length - this.#head >= this.#maxQueue) {
+      this.#c.overflow++
+      this.#maybeStats(now)
+      return
+    }
+    const slot = Math.max(late || violation ? now : dueUs, this.#lastDueUs)
+    this.#lastDueUs = slot
+    this.#queue.push({ item, timeUs, mappedUs, dueUs: slot, late, violation })
+    this.#drain()
+  }
+
+  /** Statistics so far. */
+  stats (): PlayoutStats {
+    return {
+      ...this.#c,
+      queued: this.#queue.length - this.#head,
+      delayUs: this.#d ?? NaN,
+      targetDelayUs: this.#target ?? NaN,
+      latency: this.#latency.snapshot(),
+      timing: { maxErrorUs: this.#errMax, meanErrorUs: this.#errN > 0 ? this.#errSum / this.#errN : 0 }
+    }
+  }
+
+  /** Subscribe to periodic stats; returns a function that unsubscribes. */
+  onStats (fn: (stats: PlayoutStats) => void): () => void {
+    const listener = (evt: Event): void => { fn((evt as CustomEvent<PlayoutStats>).detail) }
+    this.addEventListener('stats', listener)
+    return () => { this.removeEventListener('stats', listener) }
+  }
+
+  /** Resolves when the queue is empty (at once if it is). */
+  async idle (options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#queue.length === this.#head) return
+    options.signal?.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        options.signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      const onAbort = (): void => {
+        this.#idle = this.#idle.filter(f => f !== done)
+        reject(options.signal?.reason)
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      this.#idle.push(done)
+    })
+  }
+
+  /** Stop: cancel the timer and discard queued events (counted as discarded). Further push() throws. */
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer !== undefined) this.#s.clearTimer(this.#timer)
+    this.#timer = undefined
+    this.#c.discarded += this.#queue.length - this.#head
+    this.#queue = []
+    this.#head = 0
+    this.#resolveIdle()
+  }
+
+  #adjustDelay (now: number, latencyUs: number): number {
+    const dm = this.#delay
+    if (dm.mode !== 'adaptive') return this.#d as number
+    const margin = dm.marginUs ?? 1000
+    const lo = dm.minUs ?? 0
+    const hi = dm.maxUs ?? 10_000_000
+    const clamp = (v: number): number => Math.min(hi, Math.max(lo, v))
+    if (this.#d === undefined) this.#d = clamp(latencyUs + margin)
+    if (now >= this.#nextRetargetUs) {
+      this.#target = clamp(this.#latency.percentile(dm.percentile ?? 0.99) + margin)
+      this.#nextRetargetUs = now + (dm.retargetEveryUs ?? 100_000)
+    }
+    const dt = Number.isNaN(this.#lastAdjustUs) ? 0 : Math.max(0, now - this.#lastAdjustUs)
+    this.#lastAdjustUs = now
+    const target = this.#target as number
+    const step = Math.min((dm.slewUp ?? 0.1) * dt, Math.max(-(dm.slewDown ?? 0.01) * dt, target - this.#d))
+    this.#d += step
+    return this.#d
+  }
+
+  #drain (): void {
+    const now = this.#s.nowUs()
+    while (this.#head < this.#queue.length && this.#queue[this.#head].dueUs <= now) {
+      const e = this.#queue[this.#head++]
+      this.#c.delivered++
+      if (!e.late && !e.violation) {
+        const err = now - e.dueUs
+        this.#errSum += err
+        this.#errN++
+        if (err > this.#errMax) this.#errMax = err
+      }
+      try {
+        this.#onDeliver({ item: e.item, timeUs: e.timeUs, mappedUs: e.mappedUs, dueUs: e.dueUs, atUs: now, late: e.late, violation: e.violation })
+      } catch (err) {
+        this.#c.callbackErrors++
+        log.error('onDeliver threw: %e', err)
+      }
+      if (this.#closed) return
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head)
+      this.#head = 0
+    }
+    this.#arm()
+    if (this.#queue.length === this.#head) this.#resolveIdle()
+    this.#maybeStats(now)
+  }
+
+  #arm (): void {
+    const next = this.#queue[this.#head]
+    if (this.#timer !== undefined && (next === undefined || this.#timer.atUs !== next.dueUs)) {
+      this.#s.clearTimer(this.#timer)
+      this.#timer = undefined
+    }
+    if (next !== undefined && this.#timer === undefined) {
+      this.#timer = this.#s.setTimer(next.dueUs, () => {
+        this.#timer = undefined
+        this.#drain()
+      })
+    }
+  }
+
+  #resolveIdle (): void {
+    const waiters = this.#idle
+    this.#idle = []
+    for (const w of waiters) w()
+  }
+
+  #maybeStats (now: number): void {
+    if (now < this.#nextStatsUs) return
+    this.#nextStatsUs = now + this.#statsEvery
+    this.dispatchEvent(new CustomEvent<PlayoutStats>('stats', { detail: this.stats() }))
+  }
+}
