@@ -17,7 +17,7 @@ export const MAX_LENGTH_PREFIX_BYTES = 4
 
 /** §6 "Timestamps are unsigned integers no greater than 2^53 − 1." */
 export const MAX_TIME_US = Number.MAX_SAFE_INTEGER
-/** §8.6 "A channel count is an integer from 1 to 2^32 − 1." */
+/** §8.2 "A channel count is an integer from 1 to 2^32 − 1." */
 export const MAX_CHANNELS = 0xffff_ffff
 /** §8.6 "A receiver MUST accept batches of up to 4096 events." */
 export const MIN_MAX_EVENTS = 4096
@@ -33,7 +33,7 @@ export const MAX_PARAMS = 256
 export const MAX_FILTER_CHANNELS = 65536
 /** §8.2 "At most 32 protocol ids." */
 export const MAX_PROTOCOL_IDS = 32
-/** §8.4 "port: 1 to 64 bytes matching [a-z0-9][a-z0-9_.-]*" */
+/** §8.2 "port: 1 to 64 bytes matching [a-z0-9][a-z0-9_.-]*" */
 export const PORT_NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/
 
 /** §8 message type numbers, carried under key 0 of every message. */

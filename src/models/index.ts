@@ -13,14 +13,26 @@
  *   A call with `tUs` at or before `timeUs` emits nothing. `tUs` must be finite.
  * - `nextEventUs()` (where present) is the time of the next output if no further input arrives, or
  *   `Infinity`; when a queued input acts earlier, its time is returned instead (it may cause an output).
- *   A simulation can advance straight there. Models that cannot know it (AdEx) leave it out.
+ *   A simulation can advance straight there. Models that cannot know it (AdEx, a culture behind a real chip
+ *   driver) leave it out.
  * - Input methods (`input`, `pre`, `post`) take events in time order. An input is applied at its own time
  *   if the model has not yet produced outputs past the point where the input acts; otherwise it is applied
  *   at the earliest time still open and counted as `late`. Inputs never throw: a bad channel, a non-finite
  *   time or value is refused (the method returns false) and counted. Counters are read with `stats()`.
- *   An input takes effect when `advanceTo` reaches its time.
+ *   Neurons queue inputs and integrate them when `advanceTo` reaches their time; the synapse runs its
+ *   plasticity rule at once; the culture accepts or refuses a stimulation pulse at once.
+ *   A neuron fed over a network therefore has to be advanced with a lag at least as large as the input
+ *   latency, or late inputs are moved forward; the synapse only needs its delay to cover the latency
+ *   (its outputs are due at pre time + delay).
  * - Spike outputs call `emit(channel, timeUs)`; weighted outputs call `emit(channel, timeUs, value)`.
- * - Parameters are checked once, at construction (ModelParamError, code 'invalid-param').
+ * - Parameters are checked once, at construction (ModelParamError, code 'invalid-param'). Driving errors
+ *   (a non-finite `advanceTo` time, an unknown channel in `setBias`) throw ModelUsageError.
+ *
+ * ## Files
+ * prng.ts (seeded xoshiro128**), lif.ts, adex.ts, poisson.ts, pacemaker.ts, replay.ts + replay-parse.ts
+ * (REPLAY-FORMAT.md), culture-device.ts (the chip-driver interface), culture-emulator.ts, stim-guard.ts
+ * (safety limits), culture.ts (the node model), memristor.ts, rate-rule.ts, stdp-rule.ts, synapse.ts;
+ * helpers: errors.ts, params.ts, heap.ts, inputs.ts.
  *
  * ## Description
  * `describe()` returns `{ name, params: [[name, value, unit], ...] }` for the node description on the

@@ -36,6 +36,12 @@ export interface ReplayParseOptions {
 export const MAX_CHANNEL_ID = 0xffff_fffe
 export const CSV_HEADER = 'channel,time_us'
 const DIGITS = /^[0-9]{1,10}$/
+const BLANK = /^[ \t]*$/
+
+/** Remove spaces and tabs (only) at both ends. */
+function trimSpaces (s: string): string {
+  return s.replace(/^[ \t]+|[ \t]+$/g, '')
+}
 const DECIMAL = /^[0-9]{1,16}(\.[0-9]{1,9})?$/
 
 /** Parse a spike train from text or bytes (UTF-8). */
@@ -105,7 +111,7 @@ class Parser {
       }
       const line = text.slice(start, stop)
       start = end + 1
-      if (line.trim() === '') continue
+      if (BLANK.test(line)) continue
       this.#line(line, lineNo)
     }
     if (this.#time.length === 0) throw new ReplayFormatError('empty-file', 0, 'no events')
@@ -114,7 +120,7 @@ class Parser {
 
   #line (line: string, n: number): void {
     if (this.#format === undefined) {
-      const head = line.trimStart()
+      const head = trimSpaces(line)
       if (head.startsWith('{')) this.#format = 'ndjson'
       else if (head.startsWith('channel')) this.#format = 'csv'
       else throw new ReplayFormatError('unknown-format', n, 'expected a CSV header or a JSON object')
@@ -124,7 +130,7 @@ class Parser {
   }
 
   #csv (line: string, n: number): void {
-    const fields = line.split(',').map(f => f.trim())
+    const fields = line.split(',').map(trimSpaces)
     if (!this.#headerSeen) {
       if (fields.join(',') !== CSV_HEADER) throw new ReplayFormatError('bad-header', n, `the first line must be "${CSV_HEADER}"`)
       this.#headerSeen = true

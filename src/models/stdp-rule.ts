@@ -92,7 +92,9 @@ export class StdpRule implements PlasticityRule {
       const tau = sign > 0 ? this.tauPlusUs : this.tauMinusUs
       return Math.abs(dtUs) <= tau ? { voltageV: sign * this.pulseV, widthUs: this.widthUs } : undefined
     }
-    const width = Math.abs(sign > 0 ? this.size(Math.abs(dtUs)) : this.size(-Math.abs(dtUs))) * this.widthUs
+    const d = Math.abs(dtUs)
+    const size = sign > 0 ? this.aPlus * Math.exp(-d / this.tauPlusUs) : this.aMinus * Math.exp(-d / this.tauMinusUs)
+    const width = size * this.widthUs
     return width >= this.minWidthUs && width > 0 ? { voltageV: sign * this.pulseV, widthUs: width } : undefined
   }
 }

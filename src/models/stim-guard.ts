@@ -5,8 +5,9 @@
  *   `chargeWindowUs` (the interval (t − window, t]) may not exceed `maxChargeNc`; a pulse that would exceed
  *   it is refused;
  * - invalid arguments (electrode out of range, non-finite time, amplitude outside 0..255) are refused.
- * Refused pulses change no state except the counters. Times are made non-decreasing: a pulse earlier than
- * the previous one or than the device's time is judged (and delivered) at the later time.
+ * Refused pulses reach neither the device nor the limits' history; they are only counted. Times are made
+ * non-decreasing: a request earlier than the previous request or than the device's time is judged (and
+ * delivered) at the later time.
  */
 import { logger } from '@libp2p/logger'
 import { checkNumber, isChannel } from './params.ts'

@@ -77,7 +77,7 @@ export class EventReceiver {
         this.#init.onWatermark?.(msg.time)
         return
       case 'loss':
-        this.#sequence(msg.seq)
+        if (msg.seq !== this.#expected) throw new StreamError('invalid-sequence', `loss notice for sequence number ${msg.seq}, expected ${this.#expected}`)
         this.#expected = msg.seq + msg.count
         this.stats.lossNotices++
         this.stats.lostEvents += msg.count

@@ -5,15 +5,17 @@
  * Delay modes:
  * - fixed: D is constant.
  * - adaptive: D tracks a high percentile of the observed latency plus a margin. It slews toward that target
- *   at a bounded rate (µs of D per µs of local time), so intervals are distorted by at most that rate
- *   while it moves.
+ *   at a bounded rate (µs of D per µs of event time), so the interval between two events is stretched or
+ *   shrunk by at most that fraction while D moves.
  * - synaptic: D is a declared axonal/synaptic delay d. An event arriving by time + d is delivered exactly
  *   then; one arriving later is delivered at once and counted as a delay violation (never dropped).
  *
- * Order: an event's delivery time is fixed when it arrives and is never earlier than that of the event
- * before it, so a change of D never reorders scheduled events. In the fixed and adaptive modes an event
- * that arrives after its slot is late: with policy 'deliver' it goes out at once, flagged; with 'drop' it
- * is discarded. An event older than the one before it (out of order) is treated as late. Both are counted.
+ * Order: the queue is kept in event-time order (an event overtaken in the network is put back in place)
+ * and an event's delivery time, fixed when it arrives, lies between those of its neighbours, so a change
+ * of D never reorders scheduled events. In the fixed and adaptive modes an event that arrives after its
+ * slot is late: with policy 'deliver' it goes out as soon as the events before it have, flagged; with
+ * 'drop' it is discarded. An event older than one already delivered (out of order) is late too. All
+ * are counted.
  * The queue is bounded: an event arriving at a full queue is dropped and counted as overflow.
  *
  * Delivery happens from scheduler timers, and synchronously inside push() for an event due already.
@@ -32,7 +34,7 @@ export interface FixedDelay { mode: 'fixed', us: number }
 export interface SynapticDelay { mode: 'synaptic', us: number }
 export interface AdaptiveDelay {
   mode: 'adaptive'
-  /** Latency percentile tracked, 0..1. Default 0.99. */
+  /** Latency percentile tracked, 0..1. Default 0.999. */
   percentile?: number
   /** Added to the percentile, µs. Default 1000. */
   marginUs?: number
@@ -41,7 +43,7 @@ export interface AdaptiveDelay {
   /** Bounds of D, µs. Defaults 0 and 10 s. */
   minUs?: number
   maxUs?: number
-  /** Largest rate of increase of D, µs per µs of local time. Default 0.1 (100 ms per s). */
+  /** Largest rate of increase of D, µs per µs of event time. Default 0.1 (100 ms per s). */
   slewUp?: number
   /** Largest rate of decrease of D. Default 0.01 (10 ms per s). */
   slewDown?: number
@@ -60,7 +62,7 @@ export interface PlayoutDelivery<T> {
   dueUs: number
   /** Actual delivery time (scheduler clock), local µs. */
   atUs: number
-  /** Arrived after its slot (or out of order) in fixed/adaptive mode. */
+  /** Arrived after its slot, or after a later event was delivered, in fixed/adaptive mode. */
   late: boolean
   /** Synaptic mode: arrived after time + d. */
   violation: boolean
@@ -72,6 +74,7 @@ export interface PlayoutStats {
   /** Events that arrived after their slot or out of order (delivered flagged or dropped, per policy). */
   late: number
   lateDropped: number
+  /** Events older than one already delivered (also counted as late, or as violations in synaptic mode). */
   outOfOrder: number
   /** Synaptic mode: events that arrived after time + d. */
   violations: number
@@ -127,8 +130,8 @@ export class PlayoutBuffer<T> extends EventTarget {
   #lastAdjustUs = NaN
   #nextRetargetUs = -Infinity
   #nextStatsUs: number
-  #lastTimeUs = -Infinity
-  #lastDueUs = -Infinity
+  #lastDeliveredTimeUs = -Infinity
+  #lastDeliveredDueUs = -Infinity
   #closed = false
   #idle: Array<() => void> = []
   #errSum = 0
@@ -145,7 +148,7 @@ export class PlayoutBuffer<T> extends EventTarget {
       this.#target = d.us
     } else {
       check(d.mode === 'adaptive', `unknown delay mode ${(d as { mode: string }).mode}`)
-      const p = d.percentile ?? 0.99
+      const p = d.percentile ?? 0.999
       check(p > 0 && p <= 1, `percentile must be in (0, 1] (got ${p})`)
       check((d.minUs ?? 0) <= (d.maxUs ?? 10_000_000), 'minUs must not exceed maxUs')
       check((d.slewUp ?? 0.1) > 0 && (d.slewDown ?? 0.01) > 0, 'slew rates must be > 0')
@@ -179,14 +182,15 @@ export class PlayoutBuffer<T> extends EventTarget {
     const mappedUs = this.#toLocal(timeUs)
     this.#c.received++
     this.#latency.record(now - mappedUs)
-    const d = this.#adjustDelay(now, now - mappedUs)
+    const d = this.#adjustDelay(now, mappedUs)
     const dueUs = mappedUs + d
-    const outOfOrder = timeUs < this.#lastTimeUs
+    // Too old to be put in order: an event with a later time was already delivered.
+    const outOfOrder = timeUs < this.#lastDeliveredTimeUs
     if (outOfOrder) this.#c.outOfOrder++
-    else this.#lastTimeUs = timeUs
     const synaptic = this.#delay.mode === 'synaptic'
-    const late = !synaptic && (dueUs < now || outOfOrder)
-    const violation = synaptic && (dueUs < now || outOfOrder)
+    const missed = dueUs < now || outOfOrder
+    const late = !synaptic && missed
+    const violation = synaptic && missed
     if (late) {
       this.#c.late++
       if (this.#policy === 'drop') {
@@ -201,9 +205,16 @@ export class PlayoutBuffer<T> extends EventTarget {
       this.#maybeStats(now)
       return
     }
-    const slot = Math.max(late || violation ? now : dueUs, this.#lastDueUs)
-    this.#lastDueUs = slot
-    this.#queue.push({ item, timeUs, mappedUs, dueUs: slot, late, violation })
+    // Keep the queue in event-time order (an event overtaken in the network is put back in place) and
+    // delivery times non-decreasing along it: never before the previous event's, never after the next's.
+    let i = this.#queue.length
+    while (i > this.#head && this.#queue[i - 1].timeUs > timeUs) i--
+    const prevSlot = i > this.#head ? this.#queue[i - 1].dueUs : this.#lastDeliveredDueUs
+    let slot = Math.max(missed ? now : dueUs, prevSlot)
+    if (i < this.#queue.length) slot = Math.min(slot, this.#queue[i].dueUs)
+    const entry = { item, timeUs, mappedUs, dueUs: slot, late, violation }
+    if (i === this.#queue.length) this.#queue.push(entry)
+    else this.#queue.splice(i, 0, entry)
     this.#drain()
   }
 
@@ -256,20 +267,25 @@ export class PlayoutBuffer<T> extends EventTarget {
     this.#resolveIdle()
   }
 
-  #adjustDelay (now: number, latencyUs: number): number {
+  /**
+   * Move D toward its target. The slew is measured against event time (mapped), not arrival time, so the
+   * interval between two consecutive events is stretched or shrunk by at most slew × that interval, however
+   * the arrivals bunch up.
+   */
+  #adjustDelay (now: number, mappedUs: number): number {
     const dm = this.#delay
     if (dm.mode !== 'adaptive') return this.#d as number
     const margin = dm.marginUs ?? 1000
     const lo = dm.minUs ?? 0
     const hi = dm.maxUs ?? 10_000_000
     const clamp = (v: number): number => Math.min(hi, Math.max(lo, v))
-    if (this.#d === undefined) this.#d = clamp(latencyUs + margin)
+    if (this.#d === undefined) this.#d = clamp(now - mappedUs + margin)
     if (now >= this.#nextRetargetUs) {
-      this.#target = clamp(this.#latency.percentile(dm.percentile ?? 0.99) + margin)
+      this.#target = clamp(this.#latency.percentile(dm.percentile ?? 0.999) + margin)
       this.#nextRetargetUs = now + (dm.retargetEveryUs ?? 100_000)
     }
-    const dt = Number.isNaN(this.#lastAdjustUs) ? 0 : Math.max(0, now - this.#lastAdjustUs)
-    this.#lastAdjustUs = now
+    const dt = Number.isNaN(this.#lastAdjustUs) ? 0 : Math.max(0, mappedUs - this.#lastAdjustUs)
+    if (!(mappedUs <= this.#lastAdjustUs)) this.#lastAdjustUs = mappedUs
     const target = this.#target as number
     const step = Math.min((dm.slewUp ?? 0.1) * dt, Math.max(-(dm.slewDown ?? 0.01) * dt, target - this.#d))
     this.#d += step
@@ -281,6 +297,8 @@ export class PlayoutBuffer<T> extends EventTarget {
     while (this.#head < this.#queue.length && this.#queue[this.#head].dueUs <= now) {
       const e = this.#queue[this.#head++]
       this.#c.delivered++
+      if (e.timeUs > this.#lastDeliveredTimeUs) this.#lastDeliveredTimeUs = e.timeUs
+      this.#lastDeliveredDueUs = e.dueUs
       if (!e.late && !e.violation) {
         const err = now - e.dueUs
         this.#errSum += err

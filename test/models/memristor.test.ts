@@ -45,7 +45,7 @@ test('non-linear response: potentiation raises R with steps that shrink near R_m
   }
   t.true(up.every(d => d > 0))
   for (let i = 1; i < up.length; i++) t.true(up[i] < up[i - 1])
-  // First step: α_p of the full range (0.05 · 5 kΩ · (1 − e^−1)/(...)) — here exactly (1 − e^−0.05) · 5 kΩ.
+  // From R_min the first reference pulse covers (1 − e^−α_p) of the 5 kΩ range.
   t.true(Math.abs(up[0] - (1 - Math.exp(-0.05)) * 5) < 1e-12)
   t.true(up[59] < up[0] / 10)
   const down: number[] = []

@@ -36,7 +36,8 @@ test('fixed D above the worst latency: every event at mapped time + D, intervals
   t.true(maxIsiError(out) < 1e-3, `ISI error ${maxIsiError(out)} µs`)
   const s = p.stats()
   t.is(s.late, 0)
-  t.true(s.latency.p50Us > 19_000 && s.latency.p50Us < 21_500)
+  // In-order delivery: an event waits behind slower earlier ones, so the median is above 20 ms.
+  t.true(s.latency.p50Us > 20_000 && s.latency.p50Us < 25_000, `p50 ${s.latency.p50Us}`)
   t.true(s.latency.maxUs <= 25_000 + 1)
 })
 
@@ -60,9 +61,10 @@ test('adaptive D under 20 ± 5 ms jitter: late ≤ 0.1 % once settled, no reorde
       const b = settled[i]
       if (a.late || b.late) continue
       const isiIn = b.item.localUs - a.item.localUs
-      worst = Math.max(worst, Math.abs((b.atUs - a.atUs) - isiIn) / Math.max(isiIn, 1))
+      // 0.5 µs: the resolution of a double at 1.7e15 µs is 0.25 µs.
+      worst = Math.max(worst, (Math.abs((b.atUs - a.atUs) - isiIn) - 0.5) / Math.max(isiIn, 1))
     }
-    t.true(worst <= 0.1 + 1e-9, `relative ISI distortion ${worst}`)
+    t.true(worst <= 0.1, `relative ISI distortion ${worst}`)
     t.log(`seed ${seed}: D ${(s.delayUs / 1000).toFixed(2)} ms, late after 2 s ${(lateFraction * 100).toFixed(3)} %, total late ${s.late}/${s.received}`)
   }
 })
@@ -136,18 +138,32 @@ test('bounded queue: arrivals beyond maxQueue are dropped and counted', t => {
   t.deepEqual(out, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
 })
 
-test('out-of-order events are counted and handled as late', t => {
+test('events overtaken in the network are put back in order; one older than a delivered event is late', t => {
   const scheduler = new SimulatedScheduler()
   const now = scheduler.nowUs()
   const out: Array<[number, boolean]> = []
   const p = new PlayoutBuffer<number>({ scheduler, delay: { mode: 'fixed', us: 10_000 }, onDeliver: d => out.push([d.item, d.late]) })
   p.push(now + 100, 1)
-  p.push(now + 50, 2)
+  p.push(now + 50, 2) // overtaken, still in time
   p.push(now + 200, 3)
+  scheduler.advanceTo(now + 10_150) // delivers 2 and 1
+  p.push(now + 80, 4) // older than the delivered event 1 → out of order, late
   scheduler.runUntilIdle()
   t.is(p.stats().outOfOrder, 1)
   t.is(p.stats().late, 1)
-  t.deepEqual(out, [[1, false], [2, true], [3, false]])
+  t.deepEqual(out, [[2, false], [1, false], [4, true], [3, false]])
+})
+
+test('a reordering network (exponential jitter, no head-of-line blocking): adaptive D keeps late ≤ 0.1 %', t => {
+  for (const seed of [1, 2, 3]) {
+    const sim = streamSim({ seed, rateHz: 500, durationUs: 20_000_000, inOrder: false, latencyUs: r => 15_000 - Math.log(1 - r()) * 2000 })
+    const { out, p } = run(sim, { mode: 'adaptive' })
+    const settled = out.filter(d => d.item.localUs > sim.events[0].localUs + 2_000_000)
+    const lateFraction = settled.filter(d => d.late).length / settled.length
+    t.true(lateFraction <= 0.001, `seed ${seed} late ${lateFraction}`)
+    t.true(out.filter(d => !d.late).every((d, i, a) => i === 0 || d.item.timeUs >= a[i - 1].item.timeUs), 'on-time events in time order')
+    t.log(`seed ${seed}: D ${(p.stats().delayUs / 1000).toFixed(2)} ms, late after 2 s ${(lateFraction * 100).toFixed(3)} %`)
+  }
 })
 
 test('stats events, idle() and close()', async t => {

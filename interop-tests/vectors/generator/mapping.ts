@@ -25,7 +25,7 @@ export const FIELDS: Record<string, readonly Field[]> = {
   'description': [[1, 'name', 'text'], [2, 'role', 'text'], [3, 'ports', 'ports'], [4, 'software', 'text'],
     [5, 'model', 'model'], [6, 'protocols', 'texts']],
   'open': [[1, 'mode', 'mode'], [2, 'port', 'text'], [3, 'channels', 'uints'], [4, 'delay', 'uint'],
-    [5, 'max_events', 'uint']],
+    [5, 'max_events', 'uint'], [6, 'source', 'text']],
   'accept': [[1, 'port', 'text'], [2, 'kind', 'kind'], [3, 'channels', 'uint'], [4, 'time', 'uint'],
     [5, 'max_events', 'uint']],
   'reject': [[1, 'code', 'error'], [2, 'reason', 'text']],

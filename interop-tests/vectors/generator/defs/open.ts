@@ -45,6 +45,13 @@ export const open: VectorDef[] = [
     why: 'The smallest allowed receive limit.',
     message: { ...minimal, max_events: 4096 }
   },
+  {
+    id: 'open-ok-07',
+    title: 'open: push naming its source port',
+    why: 'source (key 6) names the opener\'s own port the events come from; it is informative and lets the ' +
+      'receiving node report where each event came from.',
+    message: { type: 'open', mode: 'push', port: 'stim', source: 'pacemaker' }
+  },
   fail('open-fail-01', 'open without port', 'port is required.', cborWith(minimal, (o) => o.delete(2))),
   fail('open-fail-02', 'open without mode', 'mode is required.', cborWith(minimal, (o) => o.delete(1))),
   fail('open-fail-03', 'open with mode 3', 'mode is 1 (subscribe) or 2 (push).', cborOf({ ...minimal, mode: 3 })),
@@ -73,6 +80,10 @@ export const open: VectorDef[] = [
     cbor: cborOf({ ...minimal, channels: [0, 8] })
   }
 ]
+
+open.push(fail('open-fail-13', 'source that is not a port name', 'source follows the port-name syntax ' +
+  '([a-z0-9][a-z0-9_.-]*, 1 to 64 bytes); an upper-case name is invalid.',
+cborOf({ type: 'open', mode: 'push', port: 'stim', source: 'Pacemaker' })))
 
 function fail (id: string, title: string, why: string, cbor: string): VectorDef {
   return { id, title, why, code: 'invalid-message', cbor }
