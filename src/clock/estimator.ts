@@ -7,9 +7,12 @@
  * 1. Clock filter (NTP): probes come in bursts; of each burst only the lowest-delay sample is kept, since
  *    its offset has the smallest possible error (≤ δ/2).
  * 2. Sliding window of the last `windowBursts` burst representatives, none older than `windowUs`.
- * 3. Robust fit: weighted least squares over the window, weight 1/s² with s = (δ − δmin)/2 + noise floor,
- *    outliers (in units of s) rejected and the line refitted. While the slope is not known better than
- *    `maxDriftPpm` (too few samples or too short a span) a constant is fitted and drift is taken as 0 ± max.
+ * 3. Robust fit (model.ts): weighted least squares over the window, weight 1/s² with
+ *    s = (δ − δmin)/2 + a floor (the median excess, at least the noise floor); outliers (in units of s)
+ *    rejected and the line refitted. If the residuals fail a runs test (the drift changed within the
+ *    window), the oldest representatives are dropped until the line fits. While the slope is not known
+ *    better than `maxDriftPpm` (too few samples, too short a span) a constant is fitted and the drift is
+ *    taken as 0 ± maxDriftPpm.
  * 4. Uncertainty at time t, a bound meant to hold in ≥ 99 % of cases:
  *      δmin/2                         asymmetry bound: the best round trip could be split any way
  *    + t99 × fit standard error       scatter of the representatives around the line

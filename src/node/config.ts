@@ -52,6 +52,8 @@ export interface LimitsConfig {
   slowConsumerMs?: number
   openTimeoutMs?: number
   maxConnections?: number
+  /** Largest yamux receive window per stream, bytes (256 KiB to 16 MiB, default 16 MiB). */
+  streamWindowBytes?: number
 }
 
 export interface NodeConfig {
@@ -240,7 +242,7 @@ export function parseConfig (v: unknown): NodeConfig {
   set('model', opt(o, 'model', x => model(x, 'config.model')))
   set('limits', opt(o, 'limits', x => {
     const lo = obj(x, 'config.limits')
-    known(lo, 'config.limits', ['maxFrameBytes', 'maxEvents', 'maxStreamsPerPort', 'queueEvents', 'slowConsumerMs', 'openTimeoutMs', 'maxConnections'])
+    known(lo, 'config.limits', ['maxFrameBytes', 'maxEvents', 'maxStreamsPerPort', 'queueEvents', 'slowConsumerMs', 'openTimeoutMs', 'maxConnections', 'streamWindowBytes'])
     const l: LimitsConfig = {}
     if (lo.maxFrameBytes !== undefined) l.maxFrameBytes = int(lo.maxFrameBytes, 'config.limits.maxFrameBytes', 1024 * 1024, 64 * 1024 * 1024)
     if (lo.maxEvents !== undefined) l.maxEvents = int(lo.maxEvents, 'config.limits.maxEvents', 4096, 1 << 20)
@@ -248,6 +250,7 @@ export function parseConfig (v: unknown): NodeConfig {
     if (lo.queueEvents !== undefined) l.queueEvents = int(lo.queueEvents, 'config.limits.queueEvents', 1, 1 << 26)
     if (lo.slowConsumerMs !== undefined) l.slowConsumerMs = int(lo.slowConsumerMs, 'config.limits.slowConsumerMs', 10, 3_600_000)
     if (lo.openTimeoutMs !== undefined) l.openTimeoutMs = int(lo.openTimeoutMs, 'config.limits.openTimeoutMs', 10, 600_000)
+    if (lo.streamWindowBytes !== undefined) l.streamWindowBytes = int(lo.streamWindowBytes, 'config.limits.streamWindowBytes', 256 * 1024, 16 * 1024 * 1024)
     if (lo.maxConnections !== undefined) l.maxConnections = int(lo.maxConnections, 'config.limits.maxConnections', 1, 100_000)
     return l
   }))

@@ -243,7 +243,7 @@ export async function createNode (config: NodeConfig, options: CreateNodeOptions
     addresses: { listen: config.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: config.limits?.streamWindowBytes } })],
     connectionGater: {
       denyInboundEncryptedConnection: (peerId) => {
         const peer = peerId.toString()

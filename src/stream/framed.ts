@@ -8,6 +8,9 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 import { FrameDecoder, decodeMessage, encodeFrame, toSpikewireError } from '../codec/index.ts'
 import type { DecodeOptions, ErrorCodeName, Message, SpikewireError } from '../codec/index.ts'
 
+/** Yamux's largest stream window (16 MiB) plus one frame: the most a paused stream can hold. */
+const MAX_PAUSED_BYTES = 17 * 1024 * 1024
+
 export interface FramedStreamInit {
   /** Largest frame accepted from the remote, bytes. */
   maxFrameBytes?: number
@@ -35,6 +38,8 @@ export class FramedStream {
     this.#init = init
     this.onMessage = init.onMessage ?? (() => {})
     this.#decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes })
+    // While paused, the muxer keeps what the remote had window for; never let that reset the stream.
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_PAUSED_BYTES)
     stream.addEventListener('message', evt => { this.#onData(evt.data) })
     stream.addEventListener('remoteCloseWrite', () => { this.#onRemoteCloseWrite() })
     stream.addEventListener('close', evt => {

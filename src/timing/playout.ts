@@ -22,35 +22,16 @@
  */
 import { logger } from '@libp2p/logger'
 import { ClosedError, InvalidTimingOptionError } from './errors.ts'
+import { DelayController } from './delay.ts'
 import { LatencyTracker } from './latency.ts'
+import type { PlayoutDelay } from './delay.ts'
 import type { LatencySnapshot } from './latency.ts'
 import type { Scheduler, TimerHandle } from './scheduler.ts'
 
 const log = logger('spikewire:timing:playout')
 
 export type LatePolicy = 'deliver' | 'drop'
-
-export interface FixedDelay { mode: 'fixed', us: number }
-export interface SynapticDelay { mode: 'synaptic', us: number }
-export interface AdaptiveDelay {
-  mode: 'adaptive'
-  /** Latency percentile tracked, 0..1. Default 0.999. */
-  percentile?: number
-  /** Added to the percentile, µs. Default 1000. */
-  marginUs?: number
-  /** Starting D, µs. Default: the first event's latency + margin. */
-  initialUs?: number
-  /** Bounds of D, µs. Defaults 0 and 10 s. */
-  minUs?: number
-  maxUs?: number
-  /** Largest rate of increase of D, µs per µs of event time. Default 0.1 (100 ms per s). */
-  slewUp?: number
-  /** Largest rate of decrease of D. Default 0.01 (10 ms per s). */
-  slewDown?: number
-  /** The target is recomputed at most this often, µs. Default 100 ms. */
-  retargetEveryUs?: number
-}
-export type PlayoutDelay = FixedDelay | SynapticDelay | AdaptiveDelay
+export type { AdaptiveDelay, FixedDelay, PlayoutDelay, SynapticDelay } from './delay.ts'
 
 export interface PlayoutDelivery<T> {
   item: T
@@ -115,7 +96,7 @@ function check (ok: boolean, message: string): void {
 
 export class PlayoutBuffer<T> extends EventTarget {
   readonly #s: Scheduler
-  readonly #delay: PlayoutDelay
+  readonly #delay: DelayController
   readonly #onDeliver: (d: PlayoutDelivery<T>) => void
   readonly #toLocal: (remoteUs: number) => number
   readonly #policy: LatePolicy
@@ -125,10 +106,6 @@ export class PlayoutBuffer<T> extends EventTarget {
   #queue: Array<Entry<T>> = []
   #head = 0
   #timer: TimerHandle | undefined
-  #d: number | undefined
-  #target: number | undefined
-  #lastAdjustUs = NaN
-  #nextRetargetUs = -Infinity
   #nextStatsUs: number
   #lastDeliveredTimeUs = -Infinity
   #lastDeliveredDueUs = -Infinity
@@ -141,23 +118,7 @@ export class PlayoutBuffer<T> extends EventTarget {
 
   constructor (options: PlayoutOptions<T>) {
     super()
-    const d = options.delay
-    if (d.mode === 'fixed' || d.mode === 'synaptic') {
-      check(d.us >= 0 && Number.isFinite(d.us), `delay must be a finite number ≥ 0 µs (got ${d.us})`)
-      this.#d = d.us
-      this.#target = d.us
-    } else {
-      check(d.mode === 'adaptive', `unknown delay mode ${(d as { mode: string }).mode}`)
-      const p = d.percentile ?? 0.999
-      check(p > 0 && p <= 1, `percentile must be in (0, 1] (got ${p})`)
-      check((d.minUs ?? 0) <= (d.maxUs ?? 10_000_000), 'minUs must not exceed maxUs')
-      check((d.slewUp ?? 0.1) > 0 && (d.slewDown ?? 0.01) > 0, 'slew rates must be > 0')
-      if (d.initialUs !== undefined) {
-        check(d.initialUs >= 0, `initialUs must be ≥ 0 (got ${d.initialUs})`)
-        this.#d = d.initialUs
-      }
-    }
-    this.#delay = d
+    this.#delay = new DelayController(options.delay)
     this.#s = options.scheduler
     this.#onDeliver = options.onDeliver
     this.#toLocal = options.toLocal ?? (t => t)
@@ -172,7 +133,7 @@ export class PlayoutBuffer<T> extends EventTarget {
 
   /** Current playout delay D, µs (NaN in adaptive mode before the first event without initialUs). */
   get delayUs (): number {
-    return this.#d ?? NaN
+    return this.#delay.delayUs
   }
 
   /** Accept one event stamped `timeUs` in the sender's clock. */
@@ -182,7 +143,7 @@ export class PlayoutBuffer<T> extends EventTarget {
     const mappedUs = this.#toLocal(timeUs)
     this.#c.received++
     this.#latency.record(now - mappedUs)
-    const d = this.#adjustDelay(now, mappedUs)
+    const d = this.#delay.next(now, mappedUs, this.#latency)
     const dueUs = mappedUs + d
     // Too old to be put in order: an event with a later time was already delivered.
     const outOfOrder = timeUs < this.#lastDeliveredTimeUs
@@ -223,8 +184,8 @@ export class PlayoutBuffer<T> extends EventTarget {
     return {
       ...this.#c,
       queued: this.#queue.length - this.#head,
-      delayUs: this.#d ?? NaN,
-      targetDelayUs: this.#target ?? NaN,
+      delayUs: this.#delay.delayUs,
+      targetDelayUs: this.#delay.targetUs,
       latency: this.#latency.snapshot(),
       timing: { maxErrorUs: this.#errMax, meanErrorUs: this.#errN > 0 ? this.#errSum / this.#errN : 0 }
     }
@@ -265,31 +226,6 @@ export class PlayoutBuffer<T> extends EventTarget {
     this.#queue = []
     this.#head = 0
     this.#resolveIdle()
-  }
-
-  /**
-   * Move D toward its target. The slew is measured against event time (mapped), not arrival time, so the
-   * interval between two consecutive events is stretched or shrunk by at most slew × that interval, however
-   * the arrivals bunch up.
-   */
-  #adjustDelay (now: number, mappedUs: number): number {
-    const dm = this.#delay
-    if (dm.mode !== 'adaptive') return this.#d as number
-    const margin = dm.marginUs ?? 1000
-    const lo = dm.minUs ?? 0
-    const hi = dm.maxUs ?? 10_000_000
-    const clamp = (v: number): number => Math.min(hi, Math.max(lo, v))
-    if (this.#d === undefined) this.#d = clamp(now - mappedUs + margin)
-    if (now >= this.#nextRetargetUs) {
-      this.#target = clamp(this.#latency.percentile(dm.percentile ?? 0.999) + margin)
-      this.#nextRetargetUs = now + (dm.retargetEveryUs ?? 100_000)
-    }
-    const dt = Number.isNaN(this.#lastAdjustUs) ? 0 : Math.max(0, mappedUs - this.#lastAdjustUs)
-    if (!(mappedUs <= this.#lastAdjustUs)) this.#lastAdjustUs = mappedUs
-    const target = this.#target as number
-    const step = Math.min((dm.slewUp ?? 0.1) * dt, Math.max(-(dm.slewDown ?? 0.01) * dt, target - this.#d))
-    this.#d += step
-    return this.#d
   }
 
   #drain (): void {

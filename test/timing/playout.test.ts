@@ -2,7 +2,9 @@ import test from 'ava'
 import { ClosedError, InvalidTimingOptionError } from '../../src/timing/errors.ts'
 import { PlayoutBuffer } from '../../src/timing/playout.ts'
 import { SimulatedScheduler } from '../../src/timing/sim-scheduler.ts'
-import { scheduleArrivals, streamSim } from './sim.ts'
+import { ClockEstimator } from '../../src/clock/estimator.ts'
+import { clockSample } from '../../src/clock/sample.ts'
+import { rng, scheduleArrivals, streamSim } from './sim.ts'
 import type { PlayoutDelay, PlayoutDelivery, LatePolicy } from '../../src/timing/playout.ts'
 import type { SimEvent, StreamSim } from './sim.ts'
 
@@ -224,4 +226,37 @@ test('invalid options throw InvalidTimingOptionError', t => {
     const err = t.throws(() => new PlayoutBuffer({ scheduler, onDeliver: () => {}, ...o } as never), { instanceOf: InvalidTimingOptionError })
     t.is(err?.code, 'invalid-timing-option')
   }
+})
+
+test('with the clock estimator as the mapping: delivery error stays within the estimate\'s uncertainty', t => {
+  // Sender 1.5 s ahead, +100 ppm; the receiver learns the mapping from probes over the same 20 ± 5 ms path.
+  const sim = streamSim({ seed: 9, rateHz: 200, durationUs: 10_000_000, latencyUs: jitter20, offsetUs: 1_500_000, driftPpm: 100 })
+  const est = new ClockEstimator()
+  const r = rng(99)
+  const s = sim.scheduler
+  const start = s.nowUs()
+  // 40 bursts of probes over the first 10 s, fed in before the stream is replayed (the estimator only
+  // needs the samples, not the real-time order).
+  for (let burst = 0; burst < 40; burst++) {
+    for (let k = 0; k < 8; k++) {
+      const T1 = start + burst * 250_000 + k * 5000
+      const T2 = T1 + jitter20(r)
+      const T4 = T2 + 20 + jitter20(r)
+      est.addSample(clockSample(T1, Math.round(sim.sender.toSkewed(T2)), Math.round(sim.sender.toSkewed(T2 + 20)), T4))
+    }
+  }
+  t.true(est.estimate(start + 10_000_000).converged)
+  const out: Array<PlayoutDelivery<SimEvent>> = []
+  const p = new PlayoutBuffer<SimEvent>({
+    scheduler: s, delay: { mode: 'fixed', us: 60_000 }, toLocal: tt => est.toLocal(tt).localUs, onDeliver: d => out.push(d)
+  })
+  scheduleArrivals(sim, e => { p.push(e.timeUs, e) })
+  s.runUntilIdle()
+  t.is(out.length, sim.events.length)
+  t.is(p.stats().late, 0)
+  for (const d of out) {
+    const { uncertaintyUs } = est.toLocal(d.timeUs)
+    if (Math.abs(d.atUs - (d.item.localUs + 60_000)) > uncertaintyUs) t.fail(`error beyond ${uncertaintyUs} µs`)
+  }
+  t.log(`mapping uncertainty ${(est.toLocal(sim.events[0].timeUs).uncertaintyUs / 1000).toFixed(2)} ms`)
 })

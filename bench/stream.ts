@@ -1,0 +1,274 @@
+/**
+ * Stream benchmark (npm run bench:stream -- --json): spikewire event streams between two processes on
+ * loopback, each side on its own core, beside a raw-TCP baseline measured in the same run (the same
+ * framed batches over node:net, decoded with the same FrameDecoder + decodeMessage; no Noise, no Yamux).
+ *
+ * 1. stream-throughput: one stream, the producer as fast as backpressure allows, for --seconds per batch
+ *    size (4096 / 16384 / 65536); the best is reported, the others as lines with "variant".
+ * 2. stream-latency: one event per ms (timer-driven) for --latency-seconds; one-way latency emit → delivery,
+ *    read on performance.timeOrigin + performance.now() in both processes. Both processes' bases are
+ *    checked against the system-wide monotonic clock (process.hrtime) and the difference is subtracted.
+ * 3. stream-fanout: one publisher, --subscribers nodes in --fanout-procs child processes, for --seconds.
+ *
+ * The child runs bench/stream-peer.ts and takes JSON-line commands on stdin; this process plays the
+ * other side. One JSON line per result on stdout (--json), or a readable line each.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { NodePublisher, NodeSubscribers, TcpSubscriber, clockBase } from './stream-peer.ts'
+import type { ProduceResult, ReceiveResult } from './stream-peer.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '10' },
+    'latency-seconds': { type: 'string', default: '5' },
+    batches: { type: 'string', default: '4096,16384,65536' },
+    subscribers: { type: 'string', default: '16' },
+    'fanout-procs': { type: 'string', default: '1' },
+    'fanout-batch': { type: 'string', default: '' },
+    only: { type: 'string', default: 'throughput,latency,fanout' }
+  }
+})
+const seconds = Number(args.seconds)
+const latencySeconds = Number(args['latency-seconds'])
+const batchSizes = args.batches.split(',').map(Number)
+const subscribers = Number(args.subscribers)
+const fanoutProcs = Number(args['fanout-procs'])
+const only = new Set(args.only.split(','))
+
+function print (r: Record<string, unknown>): void {
+  if (args.json) console.log(JSON.stringify(r))
+  else console.log(Object.entries(r).map(([k, v]) => `${k}=${String(v)}`).join(' '))
+}
+
+/** A child process running stream-peer.ts, driven by JSON-line commands. */
+class Peer {
+  readonly child: ChildProcess
+  readonly #pending = new Map<number, PromiseWithResolvers<any>>()
+  #next = 0
+
+  constructor () {
+    const path = fileURLToPath(new URL('./stream-peer.ts', import.meta.url))
+    this.child = spawn(process.execPath, [path], { stdio: ['pipe', 'pipe', 'inherit'] })
+    createInterface({ input: this.child.stdout! }).on('line', line => {
+      const m = JSON.parse(line) as { id: number, result?: unknown, error?: string }
+      const p = this.#pending.get(m.id)
+      this.#pending.delete(m.id)
+      if (m.error !== undefined) p?.reject(new Error(`child: ${m.error}`))
+      else p?.resolve(m.result)
+    })
+    this.child.on('exit', code => {
+      for (const p of this.#pending.values()) p.reject(new Error(`child exited with ${String(code)}`))
+      this.#pending.clear()
+    })
+  }
+
+  async call<T = unknown> (cmd: string, a: Record<string, unknown> = {}): Promise<T> {
+    const id = this.#next++
+    const p = Promise.withResolvers<T>()
+    this.#pending.set(id, p)
+    this.child.stdin!.write(JSON.stringify({ id, cmd, ...a }) + '\n')
+    return await p.promise
+  }
+
+  async exit (): Promise<void> {
+    const gone = new Promise(resolve => this.child.once('exit', resolve))
+    await this.call('exit').catch(() => {})
+    await gone
+  }
+}
+
+const round = (x: number, digits = 0): number => Number(x.toFixed(digits))
+
+function quantile (sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+}
+
+/** Spikes/s at the receiver: events over first-to-last arrival. */
+function rateOf (r: ReceiveResult): number {
+  const span = (r.lastUs - r.firstUs) / 1e6
+  return span > 0 ? r.events / span : 0
+}
+
+interface Throughput {
+  batchEvents: number
+  spikesPerSec: number
+  pub: ProduceResult
+  sub: ReceiveResult
+}
+
+/** One spikewire stream: publisher in the child, subscriber here. */
+async function nodeThroughput (peer: Peer, batchEvents: number): Promise<Throughput> {
+  const { addr } = await peer.call<{ addr: string }>('pub.start', { maxBatchEvents: batchEvents })
+  const sub = new NodeSubscribers()
+  await sub.start(addr, 1, batchEvents, false)
+  await peer.call('pub.wait', { subscribers: 1 })
+  const pub = await peer.call<ProduceResult>('pub.runMax', { seconds, chunk: batchEvents, queueLimit: 0 })
+  const [r] = await sub.collect(pub.emitted)
+  await sub.stop()
+  await peer.call('pub.stop')
+  return { batchEvents, spikesPerSec: rateOf(r), pub, sub: r }
+}
+
+/** The raw-TCP baseline: the same framed batches, sender in the child, FrameDecoder + decodeMessage here. */
+async function tcpThroughput (peer: Peer, batchEvents: number): Promise<Throughput> {
+  const { addr } = await peer.call<{ addr: number }>('pub.start', { tcp: true })
+  const sub = new TcpSubscriber()
+  await sub.start(addr, batchEvents, false)
+  const pub = await peer.call<ProduceResult>('pub.runMax', { seconds, chunk: batchEvents, batchEvents })
+  const [r] = await sub.collect(pub.emitted)
+  await sub.stop()
+  await peer.call('pub.stop')
+  return { batchEvents, spikesPerSec: rateOf(r), pub, sub: r }
+}
+
+function throughputLine (t: Throughput, extra: Record<string, unknown>): Record<string, unknown> {
+  const lost = t.pub.emitted - t.sub.events
+  return {
+    bench: 'stream-throughput',
+    ...extra,
+    spikesPerSec: round(t.spikesPerSec),
+    lost,
+    reportedLost: t.pub.dropped + t.pub.undelivered,
+    lossNoticeEvents: t.sub.lostEvents,
+    gapEvents: t.sub.gapEvents,
+    batchEvents: t.batchEvents,
+    emitted: t.pub.emitted,
+    received: t.sub.events,
+    batches: t.sub.batches,
+    producerWaits: t.pub.waits,
+    pubCpu: round(t.pub.cpuSeconds / t.pub.seconds, 2),
+    subCpu: round(t.sub.cpuSeconds / t.pub.seconds, 2),
+    seconds: round((t.sub.lastUs - t.sub.firstUs) / 1e6, 2)
+  }
+}
+
+async function throughput (peer: Peer): Promise<void> {
+  const runs: Throughput[] = []
+  for (const b of batchSizes) runs.push(await nodeThroughput(peer, b))
+  const clean = runs.filter(r => r.pub.emitted === r.sub.events)
+  const best = (clean.length > 0 ? clean : runs).reduce((a, b) => (b.spikesPerSec > a.spikesPerSec ? b : a))
+  const raw = await tcpThroughput(peer, best.batchEvents)
+  const line = throughputLine(best, {})
+  print({
+    ...line,
+    rawTcpSpikesPerSec: round(raw.spikesPerSec),
+    ratio: round(best.spikesPerSec / raw.spikesPerSec, 3),
+    rawTcpLost: raw.pub.emitted - raw.sub.events,
+    rawTcpPubCpu: round(raw.pub.cpuSeconds / raw.pub.seconds, 2),
+    rawTcpSubCpu: round(raw.sub.cpuSeconds / raw.pub.seconds, 2),
+    targetSpikesPerSec: 5e6,
+    targetRatio: 0.5,
+    met: best.spikesPerSec >= 5e6 && best.spikesPerSec / raw.spikesPerSec >= 0.5 && line.lost === 0
+  })
+  for (const r of runs) if (r !== best) print(throughputLine(r, { variant: `batch-${r.batchEvents}` }))
+}
+
+function latencyStats (lat: number[], offsetUs: number): Float64Array {
+  const a = Float64Array.from(lat, x => x + offsetUs)
+  return a.sort()
+}
+
+async function latency (peer: Peer): Promise<void> {
+  // Bases of nowUs() against the system-wide monotonic clock: childBase − ourBase is what the child's
+  // readings are ahead of ours; subtracting it makes one-way latencies exact.
+  const ours = clockBase()
+  const { baseUs } = await peer.call<{ baseUs: number }>('clock')
+  const offsetUs = ours - baseUs
+  const rateHz = 1000
+
+  const { addr } = await peer.call<{ addr: string }>('pub.start', { maxBatchEvents: 4096 })
+  const sub = new NodeSubscribers()
+  await sub.start(addr, 1, 4096, true)
+  await peer.call('pub.wait', { subscribers: 1 })
+  const pub = await peer.call<ProduceResult>('pub.runPaced', { seconds: latencySeconds, rateHz })
+  const [r] = await sub.collect(pub.emitted)
+  await sub.stop()
+  await peer.call('pub.stop')
+
+  const { addr: tcpPort } = await peer.call<{ addr: number }>('pub.start', { tcp: true })
+  const tsub = new TcpSubscriber()
+  await tsub.start(tcpPort, 4096, true)
+  const tpub = await peer.call<ProduceResult>('pub.runPaced', { seconds: latencySeconds, rateHz })
+  const [tr] = await tsub.collect(tpub.emitted)
+  await tsub.stop()
+  await peer.call('pub.stop')
+
+  const s = latencyStats(r.latencies!, -offsetUs)
+  const ts = latencyStats(tr.latencies!, -offsetUs)
+  const p50 = quantile(s, 0.5)
+  const p99 = quantile(s, 0.99)
+  print({
+    bench: 'stream-latency',
+    p50Us: round(p50, 1),
+    p99Us: round(p99, 1),
+    maxUs: round(s[s.length - 1], 1),
+    minUs: round(s[0], 1),
+    rawTcpP50Us: round(quantile(ts, 0.5), 1),
+    rawTcpP99Us: round(quantile(ts, 0.99), 1),
+    rawTcpMaxUs: round(ts[ts.length - 1], 1),
+    samples: s.length,
+    rawTcpSamples: ts.length,
+    rateHz: round(s.length / pub.seconds),
+    lost: pub.emitted - r.events,
+    clockBaseOffsetUs: round(offsetUs, 2),
+    targetP50Us: 100,
+    targetP99Us: 1000,
+    met: p50 <= 100 && p99 <= 1000
+  })
+}
+
+async function fanout (): Promise<void> {
+  const batchEvents = args['fanout-batch'] === '' ? 16384 : Number(args['fanout-batch'])
+  const pub = new NodePublisher(batchEvents)
+  const addr = await pub.start()
+  const peers = Array.from({ length: fanoutProcs }, () => new Peer())
+  const per = Math.ceil(subscribers / fanoutProcs)
+  const counts = peers.map((_, i) => Math.min(per, subscribers - i * per))
+  await Promise.all(peers.map(async (p, i) => await p.call('sub.start', { addr, count: counts[i], maxEvents: batchEvents })))
+  await pub.waitSubscribers(subscribers)
+  const produced = await pub.runMax(seconds, batchEvents, 0)
+  const results = (await Promise.all(peers.map(async p => await p.call<ReceiveResult[]>('sub.collect', { expect: produced.emitted })))).flat()
+  await Promise.all(peers.map(async p => { await p.call('sub.stop'); await p.exit() }))
+  await pub.stop()
+  const rates = results.map(rateOf)
+  const aggregate = rates.reduce((a, b) => a + b, 0)
+  const received = results.reduce((a, r) => a + r.events, 0)
+  const lost = produced.emitted * subscribers - received
+  print({
+    bench: 'stream-fanout',
+    subscribers,
+    aggregateSpikesPerSec: round(aggregate),
+    perSubscriberSpikesPerSec: round(aggregate / subscribers),
+    minSubscriberSpikesPerSec: round(Math.min(...rates)),
+    lost,
+    reportedLost: produced.dropped + produced.undelivered,
+    lossNoticeEvents: results.reduce((a, r) => a + r.lostEvents, 0),
+    gapEvents: results.reduce((a, r) => a + r.gapEvents, 0),
+    batchEvents,
+    processes: fanoutProcs,
+    emittedPerSubscriber: produced.emitted,
+    pubCpu: round(produced.cpuSeconds / produced.seconds, 2),
+    subCpu: round(results.reduce((a, r) => a + r.cpuSeconds, 0) / produced.seconds, 2),
+    seconds: round(produced.seconds, 2),
+    targetAggregateSpikesPerSec: 5e6,
+    met: aggregate >= 5e6 && lost === 0
+  })
+}
+
+const t0 = performance.now()
+if (only.has('throughput') || only.has('latency')) {
+  const peer = new Peer()
+  try {
+    if (only.has('throughput')) await throughput(peer)
+    if (only.has('latency')) await latency(peer)
+  } finally {
+    await peer.exit()
+  }
+}
+if (only.has('fanout')) await fanout()
+if (!args.json) console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s`)
