@@ -189,16 +189,28 @@ export interface ColumnLimits {
 
 /** Decode the ch and dt columns (and val when present) of a batch whose fields have been read. */
 export function decodeColumns (seq: number, base: number, count: number, ch: Uint8Array, dt: Uint8Array, val: Uint8Array | undefined, limits: ColumnLimits): Batch {
-  if (val != null && val.length !== 4 * count) {
-    throw new SpikewireError('column-mismatch', `val holds ${val.length} bytes, count ${count} needs ${4 * count}`)
-  }
-  if (ch.length < count || dt.length < count) {
-    throw new SpikewireError('column-mismatch', `ch (${ch.length} bytes) and dt (${dt.length} bytes) cannot hold ${count} varints`)
-  }
+  // Check order follows spec §7.5: ch, dt, val, time-overflow, channel-out-of-range. The caller has
+  // bounded count (too-many-events), so these allocations are bounded too.
   const channels = new Uint32Array(count)
   const times = new Float64Array(count)
   readVarintColumn(ch, count, channels, MAX_CHANNEL_VARINT_BYTES, MAX_CHANNELS, 'ch')
   readVarintColumn(dt, count, times, MAX_DELTA_VARINT_BYTES, MAX_TIME_US, 'dt')
+  let values: Float32Array | undefined
+  if (val != null) {
+    if (val.length !== 4 * count) {
+      throw new SpikewireError('column-mismatch', `val holds ${val.length} bytes, count ${count} needs ${4 * count}`)
+    }
+    values = new Float32Array(count)
+    if (littleEndian) {
+      new Uint8Array(values.buffer).set(val)
+    } else {
+      const view = new DataView(val.buffer, val.byteOffset, val.byteLength)
+      for (let i = 0; i < count; i++) values[i] = view.getFloat32(4 * i, true)
+    }
+    for (let i = 0; i < count; i++) {
+      if (!Number.isFinite(values[i])) throw new SpikewireError('invalid-message', `event ${i}: value is not finite`)
+    }
+  }
   let t = base
   for (let i = 0; i < count; i++) {
     t += times[i]
@@ -219,19 +231,6 @@ export function decodeColumns (seq: number, base: number, count: number, ch: Uin
       if (!filter.has(channels[i])) {
         throw new SpikewireError('channel-out-of-range', `event ${i}: channel ${channels[i]} is not in the stream's channel filter`)
       }
-    }
-  }
-  let values: Float32Array | undefined
-  if (val != null) {
-    values = new Float32Array(count)
-    if (littleEndian) {
-      new Uint8Array(values.buffer).set(val)
-    } else {
-      const view = new DataView(val.buffer, val.byteOffset, val.byteLength)
-      for (let i = 0; i < count; i++) values[i] = view.getFloat32(4 * i, true)
-    }
-    for (let i = 0; i < count; i++) {
-      if (!Number.isFinite(values[i])) throw new SpikewireError('invalid-message', `event ${i}: value is not finite`)
     }
   }
   return { type: 'batch', seq, base, count, channels, times, values }
