@@ -18,6 +18,8 @@ import type { Batch, DecodeOptions, SpikewireNode, Subscription } from '../src/i
 export const CHANNELS = 1024
 /** Events a sender may hold queued before it drops (the node's limits.queueEvents). */
 export const QUEUE_EVENTS = 262_144
+/** Bytes the raw-TCP sender lets node:net buffer before it waits for 'drain'. */
+const RAW_WRITE_BUFFER = Number(process.env.RAW_WRITE_BUFFER ?? 1024 * 1024)
 
 /** Microseconds on the clock both sides use: performance.timeOrigin + performance.now(). */
 export function nowUs (): number {
@@ -144,7 +146,7 @@ export class NodePublisher {
       const tick = (): void => {
         const elapsed = performance.now() - start
         if (elapsed >= seconds * 1000) return resolve()
-        if (elapsed >= n * periodMs) {
+        while (elapsed >= n * periodMs) {
           port.emit(nextChannel(), Math.round(this.node.clock.nowUs()))
           n++
         }
@@ -307,7 +309,7 @@ export class TcpPublisher {
     let batches = 0
     let waits = 0
     while (performance.now() < end) {
-      if (socket.writableNeedDrain) {
+      if (socket.writableLength > RAW_WRITE_BUFFER) {
         waits++
         await new Promise(resolve => socket.once('drain', resolve))
       }
@@ -344,7 +346,7 @@ export class TcpPublisher {
       const tick = (): void => {
         const elapsed = performance.now() - start
         if (elapsed >= seconds * 1000) return resolve()
-        if (elapsed >= n * periodMs) {
+        while (elapsed >= n * periodMs) {
           ch[0] = nextChannel()
           ts[0] = Math.round(nowUs())
           socket.write(encodePackedBatch(n, packColumns(ch, ts, undefined, 0, 1), true))

@@ -45,7 +45,7 @@ export function parseCommand (argv: string[], command: { help: string }, options
     }) as Parsed
   } catch (err) {
     if (argv.includes('--help') || argv.includes('-h')) return printHelp(command.help)
-    throw new UsageError((err as Error).message.split('\n')[0])
+    throw new UsageError((err as Error).message.split('\n')[0].split('. ')[0])
   }
   if (parsed.values.help === true) return printHelp(command.help)
   if (parsed.positionals.length > positionals.length) {

@@ -13,14 +13,14 @@ export function table (rows: string[][]): string[] {
 export function modelText (m: ModelInfo | undefined): string {
   if (m === undefined) return '-'
   if (m.params === undefined || m.params.length === 0) return m.name
-  return `${m.name} (${m.params.map(([name, value, unit]) => `${name}=${value}${unit === '' ? '' : ` ${unit}`}`).join(', ')})`
+  return `${m.name} (${m.params.map(([name, value, unit]) => `${name}=${value}${unit === '' || unit === '1' ? '' : ` ${unit}`}`).join(', ')})`
 }
 
 /** A link status change as words: "open", "retrying in 200 ms (attempt 2): connection reset". */
 export function statusText (s: LinkStatus): string {
   const why = s.error === undefined ? '' : `: ${s.error.message.replace(/\s*\n\s*/g, ' ')}`
   switch (s.state) {
-    case 'retrying': return `retrying in ${Math.round(s.delayMs ?? 0)} ms (attempt ${s.attempt})${why === '' ? ': closed by the remote' : why}`
+    case 'retrying': return `retrying in ${Math.round(s.delayMs ?? 0)} ms (attempt ${s.attempt})${why === '' ? ': the stream ended' : why}`
     case 'connecting': return s.attempt === 0 ? 'connecting' : `connecting (attempt ${s.attempt + 1})`
     case 'closed': return `closed${why}`
     default: return s.state

@@ -34,6 +34,14 @@ import type { PeerList } from './acl.ts'
 import type { NodeConfig } from './config.ts'
 import { RealTimeDriver } from './driver.ts'
 import { loadOrCreateKey } from './identity.ts'
+import { PeerClock } from '../clock/peer-clock.ts'
+import type { PeerClockOptions } from '../clock/peer-clock.ts'
+import { RealTimeScheduler } from '../timing/scheduler.ts'
+import type { Scheduler } from '../timing/scheduler.ts'
+import { Merge, Playout } from '../timing/compensate.ts'
+import type { EventSource, MergeInit, PlayoutInit } from '../timing/compensate.ts'
+import { isMultiaddr } from '@multiformats/multiaddr'
+import { parseTarget } from '../stream/target.ts'
 import { SOFTWARE } from './version.ts'
 
 const log = logger('spikewire:node')
@@ -53,6 +61,10 @@ export interface NodeEvents {
 
 export interface CreateNodeOptions {
   clock?: Clock
+  /** Timers for playout and merge (default: real timers on the node's clock). */
+  scheduler?: Scheduler
+  /** Options of the clock sync the node runs with every peer it exchanges events with. */
+  clockSync?: PeerClockOptions | false
   /** The node's key; otherwise config.identity is loaded or created; otherwise a new key each start. */
   privateKey?: PrivateKey
 }
@@ -73,14 +85,52 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   readonly links = new Set<PushLink>()
   readonly drivers: RealTimeDriver[] = []
   readonly refusals = { connections: 0, opens: 0 }
+  readonly clocks = new Map<string, PeerClock>()
+  readonly scheduler: Scheduler
+  readonly #clockSync: PeerClockOptions | false
   readonly #active = new Set<(code: ErrorCodeName) => Promise<void>>()
   #stopped = false
 
-  constructor (libp2p: Libp2p, config: NodeConfig, clock: Clock) {
+  constructor (libp2p: Libp2p, config: NodeConfig, clock: Clock, options: CreateNodeOptions = {}) {
     super()
     this.libp2p = libp2p
     this.config = config
     this.clock = clock
+    this.scheduler = options.scheduler ?? new RealTimeScheduler(clock)
+    this.#clockSync = options.clockSync ?? {}
+  }
+
+  /**
+   * The clock sync with a peer (spec §9.3), started on first use. The node starts one by itself for
+   * every peer it subscribes to or that pushes into it, unless created with `clockSync: false`.
+   */
+  clockFor (target: Target): PeerClock {
+    const t = parseTarget(target)
+    const peer = isMultiaddr(t) ? (t.getComponents().find(c => c.name === 'p2p')?.value ?? '') : t.toString()
+    if (peer === '') throw new RangeError('a clock sync target needs a peer id (/p2p/…)')
+    let pc = this.clocks.get(peer)
+    if (pc === undefined) {
+      pc = new PeerClock(this.libp2p, isMultiaddr(t) ? t : peer, this.clock, this.#clockSync === false ? {} : this.#clockSync)
+      this.clocks.set(peer, pc)
+    }
+    return pc
+  }
+
+  /** Map a peer's timestamps to local time with its current clock estimate (identity before any). */
+  clockMap (peer: string): (remoteUs: number) => number {
+    const pc = this.clocks.get(peer) ?? (this.#clockSync === false ? undefined : this.clockFor(peer))
+    if (pc === undefined) return t => t
+    return t => pc.toLocal(t).localUs
+  }
+
+  /** Real-time playout of a subscription or in port (spec §9.2.8). */
+  playout (source: EventSource, init: Omit<PlayoutInit, 'scheduler' | 'clockMap'>): Playout {
+    return new Playout(source, { scheduler: this.scheduler, clockMap: peer => this.clockMap(peer), ...init })
+  }
+
+  /** Time-ordered merge of named subscriptions or in ports (spec §9.2.8). */
+  merge (sources: Array<{ name: string, source: EventSource }>, init: Omit<MergeInit, 'scheduler' | 'clockMap'>): Merge {
+    return new Merge(sources, { scheduler: this.scheduler, clockMap: peer => this.clockMap(peer), ...init })
   }
 
   get peerId (): string {
@@ -149,6 +199,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   subscribe (target: Target, port: string, options: SubscribeOptions = {}): Subscription {
     const s = new Subscription(this.libp2p, target, port, { maxFrameBytes: this.config.limits?.maxFrameBytes, ...options })
     this.subscriptions.add(s)
+    this.#trackLatency(s)
     void s.done().then(() => this.subscriptions.delete(s))
     return s
   }
@@ -171,6 +222,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     if (this.#stopped) return
     this.#stopped = true
     for (const d of this.drivers) d.stop()
+    await Promise.allSettled([...this.clocks.values()].map(async c => { await c.close() }))
     for (const e of this.outPorts.values()) e.port.stop()
     const signal = options.signal ?? AbortSignal.timeout(5000)
     await Promise.allSettled([
@@ -196,6 +248,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
       slowConsumerMs: limits.slowConsumerMs ?? 10_000,
       outPorts: this.outPorts,
       inPorts: this.inPorts,
+      onPusher: peer => { if (this.#clockSync !== false) this.clockFor(peer) },
       track: closer => {
         this.#active.add(closer)
         return () => this.#active.delete(closer)
@@ -221,6 +274,20 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.refusals.connections++
     log('refused a connection from %s: not in the allow list', peer)
     this.safeDispatchEvent('refused', { detail: { peer, what: 'connection', code: 'unauthorized', reason: 'not in the allow list' } })
+  }
+
+  /** One-way latency of a subscription's events (arrival − mapped send time), once the clock is estimated. */
+  #trackLatency (s: Subscription): void {
+    s.addEventListener('status', e => {
+      if (e.detail.state === 'open' && this.#clockSync !== false && s.peer !== '') s.clock = this.clockFor(s.peer)
+    })
+    s.onBatch(({ peer, batch }) => {
+      const pc = this.clocks.get(peer)
+      if (pc === undefined || pc.estimator.estimate(this.clock.nowUs()).samples === 0) return
+      const now = this.clock.nowUs()
+      const step = Math.max(1, Math.floor(batch.count / 64))
+      for (let i = batch.count - 1; i >= 0; i -= step) s.latency.record(now - pc.toLocal(batch.times[i]).localUs)
+    })
   }
 
   #checkName (name: string): void {
@@ -258,7 +325,7 @@ export async function createNode (config: NodeConfig, options: CreateNodeOptions
       maxConnections: config.limits?.maxConnections ?? 256
     }
   })
-  const node = ref.node = new SpikewireNode(libp2p, config, clock)
+  const node = ref.node = new SpikewireNode(libp2p, config, clock, options)
   for (const p of config.ports ?? []) {
     if (p.direction === 'out') {
       const src = p.source

@@ -39,6 +39,8 @@ export interface EventsServerContext {
   inPorts: ReadonlyMap<string, InPort>
   /** Register an active stream so the node can close it on stop; returns the unregister function. */
   track: (closer: (code: ErrorCodeName) => Promise<void>) => () => void
+  /** A peer started pushing into an in port (the node starts clock sync with it). */
+  onPusher?: (peer: string) => void
   /** Refusals, for the node's stats and log. */
   onRefused: (peer: string, open: Open | undefined, code: ErrorCodeName, reason: string) => void
 }
@@ -138,6 +140,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
         port.stats.events += batch.count
         port.inbox.push({ peer, port: source, to: port.name, batch })
       },
+      onWatermark: time => { port.inbox.watermark({ peer, port: source, time }) },
       onGap: missing => { port.stats.gapEvents += missing },
       onLoss: loss => { port.stats.lostEvents += loss.count }
     })
@@ -155,6 +158,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       }
       receiver.handle(m)
     }
+    ctx.onPusher?.(peer)
     log('%s pushes into %s from %s', peer, port.name, source)
   }
 }

@@ -21,9 +21,17 @@ export interface Pausable {
   resume(): void
 }
 
+/** A watermark from one sender: no event from (peer, port) before `time` (sender clock) will follow. */
+export interface WatermarkNote {
+  peer: string
+  port: string
+  time: number
+}
+
 export class Inbox implements AsyncIterable<Delivery> {
   readonly capacity: number
   readonly #listeners = new Set<(d: Delivery) => void>()
+  readonly #watermarkListeners = new Set<(w: WatermarkNote) => void>()
   readonly #sources = new Set<Pausable>()
   #queue: Delivery[] = []
   #waiting: ((r: IteratorResult<Delivery>) => void) | undefined
@@ -39,6 +47,16 @@ export class Inbox implements AsyncIterable<Delivery> {
   onDelivery (fn: (d: Delivery) => void): () => void {
     this.#listeners.add(fn)
     return () => this.#listeners.delete(fn)
+  }
+
+  /** Call `fn` for every watermark of the streams feeding this inbox. */
+  onWatermark (fn: (w: WatermarkNote) => void): () => void {
+    this.#watermarkListeners.add(fn)
+    return () => this.#watermarkListeners.delete(fn)
+  }
+
+  watermark (w: WatermarkNote): void {
+    for (const fn of this.#watermarkListeners) fn(w)
   }
 
   /** Register a stream that feeds this inbox, so it can be paused. */

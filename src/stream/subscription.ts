@@ -16,6 +16,8 @@ import { EventReceiver } from './receiver.ts'
 import { reconnectLoop } from './reconnect.ts'
 import type { LinkState, LinkStatus, ReconnectOptions, Session } from './reconnect.ts'
 import type { Target } from './target.ts'
+import { LatencyTracker } from '../timing/latency.ts'
+import type { PeerClock } from '../clock/peer-clock.ts'
 
 export interface SubscribeOptions {
   /** Only these channels (strictly ascending). */
@@ -76,6 +78,10 @@ export class Subscription extends TypedEventEmitter<SubscriptionEvents> implemen
   state: LinkState = 'connecting'
   /** The error the subscription ended with, if any. */
   error: Error | undefined
+  /** One-way latency of received events (filled by the node once the peer's clock is estimated). */
+  readonly latency = new LatencyTracker()
+  /** The clock sync with the publisher (set by the node when the stream opens). */
+  clock: PeerClock | undefined
   readonly #controller = new AbortController()
   readonly #done: Promise<void>
   readonly #firstOpen = Promise.withResolvers<void>()
@@ -164,6 +170,7 @@ export class Subscription extends TypedEventEmitter<SubscriptionEvents> implemen
         this.#resumeAfterGap(time)
         this.#progress = time
         this.stats.watermarks++
+        this.inbox.watermark({ peer: this.peer, port: this.port, time })
         this.safeDispatchEvent('watermark', { detail: { time } })
       },
       onLoss: loss => {

@@ -1,0 +1,69 @@
+/** `spikewire node`: run a node from a config file until SIGINT or SIGTERM. */
+import { loadConfig } from '../node/config.ts'
+import { createNode } from '../node/node.ts'
+import type { SpikewireNode } from '../node/node.ts'
+import { EXIT_OK, parseCommand, required, seconds } from './command.ts'
+import type { Command } from './command.ts'
+import { modelText, table } from './format.ts'
+import { StatsReporter, watchNode } from './node-report.ts'
+import { Lines } from './output.ts'
+import { onStopSignal } from './signals.ts'
+
+const help = `Usage: spikewire node --config FILE [--json] [--stats S]
+
+Run a spikewire node described by the JSON config FILE (name, listen addresses, identity,
+ports, links, subscriptions, limits). Prints the node's PeerId and multiaddrs when it has
+started, then every link/subscription status change and every refused peer or open.
+SIGINT or SIGTERM closes all streams cleanly and exits 0; a second signal exits at once (1).
+
+Options:
+  --config FILE   the node config (JSON); required
+  --json          print NDJSON: {"event":"started","peer":...,"multiaddrs":[...],"ports":[...]},
+                  then {"event":"link"|"subscription"|"gap"|"loss"|"refused"|"stats"|
+                  "stopping"|"stopped", ...}
+  --stats S       print port, link and subscription statistics every S seconds
+  -h, --help      show this help
+`
+
+export const command: Command = {
+  name: 'node',
+  help,
+  async run (argv) {
+    const p = parseCommand(argv, command, { config: { type: 'string' }, json: { type: 'boolean' }, stats: { type: 'string' } })
+    if (p === undefined) return EXIT_OK
+    const file = required(p, 'config')
+    const statsS = seconds(p, 'stats')
+    const lines = new Lines(p.values.json === true)
+    const config = await loadConfig(file)
+    const node = await createNode(config)
+    const stopped = Promise.withResolvers<string>()
+    const removeSignals = onStopSignal('node', signal => { stopped.resolve(signal) })
+    try {
+      printStarted(node, lines)
+      watchNode(node, config, lines)
+      const stats = statsS === undefined ? undefined : new StatsReporter(node, lines)
+      const timer = stats === undefined ? undefined : setInterval(() => { stats.report() }, statsS! * 1000)
+      const signal = await stopped.promise
+      clearInterval(timer)
+      lines.print({ event: 'stopping', signal }, `${signal}: closing streams`)
+    } finally {
+      await node.stop()
+    }
+    lines.print({ event: 'stopped' }, 'stopped')
+    removeSignals()
+    return EXIT_OK
+  }
+}
+
+function printStarted (node: SpikewireNode, lines: Lines): void {
+  const d = node.description()
+  const human = [
+    `node ${node.config.name} started`,
+    ...table([
+      ['peer', node.peerId],
+      ...node.multiaddrs.map(a => ['listening', a]),
+      ...d.ports.map(q => ['port', `${q.name} ${q.direction} ${q.kind} ${q.channels} channels, model ${modelText(q.model)}`])
+    ])
+  ]
+  lines.print({ event: 'started', name: node.config.name, peer: node.peerId, multiaddrs: node.multiaddrs, ports: d.ports }, human.join('\n'))
+}

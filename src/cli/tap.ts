@@ -1,0 +1,149 @@
+/** `spikewire tap`: subscribe to a remote out port and print its events live, then a summary. */
+import { PORT_NAME_PATTERN } from '../codec/index.ts'
+import type { Subscription } from '../stream/subscription.ts'
+import { startClient } from './client.ts'
+import { EXIT_OK, UsageError, channelList, multiaddrArg, parseCommand, seconds } from './command.ts'
+import type { Command } from './command.ts'
+import { statusJson, statusText } from './format.ts'
+import { Lines, err, out, stdoutClosed } from './output.ts'
+import { onStopSignal } from './signals.ts'
+import { TapPrinter } from './tap-printer.ts'
+
+const help = `Usage: spikewire tap MULTIADDR PORT [--json] [--duration S] [--channels 0,1,5] [--quiet]
+
+Subscribe to the out port PORT of the node at MULTIADDR and print its events as they arrive.
+The subscription reconnects when the link drops or the node restarts. At the end (after
+--duration, or on SIGINT/SIGTERM) a summary line is printed: events, duration, rate, batches,
+gaps (events missing from a stream), losses (events the publisher reported dropped),
+reconnects and the time without data across them.
+
+Status changes (connecting, open, retrying, gaps, losses) go to stderr, one per line.
+If stdout falls more than 4 MiB behind, whole batches are not printed; the summary counts them.
+
+Options:
+  --json            NDJSON on stdout, one line per event:
+                    {"peer":...,"port":...,"channel":...,"time_us":...[,"value":...]}
+                    and {"summary":true,...} at the end; status lines on stderr are JSON too
+  --duration S      stop after S seconds (default: run until SIGINT)
+  --channels LIST   only these channels, e.g. 0,1,5
+  --quiet           print no events, only status lines and the summary
+  --max-backoff S   longest wait between reconnect attempts (default 2)
+  -h, --help        show this help
+`
+
+type EndReason = 'duration' | 'signal' | 'ended' | 'stdout-closed'
+
+export const command: Command = {
+  name: 'tap',
+  help,
+  async run (argv) {
+    const p = parseCommand(argv, command, {
+      json: { type: 'boolean' },
+      duration: { type: 'string' },
+      channels: { type: 'string' },
+      quiet: { type: 'boolean' },
+      'max-backoff': { type: 'string' }
+    }, ['MULTIADDR', 'PORT'])
+    if (p === undefined) return EXIT_OK
+    const target = await multiaddrArg(p.positionals[0])
+    const port = p.positionals[1]
+    if (!PORT_NAME_PATTERN.test(port)) throw new UsageError(`${JSON.stringify(port)} is not a port name (${PORT_NAME_PATTERN})`)
+    const durationS = seconds(p, 'duration')
+    const channels = channelList(p, 'channels')
+    const maxBackoffS = seconds(p, 'max-backoff') ?? 2
+    const json = p.values.json === true
+    const status = new Lines(json, line => { err(json ? line : `tap: ${line}`) })
+    const closed = stdoutClosed()
+
+    const node = await startClient('spikewire-tap')
+    const startUs = node.clock.nowUs()
+    const printer = new TapPrinter({
+      json,
+      quiet: p.values.quiet === true,
+      closed,
+      onSkip: skipping => {
+        status.print({ event: 'output', skipping }, skipping ? 'stdout is not keeping up: not printing (counted in the summary)' : 'stdout caught up: printing again')
+      }
+    })
+    let sub: Subscription | undefined
+    let reason: EndReason
+    const end = Promise.withResolvers<EndReason>()
+    const removeSignals = onStopSignal('tap', () => { end.resolve('signal') })
+    const timer = durationS === undefined ? undefined : setTimeout(() => { end.resolve('duration') }, durationS * 1000)
+    closed.addEventListener('abort', () => { end.resolve('stdout-closed') }, { once: true })
+    try {
+      status.print({ event: 'status', state: 'connecting', attempt: 0, target, port }, `connecting to ${target} ${port}`)
+      sub = node.subscribe(target, port, { channels, reconnect: { maxDelayMs: maxBackoffS * 1000 } })
+      watch(sub, status)
+      sub.onBatch(d => { printer.batch(d) })
+      void sub.done().then(() => { end.resolve('ended') })
+      reason = await end.promise
+      clearTimeout(timer)
+      await sub.close()
+    } finally {
+      removeSignals()
+      clearTimeout(timer)
+      await node.stop()
+    }
+    const durationUs = node.clock.nowUs() - startUs
+    if (reason === 'ended' && sub.error !== undefined && sub.stats.connects === 0) throw sub.error
+    if (!closed.aborted) printSummary(sub, printer, durationUs, reason, json)
+    if (reason === 'ended' && sub.error !== undefined) throw sub.error
+    return EXIT_OK
+  }
+}
+
+function watch (sub: Subscription, status: Lines): void {
+  sub.addEventListener('status', e => {
+    const s = e.detail
+    if (s.state === 'connecting' && s.attempt === 0) return
+    const peer = s.state === 'open' ? sub.peer : undefined
+    status.print({ event: 'status', ...statusJson(s), peer }, peer === undefined ? statusText(s) : `open (peer ${peer})`)
+  })
+  sub.addEventListener('gap', e => {
+    const g = e.detail
+    if (g.reason === 'sequence') {
+      status.print({ event: 'gap', reason: g.reason, missing: g.missing }, `gap: ${g.missing ?? '?'} events missing`)
+    } else {
+      const ms = ((g.toUs ?? 0) - (g.fromUs ?? 0)) / 1000
+      status.print({ event: 'gap', reason: g.reason, gap_ms: round1(ms) }, `reconnected: ${ms.toFixed(1)} ms without data`)
+    }
+  })
+  sub.addEventListener('loss', e => {
+    status.print({ event: 'loss', count: e.detail.count, reason: e.detail.reason }, `loss: the publisher dropped ${e.detail.count} events (${String(e.detail.reason)})`)
+  })
+}
+
+function printSummary (sub: Subscription, printer: TapPrinter, durationUs: number, reason: EndReason, json: boolean): void {
+  const s = sub.stats
+  const durationS = durationUs / 1e6
+  const summary = {
+    summary: true,
+    peer: sub.peer,
+    port: sub.port,
+    events: s.events,
+    duration_s: Math.round(durationS * 1000) / 1000,
+    rate: round1(durationS > 0 ? s.events / durationS : 0),
+    batches: s.batches,
+    gaps: s.gapEvents,
+    losses: s.lostEvents,
+    loss_notices: s.lossNotices,
+    reconnects: Math.max(0, s.connects - 1),
+    reconnect_gaps: s.reconnectGaps,
+    reconnect_gap_ms: round1(s.reconnectGapUs / 1000),
+    watermarks: s.watermarks,
+    printed: printer.printedEvents,
+    not_printed: printer.notPrintedEvents,
+    not_printed_batches: printer.notPrintedBatches,
+    ended: reason
+  }
+  out(json
+    ? JSON.stringify(summary)
+    : `summary: ${s.events} events in ${durationS.toFixed(2)} s (${summary.rate} events/s), ${s.batches} batches, ` +
+      `${s.gapEvents} missing (gaps), ${s.lostEvents} lost, ${summary.reconnects} reconnects ` +
+      `(${summary.reconnect_gap_ms} ms without data), ${printer.notPrintedEvents} not printed`)
+}
+
+function round1 (x: number): number {
+  return Math.round(x * 10) / 10
+}

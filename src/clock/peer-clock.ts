@@ -1,0 +1,212 @@
+/**
+ * The client side of /spikewire/clock/1.0.0 (spec §9.3) for one peer: bursts of probes on an adaptive
+ * schedule, each answer turned into a four-timestamp sample and fed to a ClockEstimator. Timestamps are
+ * taken as close to the wire as the runtime allows: t1 just before the send, t4 when the answer's bytes
+ * arrive, before decoding. The link is kept up like a subscription (reconnect with backoff).
+ *
+ * Events: 'estimate' (ClockEstimate, after every burst), 'status' (LinkStatus).
+ */
+import { TypedEventEmitter } from 'main-event'
+import type { Libp2p } from '@libp2p/interface'
+import { logger } from '@libp2p/logger'
+import { CLOCK_PROTOCOL, MAX_CLOCK_ID, StreamError } from '../codec/index.ts'
+import type { Message } from '../codec/index.ts'
+import { FramedStream } from '../stream/framed.ts'
+import { reconnectLoop } from '../stream/reconnect.ts'
+import type { LinkState, LinkStatus, ReconnectOptions, Session } from '../stream/reconnect.ts'
+import { parseTarget } from '../stream/target.ts'
+import type { Target } from '../stream/target.ts'
+import { wireTime } from './clock.ts'
+import type { Clock } from './clock.ts'
+import { ClockEstimator } from './estimator.ts'
+import type { ClockEstimate, ClockEstimatorOptions } from './estimator.ts'
+import { clockSample } from './sample.ts'
+import { ProbeSchedule } from './schedule.ts'
+import type { ProbeScheduleOptions } from './schedule.ts'
+
+const log = logger('spikewire:clock-client')
+
+export interface PeerClockOptions {
+  estimator?: ClockEstimatorOptions
+  schedule?: ProbeScheduleOptions
+  reconnect?: ReconnectOptions | false
+  signal?: AbortSignal
+}
+
+export interface PeerClockStats {
+  probes: number
+  answers: number
+  /** Probes without an answer within the probe timeout. */
+  timeouts: number
+  /** Answers refused by the sample checks (negative delay, mismatched echo). */
+  rejected: number
+  bursts: number
+}
+
+export interface PeerClockEvents {
+  estimate: CustomEvent<ClockEstimate>
+  status: CustomEvent<LinkStatus>
+}
+
+interface Pending { t1: number, wireT1: number, burst: number, timer: ReturnType<typeof setTimeout> }
+
+export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
+  readonly estimator: ClockEstimator
+  readonly stats: PeerClockStats = { probes: 0, answers: 0, timeouts: 0, rejected: 0, bursts: 0 }
+  state: LinkState = 'connecting'
+  readonly #clock: Clock
+  readonly #schedule: ProbeSchedule
+  readonly #controller = new AbortController()
+  readonly #done: Promise<void>
+  readonly #first = Promise.withResolvers<void>()
+  readonly #converged = Promise.withResolvers<void>()
+  #nextId = 1
+
+  constructor (libp2p: Libp2p, target: Target, clock: Clock, options: PeerClockOptions = {}) {
+    super()
+    this.#clock = clock
+    this.estimator = new ClockEstimator(options.estimator)
+    this.#schedule = new ProbeSchedule(options.schedule)
+    this.#first.promise.catch(() => {})
+    this.#converged.promise.catch(() => {})
+    options.signal?.addEventListener('abort', () => { void this.close() }, { once: true })
+    this.#done = reconnectLoop({
+      signal: this.#controller.signal,
+      options: options.reconnect,
+      isPermanent: () => false,
+      onStatus: s => {
+        this.state = s.state
+        this.safeDispatchEvent('status', { detail: s })
+      },
+      connect: async signal => await this.#connect(libp2p, target, signal)
+    }).then(err => {
+      this.state = 'closed'
+      this.#first.reject(err ?? new Error('clock sync closed'))
+      this.#converged.reject(err ?? new Error('clock sync closed'))
+    })
+  }
+
+  /** The estimate now. */
+  estimate (): ClockEstimate {
+    return this.estimator.estimate(this.#clock.nowUs())
+  }
+
+  /** Map a timestamp of the peer's clock to the local clock, with the uncertainty of the mapping. */
+  toLocal (remoteUs: number): { localUs: number, uncertaintyUs: number } {
+    return this.estimator.toLocal(remoteUs)
+  }
+
+  /** Resolves after the first answered burst. */
+  async ready (): Promise<void> {
+    await this.#first.promise
+  }
+
+  /** Resolves once the estimator reports convergence. */
+  async converged (options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (options.signal === undefined) return await this.#converged.promise
+    await Promise.race([this.#converged.promise, new Promise((_resolve, reject) => {
+      options.signal!.addEventListener('abort', () => { reject(options.signal!.reason) }, { once: true })
+    })])
+  }
+
+  async close (): Promise<void> {
+    this.#controller.abort()
+    await this.#done
+  }
+
+  async #connect (libp2p: Libp2p, target: Target, signal: AbortSignal): Promise<Session> {
+    const stream = await libp2p.dialProtocol(parseTarget(target), CLOCK_PROTOCOL, { signal })
+    const ended = Promise.withResolvers<Error | undefined>()
+    const pending = new Map<number, Pending>()
+    let t4 = 0
+    stream.addEventListener('message', () => { t4 = this.#clock.nowUs() })
+    const framed = new FramedStream(stream, {
+      maxFrameBytes: 1024,
+      onClose: err => {
+        for (const p of pending.values()) clearTimeout(p.timer)
+        pending.clear()
+        ended.resolve(err)
+      }
+    })
+    const onAbort = (): void => { void framed.close('normal') }
+    signal.addEventListener('abort', onAbort, { once: true })
+    void ended.promise.then(() => { signal.removeEventListener('abort', onAbort) })
+    let answeredInBurst = 0
+    let consistentInBurst = false
+    framed.onMessage = (msg: Message) => {
+      if (msg.type === 'close') {
+        ended.resolve(undefined)
+        return
+      }
+      if (msg.type !== 'clock-response') throw new StreamError('unexpected-message', `expected clock-response, got ${msg.type}`)
+      const p = pending.get(msg.id)
+      if (p === undefined) throw new StreamError('unexpected-message', `clock-response for unknown id ${msg.id}`)
+      if (msg.t1 !== p.wireT1 || msg.t3 < msg.t2) throw new StreamError('invalid-message', 'clock-response does not match its request')
+      pending.delete(msg.id)
+      clearTimeout(p.timer)
+      this.stats.answers++
+      try {
+        const verdict = this.estimator.addSample(clockSample(p.t1, msg.t2, msg.t3, t4), { burst: p.burst })
+        answeredInBurst++
+        if (verdict.consistent) consistentInBurst = true
+      } catch (err) {
+        this.stats.rejected++
+        log('sample refused: %s', (err as Error).message)
+      }
+    }
+    const loop = async (): Promise<void> => {
+      let start = this.#clock.nowUs()
+      this.#schedule.reset()
+      while (framed.open && !signal.aborted) {
+        const burst = ++this.stats.bursts
+        answeredInBurst = 0
+        consistentInBurst = false
+        for (const at of this.#schedule.burstTimes(start)) {
+          await sleepUntil(this.#clock, at, signal)
+          if (!framed.open || signal.aborted) return
+          const id = this.#nextId
+          this.#nextId = this.#nextId >= MAX_CLOCK_ID ? 1 : this.#nextId + 1
+          const t1 = this.#clock.nowUs()
+          const wireT1 = wireTime(t1)
+          const timer = setTimeout(() => {
+            pending.delete(id)
+            this.stats.timeouts++
+          }, this.#schedule.probeTimeoutUs / 1000)
+          pending.set(id, { t1, wireT1, burst, timer })
+          this.stats.probes++
+          framed.send({ type: 'clock-request', id, t1: wireT1 })
+        }
+        // Give the last probe of the burst time to come back before judging the burst.
+        await sleepUntil(this.#clock, this.#clock.nowUs() + Math.min(this.#schedule.probeTimeoutUs, 4 * Math.max(1000, this.estimator.estimate(this.#clock.nowUs()).rttUs || 0)), signal, () => pending.size === 0)
+        const est = this.estimator.estimate(this.#clock.nowUs())
+        if (answeredInBurst > 0) {
+          this.#first.resolve()
+          if (est.converged) this.#converged.resolve()
+          this.safeDispatchEvent('estimate', { detail: est })
+        }
+        start = this.#schedule.next({ converged: est.converged, consistent: consistentInBurst, answered: answeredInBurst }, start)
+        if (start < this.#clock.nowUs()) start = this.#clock.nowUs()
+      }
+    }
+    loop().catch(err => { framed.fail(new StreamError('internal-error', (err as Error).message)) })
+    return { ended: ended.promise }
+  }
+}
+
+/** Wait until the clock reaches `atUs` (or `done()` holds, or the signal aborts). */
+async function sleepUntil (clock: Clock, atUs: number, signal: AbortSignal, done?: () => boolean): Promise<void> {
+  for (;;) {
+    if (signal.aborted || done?.() === true) return
+    const waitMs = (atUs - clock.nowUs()) / 1000
+    if (waitMs <= 0) return
+    await new Promise<void>(resolve => {
+      const finish = (): void => {
+        clearTimeout(t)
+        signal.removeEventListener('abort', finish)
+        resolve()
+      }
+      const t = setTimeout(finish, done === undefined ? waitMs : Math.min(waitMs, 1))
+      signal.addEventListener('abort', finish, { once: true })
+    })
+  }
+}
