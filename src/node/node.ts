@@ -35,7 +35,13 @@ import type { NodeConfig } from './config.ts'
 import { RealTimeDriver } from './driver.ts'
 import { loadOrCreateKey } from './identity.ts'
 import { PeerClock } from '../clock/peer-clock.ts'
-import type { PeerClockOptions } from '../clock/peer-clock.ts'
+import type { PeerClockOptions, PeerClockStats } from '../clock/peer-clock.ts'
+import type { LatencySnapshot } from '../timing/latency.ts'
+import type { OutPortStats } from '../ports/out-port.ts'
+import type { InPortStats } from '../ports/in-port.ts'
+import type { SenderStats } from '../stream/sender.ts'
+import type { SubscriptionStats } from '../stream/subscription.ts'
+import type { PushLinkStats } from '../stream/push-link.ts'
 import { RealTimeScheduler } from '../timing/scheduler.ts'
 import type { Scheduler } from '../timing/scheduler.ts'
 import { Merge, Playout } from '../timing/compensate.ts'
@@ -69,10 +75,15 @@ export interface CreateNodeOptions {
   privateKey?: PrivateKey
 }
 
+/** A snapshot of everything a node counts (plain JSON). */
 export interface NodeStats {
-  refusedConnections: number
-  refusedOpens: number
-  ports: Record<string, unknown>
+  peer: string
+  refusals: { connections: number, opens: number }
+  outPorts: Record<string, { stats: OutPortStats, streams: Array<SenderStats & { peer: string }> }>
+  inPorts: Record<string, InPortStats>
+  subscriptions: Array<{ peer: string, port: string, state: string, stats: SubscriptionStats, latency: LatencySnapshot }>
+  links: Array<{ peer: string, from: string, to: string, state: string, stats: PushLinkStats }>
+  clocks: Record<string, { state: string, offsetUs: number, uncertaintyUs: number, driftPpm: number, rttUs: number, converged: boolean, stats: PeerClockStats }>
 }
 
 export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
@@ -215,6 +226,32 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.links.add(l)
     void l.done().then(() => this.links.delete(l))
     return l
+  }
+
+  /** Everything the node counts, as plain JSON. */
+  stats (): NodeStats {
+    const now = this.clock.nowUs()
+    const finite = (v: number): number => Number.isFinite(v) ? v : -1
+    return {
+      peer: this.peerId,
+      refusals: { ...this.refusals },
+      outPorts: Object.fromEntries([...this.outPorts].map(([name, e]) => [name, {
+        stats: { ...e.port.stats },
+        streams: [...e.port.senders].map(s => ({ ...s.stats, peer: this.#peerOfStream(s.framed.stream.id) }))
+      }])),
+      inPorts: Object.fromEntries([...this.inPorts].map(([name, p]) => [name, { ...p.stats }])),
+      subscriptions: [...this.subscriptions].map(s => ({ peer: s.peer, port: s.port, state: s.state, stats: { ...s.stats }, latency: s.latency.snapshot() })),
+      links: [...this.links].map(l => ({ peer: l.peer, from: l.port.name, to: l.remotePort, state: l.state, stats: { ...l.stats } })),
+      clocks: Object.fromEntries([...this.clocks].map(([peer, c]) => {
+        const e = c.estimator.estimate(now)
+        return [peer, { state: c.state, offsetUs: e.offsetUs, uncertaintyUs: finite(e.uncertaintyUs), driftPpm: e.driftPpm, rttUs: finite(e.rttUs), converged: e.converged, stats: { ...c.stats } }]
+      }))
+    }
+  }
+
+  #peerOfStream (id: string): string {
+    for (const c of this.libp2p.getConnections()) if (c.streams.some(s => s.id === id)) return c.remotePeer.toString()
+    return ''
   }
 
   /** Close every stream (close{shutdown} to peers, close{normal} on own links) and stop the peer. */

@@ -30,6 +30,11 @@ export interface OutPortInit {
    * `now − lateness`; an event older than the last watermark sent is refused.
    */
   latenessUs?: number
+  /**
+   * When false, idle watermarks carry only what `advance()` set (for ports fed by a model that runs
+   * behind the clock, e.g. behind a merge); when true (default) they also follow the clock.
+   */
+  autoWatermark?: boolean
 }
 
 export interface OutPortStats {
@@ -52,6 +57,7 @@ export class OutPort {
   readonly #clock: Clock
   readonly #maxBatch: number
   readonly #latenessUs: number
+  readonly #autoWatermark: boolean
   readonly #senders = new Set<EventSender>()
   #ch: Uint32Array
   #t: Float64Array
@@ -72,6 +78,7 @@ export class OutPort {
     this.#maxBatch = init.maxBatchEvents ?? 4096
     if (this.#maxBatch > DEFAULT_MAX_EVENTS) throw new RangeError(`maxBatchEvents must be ≤ ${DEFAULT_MAX_EVENTS}`)
     this.#latenessUs = init.latenessUs ?? 1000
+    this.#autoWatermark = init.autoWatermark ?? true
     const cap = Math.min(this.#maxBatch, 1024)
     this.#ch = new Uint32Array(cap)
     this.#t = new Float64Array(cap)
@@ -204,7 +211,8 @@ export class OutPort {
     try {
       const now = this.#clock.nowUs()
       if (now - this.#lastActivity < intervalMs * 1000 * 0.9) return
-      this.advance(Math.max(this.#lastTime, now - this.#latenessUs))
+      if (this.#autoWatermark) this.advance(Math.max(this.#lastTime, now - this.#latenessUs))
+      if (this.#watermark === 0) return
       this.#lastActivity = now
       for (const s of this.#senders) s.watermark(this.#watermark)
     } catch (err) {
