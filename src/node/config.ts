@@ -44,6 +44,15 @@ export interface SubscriptionConfig {
   channels?: number[]
 }
 
+/**
+ * A model the node runs in real time (see hosting.ts). `params` go to the model's factory as they are
+ * (the model validates them and names any bad one).
+ */
+export type HostConfig =
+  | { model: 'lif' | 'adex', input: string, output: string, params?: Record<string, unknown>, delayUs?: number }
+  | { model: 'culture', input: string, output: string, params?: Record<string, unknown>, limits?: Record<string, unknown>, delayUs?: number }
+  | { model: 'synapse', pre: string, post: string, output: string, weight?: string, params?: Record<string, unknown>, stallAfterUs?: number }
+
 export interface LimitsConfig {
   maxFrameBytes?: number
   maxEvents?: number
@@ -67,6 +76,7 @@ export interface NodeConfig {
   ports?: PortConfig[]
   links?: LinkConfig[]
   subscriptions?: SubscriptionConfig[]
+  hosts?: HostConfig[]
   model?: ModelInfo
   limits?: LimitsConfig
   watermarkIntervalMs?: number
@@ -160,6 +170,51 @@ function source (v: unknown, path: string): SourceConfig {
   return fail(`${path}.type`, 'must be "poisson" or "pacemaker"')
 }
 
+function params (v: unknown, path: string): Record<string, unknown> {
+  const o = obj(v, path)
+  if (JSON.stringify(o).length > 65536) fail(path, 'is too large')
+  return o
+}
+
+function host (v: unknown, path: string, portNamed: (name: string, dir: DirectionName, path: string) => void): HostConfig {
+  const o = obj(v, path)
+  const delay = (): number | undefined => o.delayUs === undefined ? undefined : int(o.delayUs, `${path}.delayUs`, 0, 60_000_000)
+  switch (o.model) {
+    case 'lif':
+    case 'adex':
+    case 'culture': {
+      known(o, path, ['model', 'input', 'output', 'params', 'limits', 'delayUs'])
+      if (o.model !== 'culture' && o.limits !== undefined) fail(`${path}.limits`, 'applies to the culture model only')
+      const input = str(o.input, `${path}.input`)
+      const output = str(o.output, `${path}.output`)
+      portNamed(input, 'in', `${path}.input`)
+      portNamed(output, 'out', `${path}.output`)
+      const h = { model: o.model, input, output } as HostConfig & { params?: Record<string, unknown>, limits?: Record<string, unknown>, delayUs?: number }
+      if (o.params !== undefined) h.params = params(o.params, `${path}.params`)
+      if (o.limits !== undefined) h.limits = params(o.limits, `${path}.limits`)
+      const d = delay()
+      if (d !== undefined) h.delayUs = d
+      return h
+    }
+    case 'synapse': {
+      known(o, path, ['model', 'pre', 'post', 'output', 'weight', 'params', 'stallAfterUs'])
+      const h: HostConfig = { model: 'synapse', pre: str(o.pre, `${path}.pre`), post: str(o.post, `${path}.post`), output: str(o.output, `${path}.output`) }
+      portNamed(h.pre, 'in', `${path}.pre`)
+      portNamed(h.post, 'in', `${path}.post`)
+      portNamed(h.output, 'out', `${path}.output`)
+      if (o.weight !== undefined) {
+        h.weight = str(o.weight, `${path}.weight`)
+        portNamed(h.weight, 'out', `${path}.weight`)
+      }
+      if (o.params !== undefined) h.params = params(o.params, `${path}.params`)
+      if (o.stallAfterUs !== undefined) h.stallAfterUs = int(o.stallAfterUs, `${path}.stallAfterUs`, 1000, 600_000_000)
+      return h
+    }
+    default:
+      return fail(`${path}.model`, 'must be "lif", "adex", "culture" or "synapse"')
+  }
+}
+
 function port (v: unknown, path: string): PortConfig {
   const o = obj(v, path)
   known(o, path, ['name', 'direction', 'kind', 'channels', 'subscribe', 'push', 'source', 'model'])
@@ -190,7 +245,7 @@ function port (v: unknown, path: string): PortConfig {
 /** Validate a config object (e.g. parsed JSON). */
 export function parseConfig (v: unknown): NodeConfig {
   const o = obj(v, 'config')
-  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs'])
+  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs'])
   const c: NodeConfig = { name: str(o.name, 'config.name') }
   const set = <K extends keyof NodeConfig>(k: K, val: NodeConfig[K] | undefined): void => { if (val !== undefined) c[k] = val }
   set('role', opt(o, 'role', x => str(x, 'config.role')))
@@ -238,6 +293,10 @@ export function parseConfig (v: unknown): NodeConfig {
       if (so.channels !== undefined) sub.channels = channelList(so.channels, `${path}.channels`)
       return sub
     })
+  }))
+  set('hosts', opt(o, 'hosts', x => {
+    if (!Array.isArray(x) || x.length > 64) fail('config.hosts', 'must be an array of at most 64 hosted models')
+    return x.map((h, i) => host(h, `config.hosts[${i}]`, portNamed))
   }))
   set('model', opt(o, 'model', x => model(x, 'config.model')))
   set('limits', opt(o, 'limits', x => {

@@ -40,7 +40,9 @@ export class DeviceHost {
 
   constructor (node: SpikewireNode, model: NeuronModel | CultureModel, init: DeviceHostInit) {
     this.model = model
-    this.driver = new RealTimeDriver(model, node.outPort(init.output), node.clock)
+    const out = node.outPort(init.output)
+    checkPorts(model, out.channels, init.input)
+    this.driver = new RealTimeDriver(model, out, node.clock)
     this.playout = node.playout(init.input, {
       delay: init.delay ?? { mode: 'synaptic', us: 20_000 },
       onEvent: e => {
@@ -136,7 +138,20 @@ export class SynapseHost {
   }
 }
 
+function checkPorts (model: Model, outChannels: number, input?: EventSource): void {
+  if (outChannels < model.output.channels) {
+    throw new RangeError(`the out port has ${outChannels} channels; model ${model.describe().name} emits on ${model.output.channels}`)
+  }
+  const inChannels = (input as { channels?: number } | undefined)?.channels
+  const modelIn = model.inputs[0]?.channels
+  if (inChannels !== undefined && modelIn !== undefined && inChannels > modelIn) {
+    throw new RangeError(`the in port has ${inChannels} channels; model ${model.describe().name} takes ${modelIn}`)
+  }
+}
+
 /** Drive a source model into an `out` port. */
 export function hostSource (node: SpikewireNode, model: Model, output: string): RealTimeDriver {
-  return new RealTimeDriver(model, node.outPort(output), node.clock)
+  const out = node.outPort(output)
+  checkPorts(model, out.channels)
+  return new RealTimeDriver(model, out, node.clock)
 }

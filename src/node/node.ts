@@ -28,7 +28,9 @@ import type { PushOptions } from '../stream/push-link.ts'
 import { Subscription } from '../stream/subscription.ts'
 import type { SubscribeOptions } from '../stream/subscription.ts'
 import type { Target } from '../stream/target.ts'
-import { pacemaker, poisson } from '../models/index.ts'
+import { adex, culture, lif, pacemaker, poisson, synapse } from '../models/index.ts'
+import type { AdexInit, CultureEmulatorInit, LifInit, StimulationLimits, SynapseInit } from '../models/index.ts'
+import { DeviceHost, SynapseHost } from './hosting.ts'
 import { isAllowed } from './acl.ts'
 import type { PeerList } from './acl.ts'
 import type { NodeConfig } from './config.ts'
@@ -95,6 +97,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   readonly subscriptions = new Set<Subscription>()
   readonly links = new Set<PushLink>()
   readonly drivers: RealTimeDriver[] = []
+  readonly hosts: Array<DeviceHost | SynapseHost> = []
   readonly refusals = { connections: 0, opens: 0 }
   readonly clocks = new Map<string, PeerClock>()
   readonly scheduler: Scheduler
@@ -259,6 +262,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     if (this.#stopped) return
     this.#stopped = true
     for (const d of this.drivers) d.stop()
+    for (const h of this.hosts) h.stop()
     await Promise.allSettled([...this.clocks.values()].map(async c => { await c.close() }))
     for (const e of this.outPorts.values()) e.port.stop()
     const signal = options.signal ?? AbortSignal.timeout(5000)
@@ -363,27 +367,46 @@ export async function createNode (config: NodeConfig, options: CreateNodeOptions
     }
   })
   const node = ref.node = new SpikewireNode(libp2p, config, clock, options)
-  for (const p of config.ports ?? []) {
-    if (p.direction === 'out') {
-      const src = p.source
-      const m = src === undefined
-        ? undefined
-        : src.type === 'poisson'
-          ? poisson({ channels: p.channels, rateHz: src.rateHz, seed: src.seed, startUs: clock.nowUs() })
-          : pacemaker({ channels: p.channels, rateHz: src.rateHz, phase: src.phase, startUs: clock.nowUs() })
-      const model: ModelInfo | undefined = p.model ?? m?.describe()
-      const port = node.addOutPort({ name: p.name, channels: p.channels, kind: p.kind, model, subscribe: p.subscribe })
-      if (m !== undefined) node.drivers.push(new RealTimeDriver(m, port, clock))
-    } else {
-      node.addInPort({ name: p.name, channels: p.channels, kind: p.kind, model: p.model, push: p.push })
+  try {
+    for (const p of config.ports ?? []) {
+      if (p.direction === 'out') {
+        const src = p.source
+        const m = src === undefined
+          ? undefined
+          : src.type === 'poisson'
+            ? poisson({ channels: p.channels, rateHz: src.rateHz, seed: src.seed, startUs: clock.nowUs() })
+            : pacemaker({ channels: p.channels, rateHz: src.rateHz, phase: src.phase, startUs: clock.nowUs() })
+        const model: ModelInfo | undefined = p.model ?? m?.describe()
+        const port = node.addOutPort({ name: p.name, channels: p.channels, kind: p.kind, model, subscribe: p.subscribe })
+        if (m !== undefined) node.drivers.push(new RealTimeDriver(m, port, clock))
+      } else {
+        node.addInPort({ name: p.name, channels: p.channels, kind: p.kind, model: p.model, push: p.push })
+      }
     }
-  }
-  await node.serve()
-  for (const l of config.links ?? []) node.push(l.from, l.to, l.port, { channels: l.channels, delay: l.delay })
-  for (const s of config.subscriptions ?? []) {
-    const sub = node.subscribe(s.from, s.port, { channels: s.channels, source: s.to })
-    const inPort = node.inPort(s.to)
-    sub.onBatch(d => { inPort.inbox.push(d) })
+    for (const h of config.hosts ?? []) {
+      const startUs = clock.nowUs()
+      if (h.model === 'synapse') {
+        const m = synapse({ ...(h.params as SynapseInit), startUs })
+        node.hosts.push(new SynapseHost(node, m, { pre: node.inPort(h.pre), post: node.inPort(h.post), output: h.output, weight: h.weight, stallAfterUs: h.stallAfterUs }))
+      } else {
+        let m
+        if (h.model === 'lif') m = lif({ ...(h.params as LifInit), startUs })
+        else if (h.model === 'adex') m = adex({ ...(h.params as AdexInit), startUs })
+        else m = culture({ ...(h.params as CultureEmulatorInit), startUs, limits: (h as { limits?: StimulationLimits }).limits })
+        const delay = h.delayUs === undefined ? undefined : { mode: 'synaptic' as const, us: h.delayUs }
+        node.hosts.push(new DeviceHost(node, m, { input: node.inPort(h.input), output: h.output, delay }))
+      }
+    }
+    await node.serve()
+    for (const l of config.links ?? []) node.push(l.from, l.to, l.port, { channels: l.channels, delay: l.delay })
+    for (const s of config.subscriptions ?? []) {
+      const sub = node.subscribe(s.from, s.port, { channels: s.channels, source: s.to })
+      const inPort = node.inPort(s.to)
+      sub.onBatch(d => { inPort.inbox.push(d) })
+    }
+  } catch (err) {
+    await node.stop().catch(() => {})
+    throw err
   }
   log('node %s started as %s on %s', config.name, node.peerId, node.multiaddrs.join(', '))
   return node
