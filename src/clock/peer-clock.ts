@@ -38,6 +38,8 @@ export interface PeerClockStats {
   answers: number
   /** Probes without an answer within the probe timeout. */
   timeouts: number
+  /** Answers that came after their probe had timed out (matched, then discarded). */
+  late: number
   /** Answers refused by the sample checks (negative delay, mismatched echo). */
   rejected: number
   bursts: number
@@ -48,11 +50,14 @@ export interface PeerClockEvents {
   status: CustomEvent<LinkStatus>
 }
 
-interface Pending { t1: number, wireT1: number, burst: number, timer: ReturnType<typeof setTimeout> }
+interface Pending { id: number, t1: number, wireT1: number, burst: number, timer: ReturnType<typeof setTimeout>, timedOut: boolean }
+
+/** Requests left unanswered after which the stream is given up as dead (it is then reopened). */
+const MAX_OUTSTANDING = 32
 
 export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
   readonly estimator: ClockEstimator
-  readonly stats: PeerClockStats = { probes: 0, answers: 0, timeouts: 0, rejected: 0, bursts: 0 }
+  readonly stats: PeerClockStats = { probes: 0, answers: 0, timeouts: 0, late: 0, rejected: 0, bursts: 0 }
   state: LinkState = 'connecting'
   readonly #clock: Clock
   readonly #schedule: ProbeSchedule
@@ -117,14 +122,16 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
   async #connect (libp2p: Libp2p, target: Target, signal: AbortSignal): Promise<Session> {
     const stream = await libp2p.dialProtocol(parseTarget(target), CLOCK_PROTOCOL, { signal })
     const ended = Promise.withResolvers<Error | undefined>()
-    const pending = new Map<number, Pending>()
+    // Outstanding requests, oldest first: the server answers in order (spec §9.3.1).
+    const pending: Pending[] = []
+    let waiting = 0
     let t4 = 0
     stream.addEventListener('message', () => { t4 = this.#clock.nowUs() })
     const framed = new FramedStream(stream, {
       maxFrameBytes: 1024,
       onClose: err => {
-        for (const p of pending.values()) clearTimeout(p.timer)
-        pending.clear()
+        for (const p of pending) clearTimeout(p.timer)
+        pending.length = 0
         ended.resolve(err)
       }
     })
@@ -139,11 +146,19 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
         return
       }
       if (msg.type !== 'clock-response') throw new StreamError('unexpected-message', `expected clock-response, got ${msg.type}`)
-      const p = pending.get(msg.id)
-      if (p === undefined) throw new StreamError('unexpected-message', `clock-response for unknown id ${msg.id}`)
-      if (msg.t1 !== p.wireT1 || msg.t3 < msg.t2) throw new StreamError('invalid-message', 'clock-response does not match its request')
-      pending.delete(msg.id)
+      const p = pending[0]
+      if (p === undefined) throw new StreamError('unexpected-message', 'clock-response with no request outstanding')
+      if (msg.id !== p.id || msg.t1 !== p.wireT1) {
+        throw new StreamError('invalid-message', `clock-response (id ${msg.id}, t1 ${msg.t1}) does not answer the oldest request (id ${p.id}, t1 ${p.wireT1})`)
+      }
+      if (msg.t3 < msg.t2) throw new StreamError('invalid-message', 'clock-response with t3 before t2')
+      pending.shift()
       clearTimeout(p.timer)
+      if (p.timedOut) {
+        this.stats.late++
+        return
+      }
+      waiting--
       this.stats.answers++
       try {
         const verdict = this.estimator.addSample(clockSample(p.t1, msg.t2, msg.t3, t4), { burst: p.burst })
@@ -168,16 +183,22 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
           this.#nextId = this.#nextId >= MAX_CLOCK_ID ? 1 : this.#nextId + 1
           const t1 = this.#clock.nowUs()
           const wireT1 = wireTime(t1)
-          const timer = setTimeout(() => {
-            pending.delete(id)
+          if (pending.length >= MAX_OUTSTANDING) {
+            framed.fail(new StreamError('timeout', `${pending.length} clock requests unanswered`))
+            return
+          }
+          const entry: Pending = { id, t1, wireT1, burst, timedOut: false, timer: setTimeout(() => {
+            entry.timedOut = true
+            waiting--
             this.stats.timeouts++
-          }, this.#schedule.probeTimeoutUs / 1000)
-          pending.set(id, { t1, wireT1, burst, timer })
+          }, this.#schedule.probeTimeoutUs / 1000) }
+          pending.push(entry)
+          waiting++
           this.stats.probes++
           framed.send({ type: 'clock-request', id, t1: wireT1 })
         }
         // Give the last probe of the burst time to come back before judging the burst.
-        await sleepUntil(this.#clock, this.#clock.nowUs() + Math.min(this.#schedule.probeTimeoutUs, 4 * Math.max(1000, this.estimator.estimate(this.#clock.nowUs()).rttUs || 0)), signal, () => pending.size === 0)
+        await sleepUntil(this.#clock, this.#clock.nowUs() + Math.min(this.#schedule.probeTimeoutUs, 4 * Math.max(1000, this.estimator.estimate(this.#clock.nowUs()).rttUs || 0)), signal, () => waiting === 0)
         const est = this.estimator.estimate(this.#clock.nowUs())
         if (answeredInBurst > 0) {
           this.#first.resolve()

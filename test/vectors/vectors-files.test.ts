@@ -4,6 +4,7 @@
  * that the generator reproduces every file byte for byte.
  */
 import test from 'ava'
+import type { ExecutionContext } from 'ava'
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,13 +16,21 @@ import * as registry from '../../interop-tests/vectors/generator/registry.ts'
 
 const DIR = fileURLToPath(new URL('../../interop-tests/vectors/', import.meta.url))
 const AREAS = ['framing', 'cbor', 'describe', 'open', 'accept', 'reject', 'batch', 'watermark', 'loss', 'close',
-  'clock', 'stream']
-const KEY_ORDER = ['id', 'title', 'why', 'fail', 'code', 'context', 'role', 'message', 'events', 'cbor_hex',
-  'frame_hex', 'decode_only', 'messages', 'messages_hex', 'fail_at', 'gap']
-const CONTEXT_KEYS = ['kind', 'channels', 'max_events', 'max_frame', 'filter']
+  'clock', 'clocksync', 'stream']
+const KEY_ORDER = ['id', 'title', 'why', 'fail', 'code', 'close_code', 'context', 'role', 'message', 'events',
+  'cbor_hex', 'frame_hex', 'decode_only', 'messages', 'messages_hex', 'fail_at', 'gap', 'exchange', 'samples', 'bursts',
+  'offset', 'delay', 'rejected', 'filtered', 'estimate']
+const CONTEXT_KEYS = ['kind', 'channels', 'max_events', 'max_frame', 'filter', 'negative_delay_tolerance_us']
 const HEX = /^([0-9a-f]{2})*$/
+/** Spec §9.3.3: faults of a clock sample, and the code that closes the stream for those that do. */
+const CLOCK_FAULTS: Record<string, string | undefined> = {
+  'negative-delay': undefined, 't4-before-t1': undefined, 't3-before-t2': 'invalid-message', 'echo-mismatch': 'invalid-message'
+}
+const ESTIMATE_KEYS = ['at_local_us', 'offset_us', 'offset_tolerance_us', 'drift_ppm', 'drift_tolerance_ppm',
+  'uncertainty_min_us', 'true_offset_us']
 
 type Vector = Record<string, unknown> & { id: string, title: string, fail: boolean, code?: string }
+
 
 async function loadVectors (): Promise<Array<{ area: string, file: string, text: string, vector: Vector }>> {
   const out = []
@@ -49,7 +58,7 @@ test('every file parses and has the fields its kind requires', async (t) => {
     t.true(typeof v.why === 'string' && v.why.length > 0, `${where}: why`)
     t.is(v.fail, v.id.includes('-fail-'), `${where}: fail matches the id`)
     t.is(v.code !== undefined, v.fail, `${where}: fail ⇔ code`)
-    if (v.code !== undefined) t.true(v.code in ErrorCode, `${where}: registered code ${v.code}`)
+    if (v.code !== undefined && area !== 'clocksync') t.true(v.code in ErrorCode, `${where}: registered code ${v.code}`)
     if (v.context !== undefined) {
       const ck = Object.keys(v.context as object)
       t.deepEqual(ck, CONTEXT_KEYS.filter((k) => ck.includes(k)), `${where}: context keys`)
@@ -57,7 +66,9 @@ test('every file parses and has the fields its kind requires', async (t) => {
     for (const key of ['cbor_hex', 'frame_hex']) {
       if (v[key] !== undefined) t.regex(v[key] as string, HEX, `${where}: ${key} is lowercase hex`)
     }
-    if (area === 'stream') {
+    if (area === 'clocksync') {
+      checkClockSync(t, where, v)
+    } else if (area === 'stream') {
       t.is(v.role, 'subscriber', where)
       t.true(Array.isArray(v.messages_hex) && (v.messages_hex as string[]).length > 0, `${where}: messages_hex`)
       for (const x of v.messages_hex as string[]) t.regex(x, HEX, where)
@@ -85,6 +96,38 @@ test('every file parses and has the fields its kind requires', async (t) => {
     }
   }
 })
+
+function checkClockSync (t: ExecutionContext, where: string, v: Vector): void {
+  t.is(v.message, undefined, where)
+  t.is(v.cbor_hex, undefined, where)
+  t.true(Number.isInteger((v.context as { negative_delay_tolerance_us?: number } | undefined)?.negative_delay_tolerance_us),
+    `${where}: ε in the context`)
+  if (v.fail) {
+    t.true(v.code !== undefined && v.code in CLOCK_FAULTS, `${where}: fault name ${v.code}`)
+    t.is(v.close_code, CLOCK_FAULTS[v.code!], `${where}: close_code of ${v.code}`)
+    t.true((v.exchange === undefined) !== (v.samples === undefined), `${where}: samples or an exchange`)
+    t.is(v.estimate, undefined, where)
+  } else {
+    t.is(v.close_code, undefined, where)
+    t.is(v.exchange, undefined, where)
+  }
+  if (v.samples === undefined) return
+  const samples = v.samples as number[][]
+  t.true(samples.length > 0 && samples.every((s) => s.length === 4 && s.every(Number.isSafeInteger)), `${where}: samples`)
+  for (const key of ['offset', 'delay', ...(v.bursts === undefined ? [] : ['bursts'])]) {
+    t.is((v[key] as unknown[]).length, samples.length, `${where}: one ${key} per sample`)
+  }
+  if (v.fail) return
+  const est = v.estimate as Record<string, number>
+  const ek = Object.keys(est)
+  t.deepEqual(ek, ESTIMATE_KEYS.filter((k) => ek.includes(k)), `${where}: estimate keys`)
+  for (const k of ['at_local_us', 'offset_us', 'offset_tolerance_us', 'uncertainty_min_us']) t.is(typeof est[k], 'number', `${where}: ${k}`)
+  const filtered = v.filtered as number[]
+  t.true(filtered.length > 0 && filtered.every((i) => Number.isInteger(i) && i >= 0 && i < samples.length), `${where}: filtered`)
+  for (const [i, fault] of (v.rejected ?? []) as Array<[number, string]>) {
+    t.true(CLOCK_FAULTS[fault] === undefined && fault in CLOCK_FAULTS && !filtered.includes(i), `${where}: rejected ${i}`)
+  }
+}
 
 test('ids are unique and the set is large enough', async (t) => {
   const vectors = (await loaded).map((l) => l.vector)
@@ -152,4 +195,12 @@ test('the generator reproduces every committed file byte for byte', async (t) =>
   } finally {
     await rm(out, { recursive: true, force: true })
   }
+})
+
+test('every clocksync vector the spec cites exists', async (t) => {
+  const spec = await readFile(fileURLToPath(new URL('../../spec/spikewire.md', import.meta.url)), 'utf8')
+  const ids = new Set((await loaded).map((l) => l.vector.id))
+  const cited = [...new Set([...spec.matchAll(/clocksync-(?:ok|fail)-\d\d/g)].map((m) => m[0]))]
+  t.true(cited.length > 0)
+  t.deepEqual(cited.filter((id) => !ids.has(id)), [])
 })

@@ -24,6 +24,8 @@ import { loss } from './defs/loss.ts'
 import { close } from './defs/close.ts'
 import { clock } from './defs/clock.ts'
 import { stream } from './defs/stream.ts'
+import { clocksync } from './defs/clocksync.ts'
+import { buildClockSync } from './clocksync.ts'
 
 export const DEFINITIONS: VectorDef[] = [
   ...framing, ...cbor, ...describe, ...open, ...accept, ...reject, ...batch, ...watermark, ...loss, ...close,
@@ -31,9 +33,10 @@ export const DEFINITIONS: VectorDef[] = [
 ]
 
 /** Key order of a vector file. */
-export const FILE_KEYS = ['id', 'title', 'why', 'fail', 'code', 'context', 'role', 'message', 'events', 'cbor_hex',
-  'frame_hex', 'decode_only', 'messages', 'messages_hex', 'fail_at', 'gap'] as const
-const CONTEXT_KEYS = ['kind', 'channels', 'max_events', 'max_frame', 'filter'] as const
+export const FILE_KEYS = ['id', 'title', 'why', 'fail', 'code', 'close_code', 'context', 'role', 'message', 'events',
+  'cbor_hex', 'frame_hex', 'decode_only', 'messages', 'messages_hex', 'fail_at', 'gap', 'exchange', 'samples', 'bursts',
+  'offset', 'delay', 'rejected', 'filtered', 'estimate'] as const
+const CONTEXT_KEYS = ['kind', 'channels', 'max_events', 'max_frame', 'filter', 'negative_delay_tolerance_us'] as const
 
 export const MIN_VECTORS = 60
 export const MIN_FAILURES = 25
@@ -44,12 +47,18 @@ export interface IndexEntry { id: string, area: string, file: string, fail: bool
 export function build (readmeTemplate: string): Map<string, string> {
   const files = new Map<string, string>()
   const records: VectorFile[] = []
-  checkIds(DEFINITIONS)
+  checkIds([...DEFINITIONS, ...clocksync])
   for (const def of DEFINITIONS) {
     const area = def.id.split('-')[0]
     const rec = area === 'stream' ? buildStream(def) : def.id.includes('-fail-') ? buildFail(def) : buildOk(def)
     records.push(rec)
     files.set(`${area}/${def.id}.json`, formatJson(rec))
+  }
+  for (const def of clocksync) {
+    ok(def.id.startsWith('clocksync-'), `${def.id}: clock sync definitions are in the clocksync area`)
+    const rec = ordered(buildClockSync(def))
+    records.push(rec)
+    files.set(`clocksync/${def.id}.json`, formatJson(rec))
   }
   checkCoverage(records)
   const index: IndexEntry[] = records
@@ -66,7 +75,18 @@ export function build (readmeTemplate: string): Map<string, string> {
   return files
 }
 
-function checkIds (defs: VectorDef[]): void {
+/** The keys of a record in FILE_KEYS order (every key must be known). */
+function ordered (rec: JsonObject): VectorFile {
+  const unknown = Object.keys(rec).filter((k) => !(FILE_KEYS as readonly string[]).includes(k))
+  deepStrictEqual(unknown, [], `${rec.id as string}: unknown keys`)
+  const out: VectorFile = {}
+  for (const key of FILE_KEYS) {
+    if (rec[key] !== undefined) out[key] = rec[key]
+  }
+  return out
+}
+
+function checkIds (defs: Array<{ id: string, title: string }>): void {
   const seen = new Map<string, number[]>()
   for (const def of defs) {
     const match = ID.exec(def.id)

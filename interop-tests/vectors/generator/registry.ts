@@ -53,6 +53,17 @@ export const LOSS_REASONS: Record<string, number> = {
   'other': 5
 }
 
+/**
+ * Faults of a clock sample or response (spec §9.3.3), by name, with the error code that ends the clock
+ * stream when the fault does; the others only discard the sample. These names do not travel on the wire.
+ */
+export const CLOCK_SAMPLE_FAULTS: Record<string, string | undefined> = {
+  'negative-delay': undefined,
+  't4-before-t1': undefined,
+  't3-before-t2': 'invalid-message',
+  'echo-mismatch': 'invalid-message'
+}
+
 export const MODES: Record<string, number> = { subscribe: 1, push: 2 }
 export const KINDS: Record<string, number> = { spike: 0, weighted: 1 }
 export const DIRECTIONS: Record<string, number> = { in: 0, out: 1 }
@@ -60,7 +71,7 @@ export const DIRECTIONS: Record<string, number> = { in: 0, out: 1 }
 /** Vector areas, in the order the README presents them. */
 export const AREAS = [
   'framing', 'cbor', 'describe', 'open', 'accept', 'reject', 'batch', 'watermark', 'loss', 'close',
-  'clock', 'stream'
+  'clock', 'clocksync', 'stream'
 ] as const
 export type Area = typeof AREAS[number]
 

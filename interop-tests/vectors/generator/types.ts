@@ -11,6 +11,8 @@ export interface Context {
   max_events?: number
   max_frame?: number
   filter?: number[]
+  /** clocksync vectors: ε of spec §9.3.3, µs. */
+  negative_delay_tolerance_us?: number
 }
 
 export interface VectorDef {
