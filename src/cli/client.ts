@@ -1,7 +1,8 @@
 /** The throwaway node that `describe` and `tap` use: a fresh key, listening nowhere. */
-import { createNode } from '../node/node.ts'
 import type { SpikewireNode } from '../node/node.ts'
 
 export async function startClient (name: string): Promise<SpikewireNode> {
+  // Loaded here, not at the top, so that --help and usage errors stay fast.
+  const { createNode } = await import('../node/node.ts')
   return await createNode({ name, listen: [] })
 }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import type { ParseArgsOptionsConfig } from 'node:util'
-import { MAX_CHANNELS } from '../codec/index.ts'
+import { MAX_CHANNELS } from '../codec/constants.ts'
 
 /** Exit codes of every command. */
 export const EXIT_OK = 0

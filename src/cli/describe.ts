@@ -1,6 +1,6 @@
 /** `spikewire describe`: ask a remote node what it is and print its description. */
-import { SpikewireError } from '../codec/index.ts'
-import type { Description } from '../codec/index.ts'
+import { SpikewireError } from '../codec/errors.ts'
+import type { Description } from '../codec/messages.ts'
 import { startClient } from './client.ts'
 import { EXIT_OK, multiaddrArg, parseCommand, seconds } from './command.ts'
 import type { Command } from './command.ts'

@@ -1,13 +1,14 @@
 /** `spikewire node`: run a node from a config file until SIGINT or SIGTERM. */
-import { loadConfig } from '../node/config.ts'
-import { createNode } from '../node/node.ts'
 import type { SpikewireNode } from '../node/node.ts'
 import { EXIT_OK, parseCommand, required, seconds } from './command.ts'
 import type { Command } from './command.ts'
 import { modelText, table } from './format.ts'
 import { StatsReporter, watchNode } from './node-report.ts'
 import { Lines } from './output.ts'
-import { onStopSignal } from './signals.ts'
+import { onStopSignal, within } from './signals.ts'
+
+/** How long closing every stream and stopping libp2p may take before the command gives up (exit 1). */
+const STOP_TIMEOUT_MS = 10_000
 
 const help = `Usage: spikewire node --config FILE [--json] [--stats S]
 
@@ -34,7 +35,10 @@ export const command: Command = {
     const file = required(p, 'config')
     const statsS = seconds(p, 'stats')
     const lines = new Lines(p.values.json === true)
+    // Loaded here, not at the top, so that --help and usage errors stay fast.
+    const { loadConfig } = await import('../node/config.ts')
     const config = await loadConfig(file)
+    const { createNode } = await import('../node/node.ts')
     const node = await createNode(config)
     const stopped = Promise.withResolvers<string>()
     const removeSignals = onStopSignal('node', signal => { stopped.resolve(signal) })
@@ -47,7 +51,10 @@ export const command: Command = {
       clearInterval(timer)
       lines.print({ event: 'stopping', signal }, `${signal}: closing streams`)
     } finally {
-      await node.stop()
+      if (!await within(node.stop(), STOP_TIMEOUT_MS)) {
+        // eslint-disable-next-line no-unsafe-finally
+        throw new Error(`the node did not stop within ${STOP_TIMEOUT_MS} ms; streams may not have closed cleanly`)
+      }
     }
     lines.print({ event: 'stopped' }, 'stopped')
     removeSignals()

@@ -1,12 +1,12 @@
 /** `spikewire tap`: subscribe to a remote out port and print its events live, then a summary. */
-import { PORT_NAME_PATTERN } from '../codec/index.ts'
+import { PORT_NAME_PATTERN } from '../codec/constants.ts'
 import type { Subscription } from '../stream/subscription.ts'
 import { startClient } from './client.ts'
 import { EXIT_OK, UsageError, channelList, multiaddrArg, parseCommand, seconds } from './command.ts'
 import type { Command } from './command.ts'
 import { statusJson, statusText } from './format.ts'
 import { Lines, err, out, stdoutClosed } from './output.ts'
-import { onStopSignal } from './signals.ts'
+import { onStopSignal, within } from './signals.ts'
 import { TapPrinter } from './tap-printer.ts'
 
 const help = `Usage: spikewire tap MULTIADDR PORT [--json] [--duration S] [--channels 0,1,5] [--quiet]
@@ -30,6 +30,9 @@ Options:
   --max-backoff S   longest wait between reconnect attempts (default 2)
   -h, --help        show this help
 `
+
+/** How long closing may take before tap reports it and exits anyway. */
+const CLOSE_TIMEOUT_MS = 3000
 
 type EndReason = 'duration' | 'signal' | 'ended' | 'stdout-closed'
 
@@ -79,11 +82,11 @@ export const command: Command = {
       void sub.done().then(() => { end.resolve('ended') })
       reason = await end.promise
       clearTimeout(timer)
-      await sub.close()
+      if (!await within(sub.close(), CLOSE_TIMEOUT_MS)) status.print({ event: 'warning', step: 'unsubscribe', timeout_ms: CLOSE_TIMEOUT_MS }, `unsubscribing did not finish within ${CLOSE_TIMEOUT_MS} ms`)
     } finally {
       removeSignals()
       clearTimeout(timer)
-      await node.stop()
+      if (!await within(node.stop(), CLOSE_TIMEOUT_MS)) status.print({ event: 'warning', step: 'stop', timeout_ms: CLOSE_TIMEOUT_MS }, `stopping the local node did not finish within ${CLOSE_TIMEOUT_MS} ms`)
     }
     const durationUs = node.clock.nowUs() - startUs
     if (reason === 'ended' && sub.error !== undefined && sub.stats.connects === 0) throw sub.error

@@ -27,6 +27,7 @@ export class RealTimeDriver {
     this.model = model
     this.port = port
     this.#clock = clock
+    port.manualWatermark()
     this.#timer = setInterval(() => { this.tick() }, tickMs)
   }
 

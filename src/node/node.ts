@@ -263,7 +263,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.#stopped = true
     for (const d of this.drivers) d.stop()
     for (const h of this.hosts) h.stop()
-    await Promise.allSettled([...this.clocks.values()].map(async c => { await c.close() }))
+    await bounded(Promise.allSettled([...this.clocks.values()].map(async c => { await c.close() })), 3000, 'clock syncs')
     for (const e of this.outPorts.values()) e.port.stop()
     const signal = options.signal ?? AbortSignal.timeout(5000)
     await Promise.allSettled([
@@ -272,7 +272,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
       ...[...this.#active].map(async close => { await close('shutdown') })
     ].map(async p => await Promise.race([p, new Promise(resolve => { signal.addEventListener('abort', resolve, { once: true }) })])))
     for (const p of this.inPorts.values()) p.inbox.end()
-    await this.libp2p.stop()
+    await bounded(Promise.resolve(this.libp2p.stop()), 5000, 'libp2p')
     log('node %s stopped', this.config.name)
   }
 
@@ -333,6 +333,22 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
 
   #checkName (name: string): void {
     if (this.outPorts.has(name) || this.inPorts.has(name)) throw new RangeError(`a port named ${name} exists already`)
+  }
+}
+
+/** Wait for `p` at most `ms`; log and go on when it takes longer (used while stopping). */
+async function bounded (p: Promise<unknown>, ms: number, what: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<void>(resolve => {
+    timer = setTimeout(() => {
+      log.error('stopping %s took longer than %d ms; going on', what, ms)
+      resolve()
+    }, ms)
+  })
+  try {
+    await Promise.race([p.then(() => {}, err => { log.error('stopping %s failed: %e', what, err) }), late])
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -57,7 +57,7 @@ export class OutPort {
   readonly #clock: Clock
   readonly #maxBatch: number
   readonly #latenessUs: number
-  readonly #autoWatermark: boolean
+  #autoWatermark: boolean
   readonly #senders = new Set<EventSender>()
   #ch: Uint32Array
   #t: Float64Array
@@ -124,6 +124,14 @@ export class OutPort {
       setImmediate(() => { this.flush() })
     }
     return true
+  }
+
+  /**
+   * Let only `advance()` move the watermark (a driver that knows how far its model has run calls it);
+   * idle watermarks then no longer follow the clock.
+   */
+  manualWatermark (): void {
+    this.#autoWatermark = false
   }
 
   /** Promise receivers that no event before `time` will follow (sent with the next watermark or batch). */
@@ -211,6 +219,11 @@ export class OutPort {
     try {
       const now = this.#clock.nowUs()
       if (now - this.#lastActivity < intervalMs * 1000 * 0.9) return
+      // Events emitted but not flushed yet must leave before a watermark that may pass their times.
+      if (this.#n > 0) {
+        this.flush()
+        return
+      }
       if (this.#autoWatermark) this.advance(Math.max(this.#lastTime, now - this.#latenessUs))
       if (this.#watermark === 0) return
       this.#lastActivity = now

@@ -1,0 +1,107 @@
+import test from 'ava'
+import { stat } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { cli, freePort, publisherConfig, run, startNode, tempDir, writeJson } from './helpers.ts'
+
+test('node prints its PeerId and multiaddr, and keeps the PeerId across restarts with the same identity', async t => {
+  const dir = await tempDir(t)
+  const config = await writeJson(join(dir, 'pub.json'), publisherConfig('/ip4/127.0.0.1/tcp/0'))
+  const human = cli(t, ['node', '--config', config])
+  await human.until(() => /^listening +\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+$/m.test(human.stdout), 10_000, 'the listening line')
+  const peer = /^peer +(12D3KooW\w+)$/m.exec(human.stdout)?.[1]
+  t.truthy(peer, human.stdout)
+  t.regex(human.stdout, new RegExp(`^listening +/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${peer}$`, 'm'))
+  t.regex(human.stdout, /^port +spikes out spike 4 channels, model poisson/m)
+  t.is((await stat(join(dir, 'pub.key'))).mode & 0o777, 0o600)
+  human.kill('SIGTERM')
+  t.is((await human.exit(10_000)).code, 0)
+
+  const again = await startNode(t, config)
+  t.is(again.peer, peer!)
+  t.true(again.addr.endsWith(`/p2p/${peer}`))
+  const started = again.proc.json[0]
+  t.deepEqual((started.ports as Array<{ name: string }>).map(p => p.name), ['spikes', 'stim'])
+})
+
+test('describe returns the running node description; a tap on an unknown port is refused', async t => {
+  const dir = await tempDir(t)
+  const { proc, peer, addr } = await startNode(t, await writeJson(join(dir, 'pub.json'), publisherConfig('/ip4/127.0.0.1/tcp/0', { role: 'culture' })))
+  const [json, human, unknown] = await Promise.all([
+    run(t, ['describe', addr, '--json', '--timeout', '5']),
+    run(t, ['describe', addr]),
+    run(t, ['tap', addr, 'nope', '--duration', '10'])
+  ])
+  t.is(json.code, 0, json.stderr)
+  const lines = json.stdout.trimEnd().split('\n')
+  t.is(lines.length, 1)
+  const d = JSON.parse(lines[0]) as Record<string, unknown>
+  t.is(d.type, 'description')
+  t.is(d.name, 'pub')
+  t.is(d.role, 'culture')
+  t.is(d.peer, peer)
+  t.deepEqual(d.ports, [
+    { name: 'spikes', direction: 'out', kind: 'spike', channels: 4, model: { name: 'poisson', params: [['channels', 4, '1'], ['rate', 200, 'Hz'], ['seed', 7, '1']] } },
+    { name: 'stim', direction: 'in', kind: 'weighted', channels: 2, model: { name: 'electrode', params: [['gain', 2, 'mV']] } }
+  ])
+  t.is(human.code, 0, human.stderr)
+  t.regex(human.stdout, /^PORT +DIR +KIND +CHANNELS +MODEL$/m)
+  t.regex(human.stdout, /^spikes +out +spike +4 +poisson \(channels=4, rate=200 Hz, seed=7\)$/m)
+  t.regex(human.stdout, /^stim +in +weighted +2 +electrode \(gain=2 mV\)$/m)
+
+  t.is(unknown.code, 1)
+  t.regex(unknown.stderr, /^spikewire tap: RejectedError unknown-port: /m)
+  await proc.until(() => proc.json.some(l => l.event === 'refused'), 5000, 'the refusal')
+  t.like(proc.json.find(l => l.event === 'refused'), { what: 'open', port: 'nope', code: 'unknown-port' })
+})
+
+test('describe fails with exit 1 and one line when nobody listens, or nobody answers in time', async t => {
+  const silent = createServer(() => {})
+  await new Promise<void>(resolve => { silent.listen(0, '127.0.0.1', resolve) })
+  t.teardown(() => { silent.close() })
+  const silentPort = (silent.address() as AddressInfo).port
+  const peer = '12D3KooWHJvQfsXmiU3gizLUc13sTgJ3vHZFTDtV5ex2LBzdVyfu'
+  const [refused, late] = await Promise.all([
+    run(t, ['describe', `/ip4/127.0.0.1/tcp/${await freePort()}/p2p/${peer}`, '--timeout', '5']),
+    run(t, ['describe', `/ip4/127.0.0.1/tcp/${silentPort}/p2p/${peer}`, '--timeout', '1'])
+  ])
+  t.is(refused.code, 1)
+  t.regex(refused.stderr, /^spikewire describe: .*ECONNREFUSED/)
+  t.is(refused.stderr.trimEnd().split('\n').length, 1)
+  t.is(late.code, 1)
+  t.regex(late.stderr, /^spikewire describe: SpikewireError timeout: no description from .* within 1 s\n$/)
+})
+
+test('SIGINT closes the streams cleanly and exits 0; a tap sees the shutdown', async t => {
+  const dir = await tempDir(t)
+  const { proc, addr } = await startNode(t, await writeJson(join(dir, 'pub.json'), publisherConfig('/ip4/127.0.0.1/tcp/0')))
+  const tap = cli(t, ['tap', addr, 'spikes', '--json', '--duration', '15'])
+  await tap.until(() => tap.json.length >= 200, 10_000, 'the tap to receive events')
+  proc.kill('SIGINT')
+  const exit = await proc.exit(10_000)
+  t.is(exit.code, 0, proc.stderr)
+  t.deepEqual(proc.json.slice(-2), [{ event: 'stopping', signal: 'SIGINT' }, { event: 'stopped' }])
+  await tap.until(() => tap.errJson.some(l => l.state === 'retrying'), 5000, 'the tap to see the close')
+  const retry = tap.errJson.find(l => l.state === 'retrying')!
+  if (!/shutdown/.test(String(retry.error))) t.log(proc.stderr.slice(-8000), '----', tap.stderr.slice(-8000))
+  t.regex(String(retry.error), /shutdown/, 'the publisher sent close{shutdown}')
+  tap.kill('SIGINT')
+  t.is((await tap.exit(10_000)).code, 0)
+  const summary = tap.json.find(l => l.summary === true)
+  t.truthy(summary, tap.stdout)
+  t.is(summary!.ended, 'signal')
+  t.is(summary!.gaps, 0)
+  t.is(summary!.losses, 0)
+})
+
+test('an invalid config fails with exit 1 naming the ConfigError code and field', async t => {
+  const dir = await tempDir(t)
+  const config = await writeJson(join(dir, 'bad.json'), { name: 'x', ports: [{ name: 'spikes', direction: 'out', channels: 0 }] })
+  const r = await run(t, ['node', '--config', config])
+  t.is(r.code, 1)
+  t.regex(r.stderr, /^spikewire node: ConfigError config-invalid: config\.ports\[0\]\.channels must be an integer/)
+  const missing = await run(t, ['node', '--config', join(dir, 'nope.json')])
+  t.is(missing.code, 1)
+  t.regex(missing.stderr, /^spikewire node: ConfigError config-unreadable: cannot read/)
+})
