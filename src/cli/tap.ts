@@ -120,6 +120,8 @@ function watch (sub: Subscription, status: Lines): void {
 function printSummary (sub: Subscription, printer: TapPrinter, durationUs: number, reason: EndReason, json: boolean): void {
   const s = sub.stats
   const durationS = durationUs / 1e6
+  const clock = sub.clock?.estimate()
+  const lat = sub.latency.snapshot()
   const summary = {
     summary: true,
     peer: sub.peer,
@@ -135,6 +137,12 @@ function printSummary (sub: Subscription, printer: TapPrinter, durationUs: numbe
     reconnect_gaps: s.reconnectGaps,
     reconnect_gap_ms: round1(s.reconnectGapUs / 1000),
     watermarks: s.watermarks,
+    latency_p50_us: num(sub.latency.snapshot().p50Us),
+    latency_p99_us: num(sub.latency.snapshot().p99Us),
+    latency_max_us: num(sub.latency.snapshot().maxUs),
+    latency_samples: sub.latency.snapshot().count,
+    clock_offset_us: clock === undefined ? null : num(clock.offsetUs),
+    clock_uncertainty_us: clock === undefined ? null : num(clock.uncertaintyUs),
     printed: printer.printedEvents,
     not_printed: printer.notPrintedEvents,
     not_printed_batches: printer.notPrintedBatches,
@@ -144,7 +152,14 @@ function printSummary (sub: Subscription, printer: TapPrinter, durationUs: numbe
     ? JSON.stringify(summary)
     : `summary: ${s.events} events in ${durationS.toFixed(2)} s (${summary.rate} events/s), ${s.batches} batches, ` +
       `${s.gapEvents} missing (gaps), ${s.lostEvents} lost, ${summary.reconnects} reconnects ` +
-      `(${summary.reconnect_gap_ms} ms without data), ${printer.notPrintedEvents} not printed`)
+      `(${summary.reconnect_gap_ms} ms without data), ${printer.notPrintedEvents} not printed` +
+      (lat.count > 0 ? `; latency p50 ${(lat.p50Us / 1000).toFixed(3)} ms, p99 ${(lat.p99Us / 1000).toFixed(3)} ms, max ${(lat.maxUs / 1000).toFixed(3)} ms` : '') +
+      (clock !== undefined && Number.isFinite(clock.uncertaintyUs) ? `; clock offset ${(clock.offsetUs / 1000).toFixed(3)} ± ${(clock.uncertaintyUs / 1000).toFixed(3)} ms` : ''))
+}
+
+/** A finite number rounded to 0.1, or null (JSON has no NaN). */
+function num (x: number): number | null {
+  return Number.isFinite(x) ? round1(x) : null
 }
 
 function round1 (x: number): number {

@@ -8,14 +8,15 @@ import { ROOT, run, tempDir } from './helpers.ts'
 test('spikewire --help lists every command and exits 0', async t => {
   const r = await run(t, ['--help'])
   t.is(r.code, 0)
-  for (const name of ['keygen', 'node', 'describe', 'tap', 'demo']) t.regex(r.stdout, new RegExp(`^  ${name} `, 'm'))
+  for (const name of ['keygen', 'node', 'describe', 'tap', 'clock', 'demo']) t.regex(r.stdout, new RegExp(`^  ${name} `, 'm'))
 })
 
 const OPTIONS: Record<string, string[]> = {
   keygen: ['--out', '--json'],
   node: ['--config', '--json', '--stats'],
   describe: ['MULTIADDR', '--json', '--timeout'],
-  tap: ['MULTIADDR', 'PORT', '--json', '--duration', '--channels', '--quiet', '--max-backoff']
+  tap: ['MULTIADDR', 'PORT', '--json', '--duration', '--channels', '--quiet', '--max-backoff'],
+  clock: ['MULTIADDR', '--json', '--duration']
 }
 
 for (const [name, options] of Object.entries(OPTIONS)) {
