@@ -47,6 +47,7 @@ import type { PushLinkStats } from '../stream/push-link.ts'
 import { RealTimeScheduler } from '../timing/scheduler.ts'
 import type { Scheduler } from '../timing/scheduler.ts'
 import { Merge, Playout } from '../timing/compensate.ts'
+import { slewedMap } from '../timing/slewed-map.ts'
 import type { EventSource, MergeInit, PlayoutInit } from '../timing/compensate.ts'
 import { isMultiaddr } from '@multiformats/multiaddr'
 import { parseTarget } from '../stream/target.ts'
@@ -130,11 +131,15 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     return pc
   }
 
-  /** Map a peer's timestamps to local time with its current clock estimate (identity before any). */
+  /**
+   * Map a peer's timestamps to local time with its clock estimate (identity before any). The mapping
+   * follows refinements of the estimate at a bounded slew (slewed-map.ts), so intervals are not broken
+   * by small steps; each call returns a new mapping with its own state.
+   */
   clockMap (peer: string): (remoteUs: number) => number {
     const pc = this.clocks.get(peer) ?? (this.#clockSync === false ? undefined : this.clockFor(peer))
     if (pc === undefined) return t => t
-    return t => pc.toLocal(t).localUs
+    return slewedMap(t => pc.toLocal(t).localUs)
   }
 
   /** Real-time playout of a subscription or in port (spec §9.2.8). */
@@ -240,7 +245,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
       refusals: { ...this.refusals },
       outPorts: Object.fromEntries([...this.outPorts].map(([name, e]) => [name, {
         stats: { ...e.port.stats },
-        streams: [...e.port.senders].map(s => ({ ...s.stats, peer: this.#peerOfStream(s.framed.stream.id) }))
+        streams: [...e.port.senders].map(s => ({ ...s.stats, peer: s.peer }))
       }])),
       inPorts: Object.fromEntries([...this.inPorts].map(([name, p]) => [name, { ...p.stats }])),
       subscriptions: [...this.subscriptions].map(s => ({ peer: s.peer, port: s.port, state: s.state, stats: { ...s.stats }, latency: s.latency.snapshot() })),
@@ -250,11 +255,6 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
         return [peer, { state: c.state, offsetUs: e.offsetUs, uncertaintyUs: finite(e.uncertaintyUs), driftPpm: e.driftPpm, rttUs: finite(e.rttUs), converged: e.converged, stats: { ...c.stats } }]
       }))
     }
-  }
-
-  #peerOfStream (id: string): string {
-    for (const c of this.libp2p.getConnections()) if (c.streams.some(s => s.id === id)) return c.remotePeer.toString()
-    return ''
   }
 
   /** Close every stream (close{shutdown} to peers, close{normal} on own links) and stop the peer. */
@@ -322,7 +322,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     s.addEventListener('status', e => {
       if (e.detail.state === 'open' && this.#clockSync !== false && s.peer !== '') s.clock = this.clockFor(s.peer)
     })
-    s.onBatch(({ peer, batch }) => {
+    s.inbox.observe(({ peer, batch }) => {
       const pc = this.clocks.get(peer)
       if (pc === undefined || pc.estimator.estimate(this.clock.nowUs()).samples === 0) return
       const now = this.clock.nowUs()

@@ -27,7 +27,8 @@ export function handleDescribeStream (stream: Stream, describe: () => Descriptio
 export async function describeRemote (libp2p: Libp2p, target: Target, options: { signal?: AbortSignal } = {}): Promise<Description & { peer: string }> {
   const timeout = AbortSignal.timeout(DESCRIBE_TIMEOUT_MS)
   const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
-  const stream = await libp2p.dialProtocol(parseTarget(target), DESCRIBE_PROTOCOL, { signal })
+  const connection = await libp2p.dial(parseTarget(target), { signal })
+  const stream = await connection.newStream(DESCRIBE_PROTOCOL, { signal })
   const { promise, resolve, reject } = Promise.withResolvers<Description>()
   const framed = new FramedStream(stream, {
     onClose: err => { reject(err ?? new StreamError('unexpected-message', 'the stream closed without a description')) }
@@ -45,10 +46,8 @@ export async function describeRemote (libp2p: Libp2p, target: Target, options: {
   try {
     framed.send({ type: 'describe-request' })
     const d = await promise
-    let peer = ''
-    for (const c of libp2p.getConnections()) if (c.streams.some(s => s.id === stream.id)) peer = c.remotePeer.toString()
     await framed.close().catch(() => {})
-    return { ...d, peer }
+    return { ...d, peer: connection.remotePeer.toString() }
   } finally {
     signal.removeEventListener('abort', onAbort)
   }

@@ -6,7 +6,6 @@ import { EVENTS_PROTOCOL, MIN_MAX_EVENTS, OPEN_TIMEOUT_MS, SpikewireError, Strea
 import type { Accept, DecodeOptions, ErrorCodeName, Message, Open } from '../codec/index.ts'
 import { FramedStream } from './framed.ts'
 import { parseTarget } from './target.ts'
-import { isMultiaddr } from '@multiformats/multiaddr'
 import type { Target } from './target.ts'
 
 /** The acceptor refused the open. `code` is the registry name from the reject. */
@@ -41,7 +40,10 @@ export interface OpenOptions {
 export async function openEventsStream (libp2p: Libp2p, target: Target, open: Open, options: OpenOptions = {}): Promise<OpenedStream> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? OPEN_TIMEOUT_MS)
   const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
-  const stream = await libp2p.dialProtocol(parseTarget(target), EVENTS_PROTOCOL, { signal })
+  // Dial the connection first: its remotePeer is the peer the events come from. (Stream ids are only
+  // unique within a connection, so searching all connections for the stream's id can find another peer.)
+  const connection = await libp2p.dial(parseTarget(target), { signal })
+  const stream = await connection.newStream(EVENTS_PROTOCOL, { signal })
   let decodeOptions: DecodeOptions = {}
   const held: Message[] = []
   const { promise, resolve, reject } = Promise.withResolvers<Accept>()
@@ -101,7 +103,7 @@ export async function openEventsStream (libp2p: Libp2p, target: Target, open: Op
         }
       }
     }
-    return { framed, accept, peer: peerOf(libp2p, stream.id, target), setHandler }
+    return { framed, accept, peer: connection.remotePeer.toString(), setHandler }
   } catch (err) {
     if (framed.open) framed.abort(err instanceof Error ? err : new Error(String(err)))
     throw err
@@ -110,10 +112,3 @@ export async function openEventsStream (libp2p: Libp2p, target: Target, open: Op
   }
 }
 
-function peerOf (libp2p: Libp2p, streamId: string, target: Target): string {
-  for (const conn of libp2p.getConnections()) {
-    if (conn.streams.some(s => s.id === streamId)) return conn.remotePeer.toString()
-  }
-  const t = parseTarget(target)
-  return isMultiaddr(t) ? (t.getComponents().find(c => c.name === 'p2p')?.value ?? '') : t.toString()
-}

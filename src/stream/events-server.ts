@@ -102,6 +102,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
     framed.send({ type: 'accept', port: port.name, kind: port.kind, channels: port.channels, time: wireTime(ctx.clock.nowUs()) })
     const sender = new EventSender({
       framed,
+      peer,
       maxEvents: open.maxEvents ?? MIN_MAX_EVENTS,
       filter: open.channels,
       queueEvents: ctx.queueEvents,

@@ -31,6 +31,7 @@ export interface WatermarkNote {
 export class Inbox implements AsyncIterable<Delivery> {
   readonly capacity: number
   readonly #listeners = new Set<(d: Delivery) => void>()
+  readonly #observers = new Set<(d: Delivery) => void>()
   readonly #watermarkListeners = new Set<(w: WatermarkNote) => void>()
   readonly #sources = new Set<Pausable>()
   #queue: Delivery[] = []
@@ -59,6 +60,15 @@ export class Inbox implements AsyncIterable<Delivery> {
     for (const fn of this.#watermarkListeners) fn(w)
   }
 
+  /**
+   * Call `fn` for every delivery without consuming it (statistics): deliveries still wait for a listener
+   * or an iterator, and backpressure still applies.
+   */
+  observe (fn: (d: Delivery) => void): () => void {
+    this.#observers.add(fn)
+    return () => this.#observers.delete(fn)
+  }
+
   /** Register a stream that feeds this inbox, so it can be paused. */
   addSource (s: Pausable): () => void {
     this.#sources.add(s)
@@ -67,6 +77,7 @@ export class Inbox implements AsyncIterable<Delivery> {
   }
 
   push (d: Delivery): void {
+    for (const fn of this.#observers) fn(d)
     for (const fn of this.#listeners) fn(d)
     if (!this.#iterating && this.#listeners.size > 0) return
     if (this.#waiting !== undefined) {

@@ -121,6 +121,7 @@ export class PushLink extends TypedEventEmitter<PushLinkEvents> {
     this.stats.connects++
     sender = new EventSender({
       framed,
+      peer: opened.peer,
       maxEvents: accept.maxEvents ?? MIN_MAX_EVENTS,
       filter: open.channels,
       queueEvents: options.queueEvents,

@@ -13,6 +13,8 @@ const log = logger('spikewire:sender')
 
 export interface EventSenderInit {
   framed: FramedStream
+  /** PeerId of the receiver (for stats and logs). */
+  peer?: string
   /** The receiver's per-batch limit (from open for subscribe, from accept for push). */
   maxEvents: number
   /** Channel filter of this stream (sorted, unique), or undefined for all channels. */
@@ -45,6 +47,7 @@ interface Queued {
 
 export class EventSender {
   readonly framed: FramedStream
+  readonly peer: string
   readonly maxEvents: number
   readonly filter: readonly number[] | undefined
   readonly stats: SenderStats = { events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0 }
@@ -61,6 +64,7 @@ export class EventSender {
 
   constructor (init: EventSenderInit) {
     this.framed = init.framed
+    this.peer = init.peer ?? ''
     this.maxEvents = init.maxEvents
     this.filter = init.filter
     this.#filterSet = init.filter === undefined ? undefined : new Set(init.filter)

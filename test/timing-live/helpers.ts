@@ -28,17 +28,19 @@ export interface Proxied {
 }
 
 /**
- * Put a delay proxy in front of `node`: `up` is dialer → node, `down` is node → dialer. The proxy is closed
+ * Put a delay proxy in front of `node`: `up` is dialer → node, `down` is node → dialer. `spinMs` 0 saves
+ * the CPU of the proxy's busy-wait where ±1–2 ms of release time does not matter. The proxy is closed
  * when the test ends. Register it after the nodes, so that (teardowns running in reverse) it closes first
  * and streams stuck behind it end at once instead of waiting for a graceful close.
  */
-export async function proxyTo (t: ExecutionContext, node: SpikewireNode, up: LinkParams, down: LinkParams, seed = 1): Promise<Proxied> {
+export async function proxyTo (t: ExecutionContext, node: SpikewireNode, up: LinkParams, down: LinkParams, seed = 1, spinMs = 1): Promise<Proxied> {
   const proxy = await createDelayProxy({
     listen: { host: '127.0.0.1', port: 0 },
     target: { host: '127.0.0.1', port: tcpPort(node) },
     up,
     down,
-    seed
+    seed,
+    spinMs
   })
   t.teardown(async () => { await proxy.close() })
   return { proxy, addr: `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${node.peerId}` }
