@@ -1,25 +1,35 @@
 /**
  * Stream benchmark (npm run bench:stream -- --json): spikewire event streams between two processes on
  * loopback, each side on its own core, beside a raw-TCP baseline measured in the same run (the same
- * framed batches over node:net, decoded with the same FrameDecoder + decodeMessage; no Noise, no Yamux).
+ * framed batches, packColumns + encodePackedBatch, over node:net, decoded with the same FrameDecoder +
+ * decodeMessage; no Noise, no Yamux, no OutPort).
  *
- * 1. stream-throughput: one stream, the producer as fast as backpressure allows, for --seconds per batch
- *    size (4096 / 16384 / 65536); the best is reported, the others as lines with "variant".
- * 2. stream-latency: one event per ms (timer-driven) for --latency-seconds; one-way latency emit → delivery,
- *    read on performance.timeOrigin + performance.now() in both processes. Both processes' bases are
- *    checked against the system-wide monotonic clock (process.hrtime) and the difference is subtracted.
- * 3. stream-fanout: one publisher, --subscribers nodes in --fanout-procs child processes, for --seconds.
+ * 1. stream-throughput: one stream; the producer emits chunks of maxBatchEvents events and yields, and
+ *    waits whenever the sender has anything queued (so the senders' queues never overflow), for --seconds
+ *    per batch size (--batches, default 4096,16384,65536, receiver maxEvents to match). The best loss-free
+ *    run is reported with the raw-TCP baseline at its batch size; the others as lines with "variant".
+ *    lost = emitted − received; reportedLost = what the sender counted (dropped + undelivered);
+ *    lossNoticeEvents and gapEvents are what the subscriber saw.
+ * 2. stream-latency: one event per ms (timer-driven, late ticks catch up) for --latency-seconds; one-way
+ *    latency emit → delivery callback, publisher in the child, subscriber here, both reading
+ *    performance.timeOrigin + performance.now(). Each process's base (that reading minus the system-wide
+ *    monotonic clock, process.hrtime) is measured; their difference (clockBaseOffsetUs, typically a few
+ *    µs: timeOrigin is sampled separately in each process) is subtracted. The first 250 ms are a
+ *    warm-up and not counted. The raw-TCP baseline writes each event as its own framed batch at once.
+ * 3. stream-fanout: one publisher here, --subscribers nodes in --fanout-procs child processes, for
+ *    --seconds; aggregate = sum of each subscriber's delivered spikes/s.
  *
- * The child runs bench/stream-peer.ts and takes JSON-line commands on stdin; this process plays the
- * other side. One JSON line per result on stdout (--json), or a readable line each.
+ * The child runs bench/stream-peer.ts and takes JSON-line commands on stdin. One JSON line per result on
+ * stdout (--json), or a readable line each. Nodes run with their defaults (clock sync on).
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { NodePublisher, NodeSubscribers, TcpSubscriber, clockBase } from './stream-peer.ts'
-import type { ProduceResult, ReceiveResult } from './stream-peer.ts'
+import { NodePublisher, NodeSubscribers, clockBase } from './stream-roles.ts'
+import type { ProduceResult, ReceiveResult } from './stream-roles.ts'
+import { TcpSubscriber } from './stream-tcp.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -30,8 +40,11 @@ const { values: args } = parseArgs({
     subscribers: { type: 'string', default: '16' },
     'fanout-procs': { type: 'string', default: '1' },
     'fanout-batch': { type: 'string', default: '' },
-    only: { type: 'string', default: 'throughput,latency,fanout' }
-  }
+    only: { type: 'string', default: 'throughput,latency,fanout' },
+    /** --no-raw skips the raw-TCP throughput baseline (quick runs, profiling). */
+    raw: { type: 'boolean', default: true }
+  },
+  allowNegative: true
 })
 const seconds = Number(args.seconds)
 const latencySeconds = Number(args['latency-seconds'])
@@ -39,6 +52,9 @@ const batchSizes = args.batches.split(',').map(Number)
 const subscribers = Number(args.subscribers)
 const fanoutProcs = Number(args['fanout-procs'])
 const only = new Set(args.only.split(','))
+
+/** No child command may take longer than this (a run plus its settling). */
+const CALL_TIMEOUT_MS = (Math.max(seconds, latencySeconds) + 30) * 1000
 
 function print (r: Record<string, unknown>): void {
   if (args.json) console.log(JSON.stringify(r))
@@ -48,12 +64,12 @@ function print (r: Record<string, unknown>): void {
 /** A child process running stream-peer.ts, driven by JSON-line commands. */
 class Peer {
   readonly child: ChildProcess
-  readonly #pending = new Map<number, PromiseWithResolvers<any>>()
+  readonly #pending = new Map<number, PromiseWithResolvers<unknown>>()
   #next = 0
 
   constructor () {
     const path = fileURLToPath(new URL('./stream-peer.ts', import.meta.url))
-    this.child = spawn(process.execPath, [path], { stdio: ['pipe', 'pipe', 'inherit'] })
+    this.child = spawn(process.execPath, [...process.execArgv, path], { stdio: ['pipe', 'pipe', 'inherit'] })
     createInterface({ input: this.child.stdout! }).on('line', line => {
       const m = JSON.parse(line) as { id: number, result?: unknown, error?: string }
       const p = this.#pending.get(m.id)
@@ -69,10 +85,15 @@ class Peer {
 
   async call<T = unknown> (cmd: string, a: Record<string, unknown> = {}): Promise<T> {
     const id = this.#next++
-    const p = Promise.withResolvers<T>()
+    const p = Promise.withResolvers<unknown>()
     this.#pending.set(id, p)
     this.child.stdin!.write(JSON.stringify({ id, cmd, ...a }) + '\n')
-    return await p.promise
+    const timer = setTimeout(() => { p.reject(new Error(`child did not answer ${cmd} within ${CALL_TIMEOUT_MS} ms`)) }, CALL_TIMEOUT_MS)
+    try {
+      return (await p.promise) as T
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   async exit (): Promise<void> {
@@ -134,15 +155,19 @@ function throughputLine (t: Throughput, extra: Record<string, unknown>): Record<
     spikesPerSec: round(t.spikesPerSec),
     lost,
     reportedLost: t.pub.dropped + t.pub.undelivered,
+    unreportedLost: lost - t.pub.dropped - t.pub.undelivered,
     lossNoticeEvents: t.sub.lostEvents,
     gapEvents: t.sub.gapEvents,
     batchEvents: t.batchEvents,
     emitted: t.pub.emitted,
+    refused: t.pub.refused,
     received: t.sub.events,
     batches: t.sub.batches,
     producerWaits: t.pub.waits,
     pubCpu: round(t.pub.cpuSeconds / t.pub.seconds, 2),
     subCpu: round(t.sub.cpuSeconds / t.pub.seconds, 2),
+    pubCpuNsPerSpike: round(t.pub.cpuSeconds * 1e9 / t.pub.emitted, 1),
+    subCpuNsPerSpike: round(t.sub.cpuSeconds * 1e9 / t.sub.events, 1),
     seconds: round((t.sub.lastUs - t.sub.firstUs) / 1e6, 2)
   }
 }
@@ -152,15 +177,20 @@ async function throughput (peer: Peer): Promise<void> {
   for (const b of batchSizes) runs.push(await nodeThroughput(peer, b))
   const clean = runs.filter(r => r.pub.emitted === r.sub.events)
   const best = (clean.length > 0 ? clean : runs).reduce((a, b) => (b.spikesPerSec > a.spikesPerSec ? b : a))
-  const raw = await tcpThroughput(peer, best.batchEvents)
   const line = throughputLine(best, {})
+  if (!args.raw) {
+    print(line)
+    for (const r of runs) if (r !== best) print(throughputLine(r, { variant: `batch-${r.batchEvents}` }))
+    return
+  }
+  const raw = await tcpThroughput(peer, best.batchEvents)
   print({
     ...line,
     rawTcpSpikesPerSec: round(raw.spikesPerSec),
     ratio: round(best.spikesPerSec / raw.spikesPerSec, 3),
     rawTcpLost: raw.pub.emitted - raw.sub.events,
-    rawTcpPubCpu: round(raw.pub.cpuSeconds / raw.pub.seconds, 2),
-    rawTcpSubCpu: round(raw.sub.cpuSeconds / raw.pub.seconds, 2),
+    rawTcpPubCpuNsPerSpike: round(raw.pub.cpuSeconds * 1e9 / raw.pub.emitted, 1),
+    rawTcpSubCpuNsPerSpike: round(raw.sub.cpuSeconds * 1e9 / raw.sub.events, 1),
     targetSpikesPerSec: 5e6,
     targetRatio: 0.5,
     met: best.spikesPerSec >= 5e6 && best.spikesPerSec / raw.spikesPerSec >= 0.5 && line.lost === 0
@@ -198,8 +228,10 @@ async function latency (peer: Peer): Promise<void> {
   await tsub.stop()
   await peer.call('pub.stop')
 
-  const s = latencyStats(r.latencies!, -offsetUs)
-  const ts = latencyStats(tr.latencies!, -offsetUs)
+  // The first 250 ms of each run warm the code paths up and are not counted.
+  const warm = Math.round(rateHz * 0.25)
+  const s = latencyStats(r.latencies!.slice(warm), -offsetUs)
+  const ts = latencyStats(tr.latencies!.slice(warm), -offsetUs)
   const p50 = quantile(s, 0.5)
   const p99 = quantile(s, 0.99)
   print({
@@ -213,7 +245,7 @@ async function latency (peer: Peer): Promise<void> {
     rawTcpMaxUs: round(ts[ts.length - 1], 1),
     samples: s.length,
     rawTcpSamples: ts.length,
-    rateHz: round(s.length / pub.seconds),
+    rateHz: round(r.events / pub.seconds),
     lost: pub.emitted - r.events,
     clockBaseOffsetUs: round(offsetUs, 2),
     targetP50Us: 100,
@@ -232,7 +264,10 @@ async function fanout (): Promise<void> {
   await Promise.all(peers.map(async (p, i) => await p.call('sub.start', { addr, count: counts[i], maxEvents: batchEvents })))
   await pub.waitSubscribers(subscribers)
   const produced = await pub.runMax(seconds, batchEvents, 0)
-  const results = (await Promise.all(peers.map(async p => await p.call<ReceiveResult[]>('sub.collect', { expect: produced.emitted })))).flat()
+  const perPeer = await Promise.all(peers.map(async p => await p.call<ReceiveResult[]>('sub.collect', { expect: produced.emitted })))
+  const results = perPeer.flat()
+  // Every tally of one process reads the same process CPU: count the largest once per process.
+  const subCpuSeconds = perPeer.reduce((a, rs) => a + Math.max(...rs.map(r => r.cpuSeconds)), 0)
   await Promise.all(peers.map(async p => { await p.call('sub.stop'); await p.exit() }))
   await pub.stop()
   const rates = results.map(rateOf)
@@ -253,7 +288,9 @@ async function fanout (): Promise<void> {
     processes: fanoutProcs,
     emittedPerSubscriber: produced.emitted,
     pubCpu: round(produced.cpuSeconds / produced.seconds, 2),
-    subCpu: round(results.reduce((a, r) => a + r.cpuSeconds, 0) / produced.seconds, 2),
+    subCpu: round(subCpuSeconds / produced.seconds, 2),
+    pubCpuNsPerDeliveredSpike: round(produced.cpuSeconds * 1e9 / received, 1),
+    subCpuNsPerSpike: round(subCpuSeconds * 1e9 / received, 1),
     seconds: round(produced.seconds, 2),
     targetAggregateSpikesPerSec: 5e6,
     met: aggregate >= 5e6 && lost === 0
@@ -261,11 +298,19 @@ async function fanout (): Promise<void> {
 }
 
 const t0 = performance.now()
-if (only.has('throughput') || only.has('latency')) {
+// A watchdog: the whole run must not take much more than its planned time.
+const plannedS = (only.has('throughput') ? (batchSizes.length + 1) * (seconds + 2) : 0) +
+  (only.has('latency') ? 2 * (latencySeconds + 2) : 0) + (only.has('fanout') ? seconds + 5 : 0)
+setTimeout(() => {
+  console.error(`bench: gave up after ${Math.round(2 * plannedS + 30)} s`)
+  process.exit(2)
+}, (2 * plannedS + 30) * 1000).unref()
+// Latency first, while both processes' heaps are small (no collector debt from the throughput runs).
+for (const phase of ['latency', 'throughput'] as const) {
+  if (!only.has(phase)) continue
   const peer = new Peer()
   try {
-    if (only.has('throughput')) await throughput(peer)
-    if (only.has('latency')) await latency(peer)
+    await (phase === 'latency' ? latency(peer) : throughput(peer))
   } finally {
     await peer.exit()
   }

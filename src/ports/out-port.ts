@@ -3,9 +3,10 @@
  * attached stream (subscribers, and push links to remote `in` ports). Emitting never blocks: each stream
  * has its own bounded queue and counts its own losses (see EventSender).
  *
- * Batching adapts to the rate without timers: events emitted during one turn of the event loop leave
- * together at the end of that turn (setImmediate), and a batch is cut early when it reaches
- * `maxBatchEvents`. At low rates every event leaves on its own at once; at high rates events coalesce.
+ * Batching adapts to the rate without timers: at low rates (the previous flush carried at most one
+ * event, 200 µs or more ago) an event is sent at once, inside emit(); otherwise events emitted during one turn of the event
+ * loop leave together at the end of that turn (setImmediate), and a batch is cut early when it reaches
+ * `maxBatchEvents`. So a lone event never waits, and at high rates events coalesce.
  */
 import { logger } from '@libp2p/logger'
 import { DEFAULT_MAX_EVENTS, packColumns } from '../codec/index.ts'
@@ -14,6 +15,9 @@ import type { Clock } from '../clock/clock.ts'
 import type { EventSender } from '../stream/sender.ts'
 
 const log = logger('spikewire:out-port')
+
+/** An event is sent inside emit() only when the port has sent nothing for this long, µs. */
+const IMMEDIATE_GAP_US = 200
 
 export interface OutPortInit {
   name: string
@@ -67,6 +71,7 @@ export class OutPort {
   #watermark = 0
   #flushScheduled = false
   #lastActivity = 0
+  #lastFlushCount = 0
   readonly #timer: ReturnType<typeof setInterval>
 
   constructor (init: OutPortInit) {
@@ -120,10 +125,55 @@ export class OutPort {
     this.stats.emitted++
     if (i >= this.#maxBatch) this.flush()
     else if (!this.#flushScheduled) {
+      if (this.#lastFlushCount <= 1 && this.#clock.nowUs() - this.#lastActivity >= IMMEDIATE_GAP_US) {
+        // Low rate (the last flush carried at most one event, a while ago): this event leaves at once.
+        this.flush()
+        return true
+      }
       this.#flushScheduled = true
       setImmediate(() => { this.flush() })
     }
     return true
+  }
+
+  /**
+   * Emit `count` events given as columns (the bulk form of emit: checked in one loop, copied with
+   * TypedArray.set). Returns how many were accepted; when any event would be refused, every event goes
+   * through emit() one by one so that exactly the bad ones are refused and counted.
+   */
+  emitColumns (channels: Uint32Array, times: Float64Array, values: Float32Array | undefined, count: number): number {
+    let last = Math.max(this.#lastTime, this.#watermark)
+    const limit = this.channels
+    let ok = count <= channels.length && count <= times.length && (values === undefined || count <= values.length) &&
+      (values !== undefined) === (this.#v !== undefined)
+    for (let i = 0; ok && i < count; i++) {
+      const t = times[i]
+      if (!(t >= last && channels[i] < limit && Number.isInteger(t) && (values === undefined || Number.isFinite(values[i])))) ok = false
+      last = t
+    }
+    if (!ok) {
+      let n = 0
+      for (let i = 0; i < Math.min(count, channels.length, times.length); i++) if (this.emit(channels[i], times[i], values?.[i])) n++
+      return n
+    }
+    let from = 0
+    while (from < count) {
+      const take = Math.min(this.#maxBatch - this.#n, count - from)
+      while (this.#ch.length < this.#n + take) this.#grow()
+      this.#ch.set(channels.subarray(from, from + take), this.#n)
+      this.#t.set(times.subarray(from, from + take), this.#n)
+      if (values !== undefined) this.#v!.set(values.subarray(from, from + take), this.#n)
+      this.#n += take
+      from += take
+      if (this.#n >= this.#maxBatch) this.flush()
+    }
+    if (count > 0) this.#lastTime = times[count - 1]
+    this.stats.emitted += count
+    if (this.#n > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(() => { this.flush() })
+    }
+    return count
   }
 
   /**
@@ -145,13 +195,14 @@ export class OutPort {
     const n = this.#n
     if (n === 0) return
     this.#n = 0
+    this.#lastFlushCount = n
     this.stats.flushes++
     this.#lastActivity = this.#clock.nowUs()
     if (this.#senders.size === 0) return
     const limit = this.#minLimit()
     for (let from = 0; from < n; from += limit) {
       const to = Math.min(n, from + limit)
-      const packed = packColumns(this.#ch, this.#t, this.#v, from, to)
+      const packed = packColumns(this.#ch, this.#t, this.#v, from, to, this.#t[from], true)
       for (const s of this.#senders) if (!s.filtered) s.offer(packed)
       for (const s of this.#senders) if (s.filtered) this.#offerFiltered(s, from, to)
     }
@@ -197,7 +248,7 @@ export class OutPort {
       t[k] = this.#t[j]
       if (v !== undefined) v[k] = this.#v![j]
     })
-    s.offer(packColumns(ch, t, v, 0, idx.length))
+    s.offer(packColumns(ch, t, v, 0, idx.length, t[0], true))
   }
 
   #grow (): void {

@@ -77,3 +77,20 @@ test('push into an in port delivers weighted events with their source', async t 
   await until(() => got.length === 2)
   t.deepEqual(got, [[tx.peerId, 'drive', 3, t0, 0.5], [tx.peerId, 'drive', 1, t0 + 5, 128]])
 })
+
+test('emitColumns sends columns in bulk, and refuses exactly the bad events when any is bad', async t => {
+  const pub = await startNode(t, { name: 'pub', ports: [{ name: 'w', direction: 'out', kind: 'weighted', channels: 8 }] })
+  const sub = await startNode(t, { name: 'sub' })
+  const s = sub.subscribe(pub.multiaddrs[0], 'w')
+  const got: number[][] = []
+  s.onBatch(d => { for (let i = 0; i < d.batch.count; i++) got.push([d.batch.channels[i], d.batch.times[i], d.batch.values![i]]) })
+  await s.ready()
+  const port = pub.outPort('w')
+  const t0 = nowUs(pub)
+  t.is(port.emitColumns(Uint32Array.of(1, 2, 3), Float64Array.of(t0, t0 + 1, t0 + 2), Float32Array.of(0.5, 1.5, 2.5), 3), 3)
+  // Channel 9 does not exist and t0 + 1 goes back in time: those two are refused, the rest pass.
+  t.is(port.emitColumns(Uint32Array.of(4, 9, 5, 6), Float64Array.of(t0 + 3, t0 + 4, t0 + 1, t0 + 5), Float32Array.of(1, 1, 1, 1), 4), 2)
+  t.is(port.stats.refused, 2)
+  await until(() => got.length === 5)
+  t.deepEqual(got, [[1, t0, 0.5], [2, t0 + 1, 1.5], [3, t0 + 2, 2.5], [4, t0 + 3, 1], [6, t0 + 5, 1]])
+})
