@@ -5,7 +5,7 @@
  */
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { FrameDecoder, decodeMessage, encodeFrame, toSpikewireError } from '../codec/index.ts'
+import { FrameDecoder, StreamError, decodeMessage, encodeFrame, toSpikewireError } from '../codec/index.ts'
 import type { DecodeOptions, ErrorCodeName, Message, SpikewireError } from '../codec/index.ts'
 
 /** Yamux's largest stream window (16 MiB) plus one frame: the most a paused stream can hold. */
@@ -32,6 +32,8 @@ export class FramedStream {
   readonly #init: FramedStreamInit
   #failed: SpikewireError | undefined
   #closed = false
+  /** The peer sent close: it is the last message it may send (spec §8.9, §9.2.10). */
+  #peerClosed = false
 
   constructor (stream: Stream, init: FramedStreamInit) {
     this.stream = stream
@@ -130,6 +132,8 @@ export class FramedStream {
       if (this.#failed !== undefined) return
       for (const body of this.#decoder.push(data)) {
         const msg = decodeMessage(body, this.#init.decodeOptions?.() ?? {})
+        if (this.#peerClosed) throw new StreamError('unexpected-message', `${msg.type} after the peer's close`)
+        if (msg.type === 'close') this.#peerClosed = true
         this.onMessage(msg)
         if (this.#failed !== undefined || this.#closed) return
       }
