@@ -3,7 +3,6 @@
  * The `spikewire` command line: dispatches to one module per command. Every command has --help;
  * exit codes are 0 (ok), 1 (runtime failure) and 2 (usage error).
  */
-import { existsSync } from 'node:fs'
 import { VERSION } from '../node/version.ts'
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, describeError } from './command.ts'
 import type { Command } from './command.ts'
@@ -14,16 +13,13 @@ interface Entry {
   load: () => Promise<{ command: Command }>
 }
 
-/** This module's extension: ".ts" when run from src/, ".js" when run from dist/. */
-const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
 
 const COMMANDS: Record<string, Entry> = {
   keygen: { summary: 'create a node identity (Ed25519 key file) and print its PeerId', load: async () => await import('./keygen.ts') },
   node: { summary: 'run a node from a JSON config file', load: async () => await import('./node.ts') },
   describe: { summary: 'print what a remote node is: its ports, kinds, channels and models', load: async () => await import('./describe.ts') },
   tap: { summary: 'subscribe to a remote out port and print its events live', load: async () => await import('./tap.ts') },
-  clock: { summary: 'measure a remote node\'s clock offset ± uncertainty, round trip and drift', load: async () => await import('./clock.ts') },
-  demo: { summary: 'run the demonstration network on this machine', load: loadDemo }
+  clock: { summary: 'measure a remote node\'s clock offset ± uncertainty, round trip and drift', load: async () => await import('./clock.ts') }
 }
 
 const HELP = `Usage: spikewire <command> [options]
@@ -39,12 +35,6 @@ Options:
   -h, --help      show this help
   -v, --version   print the version
 `
-
-async function loadDemo (): Promise<{ command: Command }> {
-  const url = new URL(`./demo${EXT}`, import.meta.url)
-  if (!existsSync(url)) throw new Error('demo: not built yet')
-  return await import(url.href) as { command: Command }
-}
 
 export async function main (argv: string[]): Promise<number> {
   const [name, ...rest] = argv
@@ -77,7 +67,7 @@ async function runCommand (name: string, argv: string[]): Promise<number> {
       err(`spikewire ${name}: ${e.message} (see spikewire ${name} --help)`)
       return EXIT_USAGE
     }
-    err(name === 'demo' && e instanceof Error && e.message === 'demo: not built yet' ? e.message : `spikewire ${name}: ${describeError(e)}`)
+    err(`spikewire ${name}: ${describeError(e)}`)
     return EXIT_FAILURE
   }
 }

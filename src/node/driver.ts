@@ -33,14 +33,20 @@ export class RealTimeDriver {
 
   /** Advance the model to now and emit its output. */
   tick (): void {
+    this.stats.ticks++
+    this.advanceTo(this.#clock.nowUs())
+  }
+
+  /** Advance the model to `tUs` (not beyond now) and emit its output up to there. */
+  advanceTo (tUs: number): void {
     try {
-      const now = this.#clock.nowUs()
-      this.stats.ticks++
-      this.model.advanceTo(now, (channel, timeUs, value) => {
+      const t = Math.min(tUs, this.#clock.nowUs())
+      if (t <= this.model.timeUs) return
+      this.model.advanceTo(t, (channel, timeUs, value) => {
         if (this.port.emit(channel, Math.round(timeUs), value)) this.stats.emitted++
         else this.stats.refused++
       })
-      this.port.advance(Math.floor(now))
+      this.port.advance(Math.floor(t))
     } catch (err) {
       log.error('model %s failed: %e', this.model.describe().name, err)
     }

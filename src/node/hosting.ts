@@ -42,13 +42,15 @@ export class DeviceHost {
     this.model = model
     const out = node.outPort(init.output)
     checkPorts(model, out.channels, init.input)
+    out.model ??= model.describe()
     this.driver = new RealTimeDriver(model, out, node.clock)
     this.playout = node.playout(init.input, {
       delay: init.delay ?? { mode: 'synaptic', us: 20_000 },
       onEvent: e => {
-        // Catch the model up to now first, so the input acts at its delivery time.
-        this.driver.tick()
-        if (!model.input(e.channel, Math.max(e.atUs, model.timeUs), e.value ?? 1)) this.inputsRefused++
+        // Run the model up to the input's due time, and apply it there: an event loop that was held up
+        // for a while does not bunch the inputs it delivers late.
+        this.driver.advanceTo(e.dueUs)
+        if (!model.input(e.channel, Math.max(e.dueUs, model.timeUs), e.value ?? 1)) this.inputsRefused++
       }
     })
   }
@@ -84,6 +86,11 @@ export class SynapseHost {
     this.model = model
     const out = node.outPort(init.output)
     const weight = init.weight === undefined ? undefined : node.outPort(init.weight)
+    // Outputs carry event times and run behind the clock (behind the merge): only the merge moves the
+    // ports' watermarks.
+    out.manualWatermark()
+    weight?.manualWatermark()
+    out.model ??= model.describe()
     const emit = (ch: number, t: number, v?: number): void => { out.emit(ch, Math.round(t), v ?? 1) }
     const advance = (t: number): void => {
       if (t <= this.#frontier) return

@@ -419,6 +419,7 @@ export async function createNode (config: NodeConfig, options: CreateNodeOptions
       const sub = node.subscribe(s.from, s.port, { channels: s.channels, source: s.to })
       const inPort = node.inPort(s.to)
       sub.onBatch(d => { inPort.inbox.push(d) })
+      sub.inbox.onWatermark(w => { inPort.inbox.watermark(w) })
     }
   } catch (err) {
     await node.stop().catch(() => {})

@@ -56,7 +56,8 @@ export class OutPort {
   readonly name: string
   readonly channels: number
   readonly kind: KindName
-  readonly model: ModelInfo | undefined
+  /** What drives the port (shown in the node description); a hosted model sets it when unset. */
+  model: ModelInfo | undefined
   readonly stats: OutPortStats = { emitted: 0, refused: 0, flushes: 0, streams: 0 }
   readonly #clock: Clock
   readonly #maxBatch: number

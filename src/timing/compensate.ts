@@ -26,6 +26,8 @@ export interface TimedEvent {
   late: boolean
   /** Playout in synaptic mode: arrived after time + d. */
   violation: boolean
+  /** Local time the event was due (playout: mapped time + D; merge: mapped time), µs. */
+  dueUs: number
   /** Local time of delivery, µs. */
   atUs: number
 }
@@ -64,7 +66,7 @@ export class Playout {
       maxQueue: init.maxQueue,
       toLocal: t => map === undefined ? t : map(t),
       onDeliver: d => {
-        init.onEvent({ ...d.item, timeUs: d.timeUs, localUs: d.mappedUs, late: d.late, violation: d.violation, atUs: d.atUs })
+        init.onEvent({ ...d.item, timeUs: d.timeUs, localUs: d.mappedUs, late: d.late, violation: d.violation, dueUs: d.dueUs, atUs: d.atUs })
       }
     })
     this.#off.push(source.inbox.onDelivery(({ peer, port, batch }) => {
@@ -113,7 +115,7 @@ export class Merge {
       late: init.late,
       maxQueue: init.maxQueue,
       onDeliver: d => {
-        init.onEvent({ ...d.item, localUs: d.timeUs, input: d.name, late: d.late, violation: false, atUs: init.scheduler.nowUs() })
+        init.onEvent({ ...d.item, localUs: d.timeUs, input: d.name, late: d.late, violation: false, dueUs: d.timeUs, atUs: init.scheduler.nowUs() })
       }
     })
     if (init.onStall !== undefined) this.#off.push(this.merge.onStall(init.onStall))

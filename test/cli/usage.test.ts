@@ -8,7 +8,7 @@ import { ROOT, run, tempDir } from './helpers.ts'
 test('spikewire --help lists every command and exits 0', async t => {
   const r = await run(t, ['--help'])
   t.is(r.code, 0)
-  for (const name of ['keygen', 'node', 'describe', 'tap', 'clock', 'demo']) t.regex(r.stdout, new RegExp(`^  ${name} `, 'm'))
+  for (const name of ['keygen', 'node', 'describe', 'tap', 'clock']) t.regex(r.stdout, new RegExp(`^  ${name} `, 'm'))
 })
 
 const OPTIONS: Record<string, string[]> = {
@@ -78,15 +78,6 @@ test('keygen writes a mode 0600 key, prints its PeerId, and refuses to overwrite
   t.not(human.stdout.trim(), peer)
 })
 
-test('demo is routed to src/cli/demo.ts, or says it is not built', async t => {
-  if (existsSync(join(ROOT, 'src/cli/demo.ts'))) {
-    t.pass('demo exists; covered by its own tests')
-    return
-  }
-  const r = await run(t, ['demo'])
-  t.is(r.code, 1)
-  t.is(r.stderr, 'demo: not built yet\n')
-})
 
 test('bin/spikewire.js runs the CLI, and names the Node version it needs on an old Node', async t => {
   const launcher = join(ROOT, 'bin/spikewire.js')
