@@ -78,6 +78,25 @@ function fitWindow (reps: readonly ClockSample[], o: ModelOptions): { model: Clo
       residuals: kept.map(p => p.y - line.a - line.b * p.x)
     }
   }
+  const se = slopeError(line)
+  if (line.n >= 3 && Number.isFinite(se)) {
+    // Slope measured, but not yet to within maxDrift: combine it with the prior 0 ± maxDrift (shrinkage,
+    // as a Bayesian estimate with a normal prior would), so a drift is followed before it is pinned down.
+    const prior = (o.maxDrift / 2.58) ** 2
+    const k = prior / (prior + se * se)
+    const b = k * line.b
+    const a = line.a + (line.b - b) * line.xMean
+    const driftU = Math.min(o.maxDrift, Math.max(o.driftFloor, coverage * k * se + (1 - k) * o.maxDrift))
+    const noiseA = line.sigma * Math.sqrt(1 / line.sw)
+    return {
+      model: {
+        x0, y0, a, b, constant: false,
+        fitErr: x => coverage * Math.sqrt(noiseA ** 2 + (k * se * (x - line.xMean)) ** 2) + (1 - k) * o.maxDrift * Math.abs(x - line.xMean),
+        xMin: line.xMin, xMax: line.xMax, dminUs, driftU, n: line.n
+      },
+      residuals: kept.map(p => p.y - a - b * p.x)
+    }
+  }
   // Slope not measurable yet: weighted mean offset, drift 0 ± maxDrift. Each point may be up to
   // maxDrift × (its distance in time) away from the truth at x, which the error function adds.
   let sw = 0

@@ -60,6 +60,7 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
   readonly stats: PeerClockStats = { probes: 0, answers: 0, timeouts: 0, late: 0, rejected: 0, bursts: 0 }
   state: LinkState = 'connecting'
   readonly #clock: Clock
+  readonly #maxDriftPpm: number
   readonly #schedule: ProbeSchedule
   readonly #controller = new AbortController()
   readonly #done: Promise<void>
@@ -71,6 +72,7 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
     super()
     this.#clock = clock
     this.estimator = new ClockEstimator(options.estimator)
+    this.#maxDriftPpm = options.estimator?.maxDriftPpm ?? 200
     this.#schedule = new ProbeSchedule(options.schedule)
     this.#first.promise.catch(() => {})
     this.#converged.promise.catch(() => {})
@@ -205,7 +207,10 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
           if (est.converged) this.#converged.resolve()
           this.safeDispatchEvent('estimate', { detail: est })
         }
-        start = this.#schedule.next({ converged: est.converged, consistent: consistentInBurst, answered: answeredInBurst }, start)
+        // Until the drift has been measured at all (its uncertainty is still the prior), keep probing at the
+        // fast period: backing off earlier leaves the drift unmodelled for tens of seconds on jittery paths.
+        const driftKnown = est.driftUncertaintyPpm < 0.5 * this.#maxDriftPpm
+        start = this.#schedule.next({ converged: est.converged && driftKnown, consistent: consistentInBurst, answered: answeredInBurst }, start)
         if (start < this.#clock.nowUs()) start = this.#clock.nowUs()
       }
     }

@@ -1,0 +1,255 @@
+/**
+ * Playout benchmark (npm run bench:playout -- --json): how well inter-spike intervals (ISIs) survive a
+ * jittery path, without compensation (arrival times) and with real-time playout at a fixed or an adaptive
+ * delay D.
+ *
+ * Three processes: the publisher (bench/timing-peer.ts, a child) runs a node whose clock is a SkewedClock
+ * over SystemClock (default +1.5 s, +100 ppm) and emits a spike train on real timers, gaps uniform in
+ * [--min-gap-ms, --max-gap-ms) (default 5–10 ms: ≈130 Hz, irregular), each spike stamped with its emit
+ * time; a delay proxy (another child) adds 20 ± 5 ms (uniform) each way (its busy-wait timer is off by
+ * default, --proxy-spin-ms 0: its releases are then up to ≈1–2 ms late, which only widens the emulated
+ * jitter, while a spinning proxy competes for the 2 cores with the subscriber's own spinning timers and
+ * tripled the subscriber's timer-lateness p99 in our runs); the subscriber (this process)
+ * runs a node on SystemClock with default clock sync, subscribes through the proxy and waits for the clock
+ * estimate to converge. Then, per mode, a train of --warmup + --seconds s; the first --warmup s are not
+ * counted:
+ * - raw: received times are arrival times (the subscription's batch callback);
+ * - fixed: Playout with D = --fixed-ms (default 40 ms); received times are the delivery times (atUs);
+ * - adaptive: Playout with the adaptive D defaults (or the AdaptiveDelay fields given as JSON in --adaptive).
+ * Playout runs on a RealTimeScheduler over the node's clock with --spins (default 2000 µs, the default,
+ * and 0): each (mode, spin) pair is one run and one line.
+ *
+ * Sent ISIs are the intervals of the emit times mapped to the subscriber's clock with the true offset and
+ * drift (bench/timing-peer.ts explains the truth across processes; the mapping changes a 7.5 ms interval by
+ * 0.75 µs at 100 ppm). isiErr = |received ISI − sent ISI| over consecutive measured spikes.
+ *
+ * One JSON line per run: isiErrP50Us, isiErrP99Us, isiErrMaxUs, lateFraction (playout: spikes flagged
+ * late / delivered), events, delayUs (D at the end), and for diagnosis: mapIsiErrP99Us (the same on the
+ * mapped times e.localUs: what clock re-estimates contribute), timerLateP50Us/P99Us (scheduler timer fire
+ * time − requested time), isiErrWithin200Us (fraction of intervals within 0.2 ms), latencyP50Us/P99Us
+ * (arrival − true emit time), subCpu (this process's CPU, fraction of one core, during the run),
+ * loopDelayP99Ms/MaxMs (this process's event-loop delay, 10 ms resolution: stalls), proxyLateP99Ms and
+ * proxyCpu (the emulator's own release lateness and CPU), load1 (os.loadavg()[0] at the end of the run).
+ */
+import { loadavg } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { Playout, SystemClock, createNode } from '../src/index.ts'
+import type { PeerClockOptions, PlayoutDelay, TimedEvent } from '../src/index.ts'
+import type { DelayProxyStats } from '../src/netem/index.ts'
+import { RealTimeScheduler } from '../src/timing/scheduler.ts'
+import type { Scheduler, TimerHandle } from '../src/timing/scheduler.ts'
+import { PeerProcess, clockBase, cpuSeconds, serverToClient } from './timing-peer.ts'
+import type { ServerInfo, TrainResult } from './timing-peer.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    /** Clock-sync options of the client node (PeerClockOptions as JSON); default: the node's defaults. */
+    sync: { type: 'string', default: '' },
+    seconds: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '2' },
+    modes: { type: 'string', default: 'raw,fixed,adaptive' },
+    spins: { type: 'string', default: '2000,0' },
+    'fixed-ms': { type: 'string', default: '40' },
+    /** Options of the adaptive delay (AdaptiveDelay fields as JSON), e.g. '{"slewUp":0.02}'; default: its defaults. */
+    adaptive: { type: 'string', default: '' },
+    'min-gap-ms': { type: 'string', default: '5' },
+    'max-gap-ms': { type: 'string', default: '10' },
+    'offset-us': { type: 'string', default: '1500000' },
+    'drift-ppm': { type: 'string', default: '100' },
+    'delay-ms': { type: 'string', default: '20' },
+    'jitter-ms': { type: 'string', default: '5' },
+    /** The proxy's busy-wait before each release, ms. */
+    'proxy-spin-ms': { type: 'string', default: '0' }
+  }
+})
+const seconds = Number(args.seconds)
+const warmup = Number(args.warmup)
+const modes = args.modes.split(',')
+const spins = args.spins.split(',').map(Number)
+type ProxyStats = DelayProxyStats & { cpuSeconds: number }
+const TARGET_ISI_P99_US = 200
+const TARGET_LATE = 0.001
+
+function print (r: Record<string, unknown>): void {
+  if (args.json) console.log(JSON.stringify(r))
+  else console.log(Object.entries(r).map(([k, v]) => `${k}=${String(v)}`).join(' '))
+}
+
+const round = (x: number, digits = 0): number => Number(x.toFixed(digits))
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/** The q-quantile (nearest rank) of |values|. */
+function absQ (values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN
+  const s = values.map(Math.abs).sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]
+}
+
+/** A scheduler that records how late each timer fires (fire time − requested time, µs). */
+class TimedScheduler implements Scheduler {
+  readonly inner: Scheduler
+  lateness: number[] = []
+
+  constructor (inner: Scheduler) {
+    this.inner = inner
+  }
+
+  nowUs (): number {
+    return this.inner.nowUs()
+  }
+
+  setTimer (atUs: number, fn: () => void): TimerHandle {
+    return this.inner.setTimer(atUs, () => {
+      this.lateness.push(this.inner.nowUs() - atUs)
+      fn()
+    })
+  }
+
+  clearTimer (handle: TimerHandle): void {
+    this.inner.clearTimer(handle)
+  }
+}
+
+const timeoutMs = (seconds + warmup + 60) * 1000
+const server = new PeerProcess(timeoutMs)
+const proxyProc = new PeerProcess(timeoutMs)
+const base = new SystemClock()
+const syncOptions = args.sync === '' ? undefined : JSON.parse(args.sync) as PeerClockOptions
+const node = await createNode({ name: 'bench-sub', listen: [] }, { clock: base, clockSync: syncOptions })
+// A watchdog: the whole run must not take much more than planned.
+const runs = modes.reduce((n, m) => n + (m === 'raw' ? 1 : spins.length), 0)
+const plannedS = runs * (seconds + warmup + 5) + 60
+setTimeout(() => {
+  console.error(`bench: gave up after ${plannedS} s`)
+  process.exit(2)
+}, plannedS * 1000).unref()
+
+try {
+  const info = await server.call<ServerInfo>('server.start', { offsetUs: Number(args['offset-us']), driftPpm: Number(args['drift-ppm']), spikes: true })
+  const link = { delayMs: Number(args['delay-ms']), jitterMs: Number(args['jitter-ms']) }
+  const { port } = await proxyProc.call<{ port: number }>('proxy.start', { target: info.port, up: link, down: link, seed: 7, spinMs: Number(args['proxy-spin-ms']) })
+  const ourBase = clockBase()
+  const trueLocal = (serverUs: number): number => serverToClient(info, ourBase, serverUs)
+
+  const sub = node.subscribe(`/ip4/127.0.0.1/tcp/${port}/p2p/${info.peerId}`, 'spikes', { reconnect: false })
+  await sub.ready()
+  const pc = node.clockFor(info.peerId)
+  const t0 = base.nowUs()
+  while (!pc.estimator.estimate(base.nowUs()).converged) {
+    if (base.nowUs() - t0 > 30e6) throw new Error('the clock estimate did not converge within 30 s')
+    await sleep(5)
+  }
+  const convergeMs = (base.nowUs() - t0) / 1000
+
+  // Arrival time of each spike (registered before any playout, so it runs first for each batch).
+  let arrivals = new Map<number, number>()
+  sub.onBatch(({ batch }) => {
+    const at = base.nowUs()
+    for (let i = 0; i < batch.count; i++) arrivals.set(batch.times[i], at)
+  })
+
+  let seed = 1
+  for (const mode of modes) {
+    for (const spinUs of mode === 'raw' ? [NaN] : spins) {
+      arrivals = new Map()
+      const delivered = new Map<number, TimedEvent>()
+      const scheduler = new TimedScheduler(new RealTimeScheduler(base, { spinUs: Number.isNaN(spinUs) ? 0 : spinUs }))
+      let playout: Playout | undefined
+      if (mode !== 'raw') {
+        const delay: PlayoutDelay = mode === 'fixed'
+          ? { mode: 'fixed', us: Number(args['fixed-ms']) * 1000 }
+          : { ...(args.adaptive === '' ? {} : JSON.parse(args.adaptive) as object), mode: 'adaptive' }
+        playout = new Playout(sub, { scheduler, clockMap: peer => node.clockMap(peer), delay, onEvent: e => { delivered.set(e.timeUs, e) } })
+      }
+      const proxyBefore = await proxyProc.call<ProxyStats>('proxy.stats')
+      const loop = monitorEventLoopDelay({ resolution: 10 })
+      loop.enable()
+      const cpu0 = cpuSeconds()
+      const wall0 = base.nowUs()
+      const train = await server.call<TrainResult>('server.train', { seconds: warmup + seconds, minGapMs: Number(args['min-gap-ms']), maxGapMs: Number(args['max-gap-ms']), seed: seed++ })
+      const got = (): number => mode === 'raw' ? arrivals.size : delivered.size
+      const waitEnd = base.nowUs() + 3e6
+      while (got() < train.times.length && base.nowUs() < waitEnd) await sleep(5)
+      const cpu = (cpuSeconds() - cpu0) / ((base.nowUs() - wall0) / 1e6)
+      loop.disable()
+      const stats = playout?.stats()
+      playout?.close()
+      const proxyAfter = await proxyProc.call<ProxyStats>('proxy.stats')
+
+      const first = train.times[0] + warmup * 1e6
+      const measured = train.times.filter(t => t >= first)
+      const isiErr: number[] = []
+      const mapIsiErr: number[] = []
+      const latency: number[] = []
+      let late = 0
+      let events = 0
+      let missing = 0
+      for (let i = 0; i < measured.length; i++) {
+        const t = measured[i]
+        const arrival = arrivals.get(t)
+        if (arrival !== undefined) latency.push(arrival - trueLocal(t))
+        const at = mode === 'raw' ? arrival : delivered.get(t)?.atUs
+        if (at === undefined) { missing++; continue }
+        events++
+        const e = delivered.get(t)
+        if (e?.late === true) late++
+        if (i === 0) continue
+        const prev = measured[i - 1]
+        const prevAt = mode === 'raw' ? arrivals.get(prev) : delivered.get(prev)?.atUs
+        if (prevAt === undefined) continue
+        const sentIsi = trueLocal(t) - trueLocal(prev)
+        isiErr.push(at - prevAt - sentIsi)
+        if (e !== undefined) mapIsiErr.push(e.localUs - delivered.get(prev)!.localUs - sentIsi)
+      }
+      const isiP99 = absQ(isiErr, 0.99)
+      const line: Record<string, unknown> = {
+        bench: 'playout',
+        mode,
+        isiErrP50Us: round(absQ(isiErr, 0.5), 1),
+        isiErrP99Us: round(isiP99, 1),
+        lateFraction: stats === undefined ? null : round(late / events, 5),
+        events,
+        delayUs: stats === undefined ? null : round(stats.delayUs),
+        adaptive: mode === 'adaptive' && args.adaptive !== '' ? JSON.parse(args.adaptive) as object : undefined,
+        spinUs: mode === 'raw' ? null : spinUs,
+        isiErrMaxUs: round(absQ(isiErr, 1), 1),
+        isiErrWithin200Us: round(isiErr.filter(x => Math.abs(x) <= 200).length / isiErr.length, 4),
+        meanIsiUs: round(measured.length > 1 ? (trueLocal(measured[measured.length - 1]) - trueLocal(measured[0])) / (measured.length - 1) : NaN),
+        missing,
+        mapIsiErrP99Us: mode === 'raw' ? null : round(absQ(mapIsiErr, 0.99), 1),
+        mapIsiErrMaxUs: mode === 'raw' ? null : round(absQ(mapIsiErr, 1), 1),
+        timerLateP50Us: mode === 'raw' ? null : round(absQ(scheduler.lateness, 0.5), 1),
+        timerLateP99Us: mode === 'raw' ? null : round(absQ(scheduler.lateness, 0.99), 1),
+        latencyP50Us: round(absQ(latency, 0.5)),
+        latencyP99Us: round(absQ(latency, 0.99)),
+        subCpu: round(cpu, 3),
+        loopDelayP99Ms: round(loop.percentile(99) / 1e6 - 10, 2),
+        loopDelayMaxMs: round(loop.max / 1e6 - 10, 2),
+        proxyLateP99Ms: round(proxyAfter.down.lateMs.p99, 3),
+        proxyCpu: round((proxyAfter.cpuSeconds - proxyBefore.cpuSeconds) / ((base.nowUs() - wall0) / 1e6), 3),
+        clockBursts: pc.stats.bursts,
+        convergeMs: round(convergeMs),
+        sync: args.sync === '' ? 'default' : syncOptions,
+        seconds
+      }
+      if (mode !== 'raw') {
+        line.targetIsiErrP99Us = TARGET_ISI_P99_US
+        let met = isiP99 <= TARGET_ISI_P99_US
+        if (mode === 'adaptive') {
+          line.targetLateFraction = TARGET_LATE
+          met &&= late / events <= TARGET_LATE
+        }
+        line.met = met
+      }
+      line.load1 = round(loadavg()[0], 2)
+      print(line)
+    }
+  }
+  await sub.close()
+} finally {
+  await node.stop()
+  await proxyProc.exit()
+  await server.exit()
+}
