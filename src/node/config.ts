@@ -13,6 +13,8 @@ import { ConfigError } from './errors.ts'
 export type SourceConfig =
   | { type: 'poisson', rateHz: number, seed?: number }
   | { type: 'pacemaker', rateHz: number, phase?: number }
+  /** A recorded spike train (src/models/REPLAY-FORMAT.md), paced in real time; the path is relative to the config file. */
+  | { type: 'replay', file: string, format?: 'csv' | 'ndjson', timeBase?: 'relative' | 'absolute' }
 
 export interface PortConfig {
   name: string
@@ -167,7 +169,20 @@ function source (v: unknown, path: string): SourceConfig {
     if (o.phase !== undefined) s.phase = num(o.phase, `${path}.phase`, 0, 0.999999)
     return s
   }
-  return fail(`${path}.type`, 'must be "poisson" or "pacemaker"')
+  if (o.type === 'replay') {
+    known(o, path, ['type', 'file', 'format', 'timeBase'])
+    const s: SourceConfig = { type: 'replay', file: str(o.file, `${path}.file`) }
+    if (o.format !== undefined) {
+      if (o.format !== 'csv' && o.format !== 'ndjson') fail(`${path}.format`, 'must be "csv" or "ndjson"')
+      s.format = o.format
+    }
+    if (o.timeBase !== undefined) {
+      if (o.timeBase !== 'relative' && o.timeBase !== 'absolute') fail(`${path}.timeBase`, 'must be "relative" or "absolute"')
+      s.timeBase = o.timeBase
+    }
+    return s
+  }
+  return fail(`${path}.type`, 'must be "poisson", "pacemaker" or "replay"')
 }
 
 function params (v: unknown, path: string): Record<string, unknown> {
@@ -338,5 +353,8 @@ export async function loadConfig (path: string): Promise<NodeConfig> {
   }
   const config = parseConfig(json)
   if (config.identity !== undefined) config.identity = resolve(dirname(path), config.identity)
+  for (const p of config.ports ?? []) {
+    if (p.source?.type === 'replay') p.source.file = resolve(dirname(path), p.source.file)
+  }
   return config
 }

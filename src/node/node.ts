@@ -12,7 +12,7 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import {
   CLOCK_PROTOCOL, DEFAULT_MAX_EVENTS, DEFAULT_MAX_FRAME_BYTES, DESCRIBE_PROTOCOL, EVENTS_PROTOCOL, OPEN_TIMEOUT_MS
 } from '../codec/index.ts'
-import type { Description, ErrorCodeName, ModelInfo, Open } from '../codec/index.ts'
+import type { Batch, Description, ErrorCodeName, ModelInfo, Open } from '../codec/index.ts'
 import { SystemClock } from '../clock/clock.ts'
 import type { Clock } from '../clock/clock.ts'
 import { handleClockStream } from '../clock/clock-server.ts'
@@ -28,8 +28,8 @@ import type { PushOptions } from '../stream/push-link.ts'
 import { Subscription } from '../stream/subscription.ts'
 import type { SubscribeOptions } from '../stream/subscription.ts'
 import type { Target } from '../stream/target.ts'
-import { adex, culture, lif, pacemaker, poisson, synapse } from '../models/index.ts'
-import type { AdexInit, CultureEmulatorInit, LifInit, StimulationLimits, SynapseInit } from '../models/index.ts'
+import { adex, culture, lif, pacemaker, poisson, replayFile, synapse } from '../models/index.ts'
+import type { Model, AdexInit, CultureEmulatorInit, LifInit, StimulationLimits, SynapseInit } from '../models/index.ts'
 import { DeviceHost, SynapseHost } from './hosting.ts'
 import { isAllowed } from './acl.ts'
 import type { PeerList } from './acl.ts'
@@ -38,6 +38,7 @@ import { RealTimeDriver } from './driver.ts'
 import { loadOrCreateKey } from './identity.ts'
 import { PeerClock } from '../clock/peer-clock.ts'
 import type { PeerClockOptions, PeerClockStats } from '../clock/peer-clock.ts'
+import { LatencyTracker } from '../timing/latency.ts'
 import type { LatencySnapshot } from '../timing/latency.ts'
 import type { OutPortStats } from '../ports/out-port.ts'
 import type { InPortStats } from '../ports/in-port.ts'
@@ -83,7 +84,7 @@ export interface NodeStats {
   peer: string
   refusals: { connections: number, opens: number }
   outPorts: Record<string, { stats: OutPortStats, streams: Array<SenderStats & { peer: string }> }>
-  inPorts: Record<string, InPortStats>
+  inPorts: Record<string, InPortStats & { latency: Record<string, LatencySnapshot> }>
   subscriptions: Array<{ peer: string, port: string, state: string, stats: SubscriptionStats, latency: LatencySnapshot }>
   links: Array<{ peer: string, from: string, to: string, state: string, stats: PushLinkStats }>
   clocks: Record<string, { state: string, offsetUs: number, uncertaintyUs: number, driftPpm: number, rttUs: number, converged: boolean, stats: PeerClockStats }>
@@ -180,6 +181,16 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.#checkName(init.name)
     const port = new InPort(init)
     this.inPorts.set(init.name, port)
+    port.inbox.observe(({ peer, port: source, batch }) => {
+      const key = `${peer}/${source}`
+      let tracker = port.latency.get(key)
+      if (tracker === undefined) {
+        if (port.latency.size >= 1024) return
+        tracker = new LatencyTracker()
+        port.latency.set(key, tracker)
+      }
+      this.#recordLatency(tracker, peer, batch)
+    })
     return port
   }
 
@@ -247,7 +258,10 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
         stats: { ...e.port.stats },
         streams: [...e.port.senders].map(s => ({ ...s.stats, peer: s.peer }))
       }])),
-      inPorts: Object.fromEntries([...this.inPorts].map(([name, p]) => [name, { ...p.stats }])),
+      inPorts: Object.fromEntries([...this.inPorts].map(([name, p]) => [name, {
+        ...p.stats,
+        latency: Object.fromEntries([...p.latency].map(([k, l]) => [k, l.snapshot()]))
+      }])),
       subscriptions: [...this.subscriptions].map(s => ({ peer: s.peer, port: s.port, state: s.state, stats: { ...s.stats }, latency: s.latency.snapshot() })),
       links: [...this.links].map(l => ({ peer: l.peer, from: l.port.name, to: l.remotePort, state: l.state, stats: { ...l.stats } })),
       clocks: Object.fromEntries([...this.clocks].map(([peer, c]) => {
@@ -322,13 +336,16 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     s.addEventListener('status', e => {
       if (e.detail.state === 'open' && this.#clockSync !== false && s.peer !== '') s.clock = this.clockFor(s.peer)
     })
-    s.inbox.observe(({ peer, batch }) => {
-      const pc = this.clocks.get(peer)
-      if (pc === undefined || pc.estimator.estimate(this.clock.nowUs()).samples === 0) return
-      const now = this.clock.nowUs()
-      const step = Math.max(1, Math.floor(batch.count / 64))
-      for (let i = batch.count - 1; i >= 0; i -= step) s.latency.record(now - pc.toLocal(batch.times[i]).localUs)
-    })
+    s.inbox.observe(({ peer, batch }) => { this.#recordLatency(s.latency, peer, batch) })
+  }
+
+  /** Record arrival − mapped send time for (a sample of) a batch's events, once the sender's clock is estimated. */
+  #recordLatency (tracker: LatencyTracker, peer: string, batch: Batch): void {
+    const pc = this.clocks.get(peer)
+    if (pc === undefined || pc.estimator.estimate(this.clock.nowUs()).samples === 0) return
+    const now = this.clock.nowUs()
+    const step = Math.max(1, Math.floor(batch.count / 64))
+    for (let i = batch.count - 1; i >= 0; i -= step) tracker.record(now - pc.toLocal(batch.times[i]).localUs)
   }
 
   #checkName (name: string): void {
@@ -387,11 +404,10 @@ export async function createNode (config: NodeConfig, options: CreateNodeOptions
     for (const p of config.ports ?? []) {
       if (p.direction === 'out') {
         const src = p.source
-        const m = src === undefined
-          ? undefined
-          : src.type === 'poisson'
-            ? poisson({ channels: p.channels, rateHz: src.rateHz, seed: src.seed, startUs: clock.nowUs() })
-            : pacemaker({ channels: p.channels, rateHz: src.rateHz, phase: src.phase, startUs: clock.nowUs() })
+        let m: Model | undefined
+        if (src?.type === 'poisson') m = poisson({ channels: p.channels, rateHz: src.rateHz, seed: src.seed, startUs: clock.nowUs() })
+        else if (src?.type === 'pacemaker') m = pacemaker({ channels: p.channels, rateHz: src.rateHz, phase: src.phase, startUs: clock.nowUs() })
+        else if (src?.type === 'replay') m = await replayFile(src.file, { channels: p.channels, format: src.format, timeBase: src.timeBase, startUs: clock.nowUs() })
         const model: ModelInfo | undefined = p.model ?? m?.describe()
         const port = node.addOutPort({ name: p.name, channels: p.channels, kind: p.kind, model, subscribe: p.subscribe })
         if (m !== undefined) node.drivers.push(new RealTimeDriver(m, port, clock))

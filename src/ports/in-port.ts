@@ -7,6 +7,7 @@ import { Inbox } from '../stream/inbox.ts'
 import type { Delivery } from '../stream/inbox.ts'
 import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
 import type { PeerList } from '../node/acl.ts'
+import type { LatencyTracker } from '../timing/latency.ts'
 
 export interface InPortInit {
   name: string
@@ -36,6 +37,11 @@ export class InPort implements AsyncIterable<Delivery> {
   readonly push: PeerList
   readonly inbox: Inbox
   readonly stats: InPortStats = { streams: 0, batches: 0, events: 0, gapEvents: 0, lostEvents: 0, refused: 0 }
+  /**
+   * One-way latency per sender ("peer/port"): arrival minus the event's time mapped to the local clock,
+   * filled by the node once it has a clock estimate for the sender.
+   */
+  readonly latency = new Map<string, LatencyTracker>()
 
   constructor (init: InPortInit) {
     this.name = init.name

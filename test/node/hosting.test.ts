@@ -31,3 +31,37 @@ test('hosting refuses a port too small for the model', async t => {
     hosts: [{ model: 'culture', input: 'stim', output: 'spikes', params: { electrodes: 4 } }]
   }), { message: /8/ })
 })
+
+test('a config replay source plays a recorded train in real time, keeping its intervals', async t => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const dir = await mkdtemp(join(tmpdir(), 'spikewire-replay-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const rows = Array.from({ length: 20 }, (_, k) => `${k % 3},${1000 + k * 20_000}`)
+  await writeFile(join(dir, 'train.csv'), ['channel,time_us', ...rows].join('\n') + '\n')
+  await writeFile(join(dir, 'node.json'), JSON.stringify({ name: 'replayer', listen: ['/ip4/127.0.0.1/tcp/0'], ports: [{ name: 'spikes', direction: 'out', channels: 3, source: { type: 'replay', file: 'train.csv' } }] }))
+  const { loadConfig } = await import('../../src/node/config.ts')
+  const node = await startNode(t, await loadConfig(join(dir, 'node.json')))
+  const watcher = await startNode(t, { name: 'watcher' })
+  const sub = watcher.subscribe(node.multiaddrs[0], 'spikes')
+  const got: Array<[number, number]> = []
+  sub.onBatch(d => { for (let i = 0; i < d.batch.count; i++) got.push([d.batch.channels[i], d.batch.times[i]]) })
+  await until(() => got.length >= 10, 8000, 'replayed events')
+  // Channels follow the file; intervals are the file's 20 ms (to the µs: times are the file's, shifted).
+  for (let i = 1; i < got.length; i++) {
+    t.is(got[i][1] - got[i - 1][1], 20_000)
+    t.is(got[i][0], (got[i - 1][0] + 1) % 3)
+  }
+})
+
+test('an in port measures the one-way latency of each pusher once the clock is estimated', async t => {
+  const rx = await startNode(t, { name: 'rx', ports: [{ name: 'in', direction: 'in', channels: 1, push: '*' }] }, { clockSync: { schedule: { minPeriodUs: 100_000 } } })
+  const tx = await startNode(t, { name: 'tx', ports: [{ name: 'out', direction: 'out', channels: 1, source: { type: 'pacemaker', rateHz: 200 } }] })
+  const link = tx.push('out', rx.multiaddrs[0], 'in')
+  await link.ready()
+  rx.inPort('in').onBatch(() => {})
+  await until(() => (rx.inPort('in').latency.get(`${tx.peerId}/out`)?.count ?? 0) > 20, 10_000, 'latency samples')
+  const l = rx.stats().inPorts.in.latency[`${tx.peerId}/out`]
+  t.true(l.p50Us > -500 && l.p50Us < 20_000, `p50 ${l.p50Us} µs`)
+})
