@@ -53,9 +53,11 @@ async function run (ctx: Ctx): Promise<number> {
     error = (err as Error).message
     ctx.log(`failed: ${(err as Error).stack ?? error}`)
   }
-  await Promise.race([peer.stop().catch(() => {}), new Promise(resolve => setTimeout(resolve, 3000))])
+  // The verdict is known: report it first, then stop (bounded), so a slow shutdown cannot eat the
+  // harness's grace period after `done`.
   if (ctx.role === 'listener') fields.clock = { offset_us: ctx.clockOffsetUs, drift_ppm: ctx.clockDriftPpm, anchor_us: peer.anchorUs }
   emitLine({ type: 'result', ok, ...(error === undefined ? {} : { error }), ...fields })
+  await Promise.race([peer.stop().catch(() => {}), new Promise(resolve => setTimeout(resolve, 2000))])
   return ok ? EXIT.ok : EXIT.failed
 }
 
