@@ -3,7 +3,7 @@
  * stdin ({ id, cmd, ...args }) and answers one JSON line per command on stdout ({ id, result } or
  * { id, error }); nothing else is written to stdout. The roles live in stream-roles.ts and stream-tcp.ts.
  */
-import { createInterface } from 'node:readline'
+import { serveCommands } from './child-rpc.ts'
 import { NodePublisher, NodeSubscribers, clockBase } from './stream-roles.ts'
 import { TcpPublisher, TcpSubscriber } from './stream-tcp.ts'
 
@@ -61,21 +61,7 @@ async function serve (): Promise<void> {
     'sub.stop': async () => { await sub?.stop(); sub = undefined },
     exit: async () => { setImmediate(() => process.exit(0)) }
   }
-  const lines = createInterface({ input: process.stdin })
-  for await (const line of lines) {
-    if (line.trim() === '') continue
-    const c = JSON.parse(line) as Command
-    const h = handlers[c.cmd]
-    // Commands run concurrently: a collect may wait while nothing else is asked.
-    void (async () => {
-      try {
-        if (h === undefined) throw new Error(`unknown command ${c.cmd}`)
-        process.stdout.write(JSON.stringify({ id: c.id, result: await h(c) ?? null }) + '\n')
-      } catch (err) {
-        process.stdout.write(JSON.stringify({ id: c.id, error: String((err as Error).stack ?? err) }) + '\n')
-      }
-    })()
-  }
+  await serveCommands(handlers)
 }
 
 if (import.meta.main) await serve()

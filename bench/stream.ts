@@ -22,10 +22,8 @@
  * The child runs bench/stream-peer.ts and takes JSON-line commands on stdin. One JSON line per result on
  * stdout (--json), or a readable line each. Nodes run with their defaults (clock sync on).
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { ChildRpc } from './child-rpc.ts'
 import { parseArgs } from 'node:util'
 import { NodePublisher, NodeSubscribers, clockBase } from './stream-roles.ts'
 import type { ProduceResult, ReceiveResult } from './stream-roles.ts'
@@ -62,44 +60,9 @@ function print (r: Record<string, unknown>): void {
 }
 
 /** A child process running stream-peer.ts, driven by JSON-line commands. */
-class Peer {
-  readonly child: ChildProcess
-  readonly #pending = new Map<number, PromiseWithResolvers<unknown>>()
-  #next = 0
-
+class Peer extends ChildRpc {
   constructor () {
-    const path = fileURLToPath(new URL('./stream-peer.ts', import.meta.url))
-    this.child = spawn(process.execPath, [...process.execArgv, path], { stdio: ['pipe', 'pipe', 'inherit'] })
-    createInterface({ input: this.child.stdout! }).on('line', line => {
-      const m = JSON.parse(line) as { id: number, result?: unknown, error?: string }
-      const p = this.#pending.get(m.id)
-      this.#pending.delete(m.id)
-      if (m.error !== undefined) p?.reject(new Error(`child: ${m.error}`))
-      else p?.resolve(m.result)
-    })
-    this.child.on('exit', code => {
-      for (const p of this.#pending.values()) p.reject(new Error(`child exited with ${String(code)}`))
-      this.#pending.clear()
-    })
-  }
-
-  async call<T = unknown> (cmd: string, a: Record<string, unknown> = {}): Promise<T> {
-    const id = this.#next++
-    const p = Promise.withResolvers<unknown>()
-    this.#pending.set(id, p)
-    this.child.stdin!.write(JSON.stringify({ id, cmd, ...a }) + '\n')
-    const timer = setTimeout(() => { p.reject(new Error(`child did not answer ${cmd} within ${CALL_TIMEOUT_MS} ms`)) }, CALL_TIMEOUT_MS)
-    try {
-      return (await p.promise) as T
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  async exit (): Promise<void> {
-    const gone = new Promise(resolve => this.child.once('exit', resolve))
-    await this.call('exit').catch(() => {})
-    await gone
+    super(fileURLToPath(new URL('./stream-peer.ts', import.meta.url)), CALL_TIMEOUT_MS)
   }
 }
 

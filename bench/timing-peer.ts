@@ -16,10 +16,8 @@
  * of its skewed clock at that reading and the drift; its skewed clock at its base reading b is then
  * b + offsetAtRefUs + (b − refBaseUs)·driftPpm·1e-6 exactly (SkewedClock is linear). See trueOffset().
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { ChildRpc, serveCommands } from './child-rpc.ts'
 import { SkewedClock, SystemClock, createNode } from '../src/index.ts'
 import type { SpikewireNode } from '../src/index.ts'
 import { createDelayProxy } from '../src/netem/index.ts'
@@ -77,47 +75,9 @@ export function prng (seed: number): () => number {
 }
 
 /** A child process running this file, driven by JSON-line commands. */
-export class PeerProcess {
-  readonly child: ChildProcess
-  readonly #pending = new Map<number, PromiseWithResolvers<unknown>>()
-  readonly #timeoutMs: number
-  #next = 0
-
+export class PeerProcess extends ChildRpc {
   constructor (timeoutMs: number) {
-    this.#timeoutMs = timeoutMs
-    const path = fileURLToPath(import.meta.url)
-    this.child = spawn(process.execPath, [...process.execArgv, path], { stdio: ['pipe', 'pipe', 'inherit'] })
-    createInterface({ input: this.child.stdout! }).on('line', line => {
-      const m = JSON.parse(line) as { id: number, result?: unknown, error?: string }
-      const p = this.#pending.get(m.id)
-      this.#pending.delete(m.id)
-      if (m.error !== undefined) p?.reject(new Error(`child: ${m.error}`))
-      else p?.resolve(m.result)
-    })
-    this.child.on('exit', code => {
-      for (const p of this.#pending.values()) p.reject(new Error(`child exited with ${String(code)}`))
-      this.#pending.clear()
-    })
-  }
-
-  async call<T = unknown> (cmd: string, a: Record<string, unknown> = {}): Promise<T> {
-    const id = this.#next++
-    const p = Promise.withResolvers<unknown>()
-    this.#pending.set(id, p)
-    this.child.stdin!.write(JSON.stringify({ id, cmd, ...a }) + '\n')
-    const timer = setTimeout(() => { p.reject(new Error(`child did not answer ${cmd} within ${this.#timeoutMs} ms`)) }, this.#timeoutMs)
-    try {
-      return (await p.promise) as T
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  async exit (): Promise<void> {
-    if (this.child.exitCode !== null) return
-    const gone = new Promise(resolve => this.child.once('exit', resolve))
-    await this.call('exit').catch(() => {})
-    await gone
+    super(fileURLToPath(import.meta.url), timeoutMs)
   }
 }
 
@@ -218,20 +178,7 @@ async function serve (): Promise<void> {
     'proxy.stop': async () => { await proxy?.close(); proxy = undefined },
     exit: async () => { setImmediate(() => process.exit(0)) }
   }
-  const lines = createInterface({ input: process.stdin })
-  for await (const line of lines) {
-    if (line.trim() === '') continue
-    const c = JSON.parse(line) as Command
-    const h = handlers[c.cmd]
-    void (async () => {
-      try {
-        if (h === undefined) throw new Error(`unknown command ${c.cmd}`)
-        process.stdout.write(JSON.stringify({ id: c.id, result: await h(c) ?? null }) + '\n')
-      } catch (err) {
-        process.stdout.write(JSON.stringify({ id: c.id, error: String((err as Error).stack ?? err) }) + '\n')
-      }
-    })()
-  }
+  await serveCommands(handlers)
 }
 
 if (import.meta.main) await serve()
