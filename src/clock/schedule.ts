@@ -10,7 +10,7 @@
  *
  * | option          | default | meaning                                                           |
  * |-----------------|---------|-------------------------------------------------------------------|
- * | burstSize       | 8       | probes per burst                                                  |
+ * | burstSize       | 16      | probes per burst                                                  |
  * | probeSpacingUs  | 5 ms    | time between the probes of a burst                                |
  * | minPeriodUs     | 250 ms  | burst period while converging and after an inconsistent burst     |
  * | maxPeriodUs     | 8 s     | longest burst period once stable                                  |
@@ -19,7 +19,7 @@
  * | probeTimeoutUs  | 2 s     | a probe unanswered after this is given up (not a sample)          |
  *
  * With the defaults a new peer is probed 4 times a second until converged (typically 1–10 s, depending on
- * jitter), then the period doubles to 8 s within 5 bursts: ≈ 1 probe per second in steady state.
+ * jitter), then the period doubles to 8 s within 5 bursts: ≈ 2 probes per second in steady state.
  */
 import { InvalidClockOptionError } from './errors.ts'
 
@@ -36,7 +36,7 @@ export interface ProbeScheduleOptions {
 }
 
 export const PROBE_DEFAULTS = {
-  burstSize: 8,
+  burstSize: 16,
   probeSpacingUs: 5_000,
   minPeriodUs: 250_000,
   maxPeriodUs: 8_000_000,

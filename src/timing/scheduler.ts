@@ -29,7 +29,7 @@ export interface RealTimeSchedulerOptions {
   spinUs?: number
   /**
    * The very last part of the wait, µs, is a busy wait that does not yield to other callbacks (at most
-   * this long per timer; ≤ spinUs). Default 150.
+   * this long per timer; ≤ spinUs). Default 500.
    */
   busyUs?: number
 }
@@ -63,7 +63,7 @@ export class RealTimeScheduler implements Scheduler {
   constructor (clock: Clock = new SystemClock(), options: RealTimeSchedulerOptions = {}) {
     this.#clock = clock
     this.#spinUs = Math.max(0, options.spinUs ?? 2000)
-    this.#busyUs = Math.min(this.#spinUs, Math.max(0, options.busyUs ?? 150))
+    this.#busyUs = Math.min(this.#spinUs, Math.max(0, options.busyUs ?? 500))
   }
 
   nowUs (): number {
