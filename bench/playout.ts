@@ -32,9 +32,9 @@
  * proxyCpu (the emulator's own release lateness and CPU), load1 (os.loadavg()[0] at the end of the run).
  */
 import { loadavg } from 'node:os'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { Playout, SystemClock, createNode } from '../src/index.ts'
+import { DeliveryThread, Playout, SystemClock, createNode } from '../src/index.ts'
 import type { PeerClockOptions, PlayoutDelay, TimedEvent } from '../src/index.ts'
 import type { DelayProxyStats } from '../src/netem/index.ts'
 import { RealTimeScheduler } from '../src/timing/scheduler.ts'
@@ -50,7 +50,13 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     modes: { type: 'string', default: 'raw,fixed,adaptive' },
-    spins: { type: 'string', default: '2000,0' },
+    spins: { type: 'string', default: '2000' },
+    /** The scheduler's busy-wait window, µs (RealTimeSchedulerOptions.busyUs); default its default. */
+    busy: { type: 'string', default: '' },
+    /** Where playout delivers: 'loop' (RealTimeScheduler on the event loop) and/or 'thread' (DeliveryThread). */
+    delivery: { type: 'string', default: 'loop,thread' },
+    /** The DeliveryThread's busy-wait window, µs. */
+    'thread-spin': { type: 'string', default: '500' },
     'fixed-ms': { type: 'string', default: '40' },
     /** Options of the adaptive delay (AdaptiveDelay fields as JSON), e.g. '{"slewUp":0.02}'; default: its defaults. */
     adaptive: { type: 'string', default: '' },
@@ -68,6 +74,14 @@ const seconds = Number(args.seconds)
 const warmup = Number(args.warmup)
 const modes = args.modes.split(',')
 const spins = args.spins.split(',').map(Number)
+const deliveries = args.delivery.split(',')
+/** The (delivery, spin) pairs of a playout mode: each loop spin, then the thread. */
+function runsOf (): Array<{ delivery: string, spinUs: number }> {
+  const r: Array<{ delivery: string, spinUs: number }> = []
+  if (deliveries.includes('loop')) for (const spinUs of spins) r.push({ delivery: 'loop', spinUs })
+  if (deliveries.includes('thread')) r.push({ delivery: 'thread', spinUs: Number(args['thread-spin']) })
+  return r
+}
 type ProxyStats = DelayProxyStats & { cpuSeconds: number }
 const TARGET_ISI_P99_US = 200
 const TARGET_LATE = 0.001
@@ -91,6 +105,8 @@ function absQ (values: readonly number[], q: number): number {
 class TimedScheduler implements Scheduler {
   readonly inner: Scheduler
   lateness: number[] = []
+  /** Due time of each timer, µs, parallel to lateness. */
+  due: number[] = []
 
   constructor (inner: Scheduler) {
     this.inner = inner
@@ -103,6 +119,7 @@ class TimedScheduler implements Scheduler {
   setTimer (atUs: number, fn: () => void): TimerHandle {
     return this.inner.setTimer(atUs, () => {
       this.lateness.push(this.inner.nowUs() - atUs)
+      this.due.push(atUs)
       fn()
     })
   }
@@ -112,6 +129,20 @@ class TimedScheduler implements Scheduler {
   }
 }
 
+/** Timers later than 100 µs, and how many of them overlap a garbage collection of this process. */
+function lateTimerCauses (s: TimedScheduler, gcs: ReadonlyArray<{ startUs: number, durUs: number }>): Record<string, number> {
+  let late = 0
+  let gc = 0
+  for (let i = 0; i < s.lateness.length; i++) {
+    if (s.lateness[i] <= 100) continue
+    late++
+    const from = s.due[i] - 2000
+    const to = s.due[i] + s.lateness[i]
+    if (gcs.some(g => g.startUs < to && g.startUs + g.durUs > from)) gc++
+  }
+  return { timersLate100Us: late, timersLateWithGc: gc }
+}
+
 const timeoutMs = (seconds + warmup + 60) * 1000
 const server = new PeerProcess(timeoutMs)
 const proxyProc = new PeerProcess(timeoutMs)
@@ -119,7 +150,7 @@ const base = new SystemClock()
 const syncOptions = args.sync === '' ? undefined : JSON.parse(args.sync) as PeerClockOptions
 const node = await createNode({ name: 'bench-sub', listen: [] }, { clock: base, clockSync: syncOptions })
 // A watchdog: the whole run must not take much more than planned.
-const runs = modes.reduce((n, m) => n + (m === 'raw' ? 1 : spins.length), 0)
+const runs = modes.reduce((n, m) => n + (m === 'raw' ? 1 : runsOf().length), 0)
 const plannedS = runs * (seconds + warmup + 5) + 60
 setTimeout(() => {
   console.error(`bench: gave up after ${plannedS} s`)
@@ -152,18 +183,29 @@ try {
 
   let seed = 1
   for (const mode of modes) {
-    for (const spinUs of mode === 'raw' ? [NaN] : spins) {
+    for (const run of mode === 'raw' ? [{ delivery: 'none', spinUs: NaN }] : runsOf()) {
+      const { delivery, spinUs } = run
       arrivals = new Map()
       const delivered = new Map<number, TimedEvent>()
-      const scheduler = new TimedScheduler(new RealTimeScheduler(base, { spinUs: Number.isNaN(spinUs) ? 0 : spinUs }))
+      const scheduler = new TimedScheduler(new RealTimeScheduler(base, { spinUs: Number.isNaN(spinUs) || delivery === 'thread' ? 0 : spinUs, busyUs: args.busy === '' ? undefined : Number(args.busy) }))
+      let thread: DeliveryThread | undefined
       let playout: Playout | undefined
       if (mode !== 'raw') {
         const delay: PlayoutDelay = mode === 'fixed'
           ? { mode: 'fixed', us: Number(args['fixed-ms']) * 1000 }
           : { ...(args.adaptive === '' ? {} : JSON.parse(args.adaptive) as object), mode: 'adaptive' }
-        playout = new Playout(sub, { scheduler, clockMap: peer => node.clockMap(peer), delay, onEvent: e => { delivered.set(e.timeUs, e) } })
+        if (delivery === 'thread') {
+          thread = new DeliveryThread({ clock: base, spinUs })
+          await thread.ready()
+        }
+        playout = new Playout(sub, { scheduler, clockMap: peer => node.clockMap(peer), delay, thread, onEvent: e => { delivered.set(e.timeUs, e) } })
       }
       const proxyBefore = await proxyProc.call<ProxyStats>('proxy.stats')
+      const gcs: Array<{ startUs: number, durUs: number }> = []
+      const gcObs = new PerformanceObserver(list => {
+        for (const e of list.getEntries()) gcs.push({ startUs: (performance.timeOrigin + e.startTime) * 1000, durUs: e.duration * 1000 })
+      })
+      gcObs.observe({ entryTypes: ['gc'] })
       const loop = monitorEventLoopDelay({ resolution: 10 })
       loop.enable()
       const cpu0 = cpuSeconds()
@@ -174,14 +216,18 @@ try {
       while (got() < train.times.length && base.nowUs() < waitEnd) await sleep(5)
       const cpu = (cpuSeconds() - cpu0) / ((base.nowUs() - wall0) / 1e6)
       loop.disable()
+      gcObs.disconnect()
       const stats = playout?.stats()
       playout?.close()
+      const threadStats = thread?.stats()
+      await thread?.close()
       const proxyAfter = await proxyProc.call<ProxyStats>('proxy.stats')
 
       const first = train.times[0] + warmup * 1e6
       const measured = train.times.filter(t => t >= first)
       const isiErr: number[] = []
       const mapIsiErr: number[] = []
+      const dueIsiErr: number[] = []
       const latency: number[] = []
       let late = 0
       let events = 0
@@ -194,16 +240,24 @@ try {
         if (at === undefined) { missing++; continue }
         events++
         const e = delivered.get(t)
-        if (e?.late === true) late++
+        if (e?.late === true) {
+          late++
+          if (process.env.PLAYOUT_DEBUG !== undefined) console.error(`late: ${((t - first) / 1e6).toFixed(2)} s, latency ${((arrival ?? NaN) - trueLocal(t)).toFixed(0)} µs, D ${(e.dueUs - e.localUs).toFixed(0)}`)
+        }
         if (i === 0) continue
         const prev = measured[i - 1]
         const prevAt = mode === 'raw' ? arrivals.get(prev) : delivered.get(prev)?.atUs
         if (prevAt === undefined) continue
         const sentIsi = trueLocal(t) - trueLocal(prev)
         isiErr.push(at - prevAt - sentIsi)
-        if (e !== undefined) mapIsiErr.push(e.localUs - delivered.get(prev)!.localUs - sentIsi)
+        if (e !== undefined) {
+          mapIsiErr.push(e.localUs - delivered.get(prev)!.localUs - sentIsi)
+          dueIsiErr.push(e.dueUs - delivered.get(prev)!.dueUs - sentIsi)
+        }
       }
       const isiP99 = absQ(isiErr, 0.99)
+      // Delivery time − due time of the measured events that were not late.
+      const deliveryLate = measured.map(t => delivered.get(t)).filter(e => e !== undefined && !e.late).map(e => e!.atUs - e!.dueUs)
       const line: Record<string, unknown> = {
         bench: 'playout',
         mode,
@@ -213,6 +267,7 @@ try {
         events,
         delayUs: stats === undefined ? null : round(stats.delayUs),
         adaptive: mode === 'adaptive' && args.adaptive !== '' ? JSON.parse(args.adaptive) as object : undefined,
+        delivery: mode === 'raw' ? null : delivery,
         spinUs: mode === 'raw' ? null : spinUs,
         isiErrMaxUs: round(absQ(isiErr, 1), 1),
         isiErrWithin200Us: round(isiErr.filter(x => Math.abs(x) <= 200).length / isiErr.length, 4),
@@ -220,8 +275,15 @@ try {
         missing,
         mapIsiErrP99Us: mode === 'raw' ? null : round(absQ(mapIsiErr, 0.99), 1),
         mapIsiErrMaxUs: mode === 'raw' ? null : round(absQ(mapIsiErr, 1), 1),
-        timerLateP50Us: mode === 'raw' ? null : round(absQ(scheduler.lateness, 0.5), 1),
-        timerLateP99Us: mode === 'raw' ? null : round(absQ(scheduler.lateness, 0.99), 1),
+        dueIsiErrP99Us: mode === 'raw' ? null : round(absQ(dueIsiErr, 0.99), 1),
+        dueIsiErrMaxUs: mode === 'raw' ? null : round(absQ(dueIsiErr, 1), 1),
+        deliveryLateP50Us: mode === 'raw' ? null : round(absQ(deliveryLate, 0.5), 1),
+        deliveryLateP99Us: mode === 'raw' ? null : round(absQ(deliveryLate, 0.99), 1),
+        deliveryLateMaxUs: mode === 'raw' ? null : round(absQ(deliveryLate, 1), 1),
+        ...(delivery === 'loop' ? lateTimerCauses(scheduler, gcs) : {}),
+        ...(threadStats === undefined ? {} : { threadPriority: threadStats.priority?.applied, threadLateHandoffs: threadStats.lateHandoffs, threadOverflow: threadStats.overflow, threadFailed: threadStats.failed }),
+        gcCount: gcs.length,
+        gcMaxMs: round(gcs.reduce((m, g) => Math.max(m, g.durUs), 0) / 1000, 2),
         latencyP50Us: round(absQ(latency, 0.5)),
         latencyP99Us: round(absQ(latency, 0.99)),
         subCpu: round(cpu, 3),

@@ -103,6 +103,8 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   readonly refusals = { connections: 0, opens: 0 }
   readonly clocks = new Map<string, PeerClock>()
   readonly scheduler: Scheduler
+  /** Hand-over timers of playouts that deliver from a DeliveryThread: no precision needed, no spinning. */
+  readonly #handoffScheduler: Scheduler
   readonly #clockSync: PeerClockOptions | false
   readonly #active = new Set<(code: ErrorCodeName) => Promise<void>>()
   #stopped = false
@@ -113,6 +115,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.config = config
     this.clock = clock
     this.scheduler = options.scheduler ?? new RealTimeScheduler(clock)
+    this.#handoffScheduler = options.scheduler ?? new RealTimeScheduler(clock, { spinUs: 0 })
     this.#clockSync = options.clockSync ?? {}
   }
 
@@ -143,9 +146,13 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     return slewedMap(t => pc.toLocal(t).localUs)
   }
 
-  /** Real-time playout of a subscription or in port (spec §9.2.8). */
+  /**
+   * Real-time playout of a subscription or in port (spec §9.2.8). With `thread`, events are handed to
+   * that DeliveryThread `leadUs` ahead and delivered by it; the hand-over timers do not spin.
+   */
   playout (source: EventSource, init: Omit<PlayoutInit, 'scheduler' | 'clockMap'>): Playout {
-    return new Playout(source, { scheduler: this.scheduler, clockMap: peer => this.clockMap(peer), ...init })
+    const scheduler = init.thread === undefined ? this.scheduler : this.#handoffScheduler
+    return new Playout(source, { scheduler, clockMap: peer => this.clockMap(peer), ...init })
   }
 
   /** Time-ordered merge of named subscriptions or in ports (spec §9.2.8). */

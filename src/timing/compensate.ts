@@ -11,6 +11,7 @@ import type { LatePolicy, PlayoutDelay, PlayoutStats } from './playout.ts'
 import { TimeMerge } from './merge.ts'
 import type { MergeStats, StallInfo } from './merge.ts'
 import type { Scheduler } from './scheduler.ts'
+import type { DeliveryThread } from './delivery-thread.ts'
 
 /** A received event, delivered by playout or merge. */
 export interface TimedEvent {
@@ -47,26 +48,68 @@ export interface PlayoutInit {
   late?: LatePolicy
   scheduler: Scheduler
   clockMap: ClockMap
+  /**
+   * Without a thread: called at the due time on the event loop. With a thread: called once the thread
+   * has delivered the event (atUs is the thread's delivery time).
+   */
   onEvent: (e: TimedEvent) => void
   maxQueue?: number
+  /**
+   * Deliver from this DeliveryThread instead of the event loop: events are handed over `leadUs` before
+   * their due time and delivered by the thread's driver at that time.
+   */
+  thread?: DeliveryThread
+  /** With a thread: how long before its due time an event is handed over, µs. Default 10 ms. */
+  leadUs?: number
+}
+
+/** Deliveries of one playout through a DeliveryThread. */
+export interface PlayoutThreadStats {
+  /** Handed to the thread (the buffer's `delivered`). */
+  handedOff: number
+  /** Delivered by the thread and reported back. */
+  delivered: number
+  /** Not taken by the thread (too many in flight, or the thread failed; its stats tell which). */
+  refused: number
+  /** Delivery time − due time over events neither late nor violations, µs. */
+  timing: { meanErrorUs: number, maxErrorUs: number, over100Us: number, over200Us: number }
 }
 
 /** Real-time playout of one source. One sender per source is expected (one peer's clock maps it). */
 export class Playout {
   readonly buffer: PlayoutBuffer<Item>
+  readonly thread: DeliveryThread | undefined
   readonly #off: Array<() => void> = []
+  readonly #t = { delivered: 0, refused: 0, errSum: 0, errN: 0, maxErrorUs: 0, over100Us: 0, over200Us: 0 }
 
   constructor (source: EventSource, init: PlayoutInit) {
     let map: ((t: number) => number) | undefined
     let mappedPeer = ''
+    const thread = this.thread = init.thread
+    const done = (e: TimedEvent): void => {
+      const t = this.#t
+      t.delivered++
+      if (!e.late && !e.violation) {
+        const err = e.atUs - e.dueUs
+        t.errSum += err
+        t.errN++
+        if (err > t.maxErrorUs) t.maxErrorUs = err
+        if (err > 100) t.over100Us++
+        if (err > 200) t.over200Us++
+      }
+      init.onEvent(e)
+    }
     this.buffer = new PlayoutBuffer<Item>({
       scheduler: init.scheduler,
       delay: init.delay,
       late: init.late,
       maxQueue: init.maxQueue,
+      leadUs: thread === undefined ? 0 : init.leadUs ?? 10_000,
       toLocal: t => map === undefined ? t : map(t),
       onDeliver: d => {
-        init.onEvent({ ...d.item, timeUs: d.timeUs, localUs: d.mappedUs, late: d.late, violation: d.violation, dueUs: d.dueUs, atUs: d.atUs })
+        const e: TimedEvent = { ...d.item, timeUs: d.timeUs, localUs: d.mappedUs, late: d.late, violation: d.violation, dueUs: d.dueUs, atUs: d.atUs }
+        if (thread === undefined) init.onEvent(e)
+        else if (!thread.post(e, done)) this.#t.refused++
       }
     })
     this.#off.push(source.inbox.onDelivery(({ peer, port, batch }) => {
@@ -81,10 +124,23 @@ export class Playout {
     }))
   }
 
-  stats (): PlayoutStats {
-    return this.buffer.stats()
+  /** The buffer's statistics, and with a thread, its deliveries (`thread`). */
+  stats (): PlayoutStats & { thread?: PlayoutThreadStats } {
+    const s = this.buffer.stats()
+    if (this.thread === undefined) return s
+    const t = this.#t
+    return {
+      ...s,
+      thread: {
+        handedOff: s.delivered,
+        delivered: t.delivered,
+        refused: t.refused,
+        timing: { meanErrorUs: t.errN > 0 ? t.errSum / t.errN : 0, maxErrorUs: t.maxErrorUs, over100Us: t.over100Us, over200Us: t.over200Us }
+      }
+    }
   }
 
+  /** Stop taking events; queued ones are discarded (counted). A thread is not closed: it may be shared. */
   close (): void {
     for (const off of this.#off) off()
     this.buffer.close()

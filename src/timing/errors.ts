@@ -35,3 +35,14 @@ export class ClosedError extends Error {
     this.name = 'ClosedError'
   }
 }
+
+/** A delivery thread's driver module did not load, or its worker stopped. */
+export class DeliveryThreadError extends Error {
+  static readonly code = 'delivery-thread-failed'
+  readonly code = DeliveryThreadError.code
+
+  constructor (message: string) {
+    super(message)
+    this.name = 'DeliveryThreadError'
+  }
+}

@@ -68,7 +68,10 @@ export interface PlayoutStats {
   delayUs: number
   targetDelayUs: number
   latency: LatencySnapshot
-  /** Delivery time − due time over on-time deliveries: the scheduler's precision. */
+  /**
+   * Delivery time − due time over on-time deliveries: the scheduler's precision (with leadUs, how far
+   * past its due time an event was handed over; 0 when it was handed over before).
+   */
   timing: { maxErrorUs: number, meanErrorUs: number }
 }
 
@@ -86,6 +89,11 @@ export interface PlayoutOptions<T> {
   latencyWindow?: number
   /** A 'stats' event is dispatched at most this often (on activity), µs. Default 1 s. */
   statsEveryUs?: number
+  /**
+   * Hand each event to onDeliver this long before its due time, µs: for a consumer that waits for
+   * `dueUs` itself, such as a DeliveryThread. `atUs` is then the hand-over time. Default 0.
+   */
+  leadUs?: number
 }
 
 interface Entry<T> { item: T, timeUs: number, mappedUs: number, dueUs: number, late: boolean, violation: boolean }
@@ -103,6 +111,7 @@ export class PlayoutBuffer<T> extends EventTarget {
   readonly #maxQueue: number
   readonly #statsEvery: number
   readonly #latency: LatencyTracker
+  readonly #lead: number
   #queue: Array<Entry<T>> = []
   #head = 0
   #timer: TimerHandle | undefined
@@ -127,6 +136,8 @@ export class PlayoutBuffer<T> extends EventTarget {
     this.#maxQueue = options.maxQueue ?? 65536
     check(Number.isInteger(this.#maxQueue) && this.#maxQueue >= 1, `maxQueue must be an integer ≥ 1 (got ${this.#maxQueue})`)
     this.#statsEvery = options.statsEveryUs ?? 1_000_000
+    this.#lead = options.leadUs ?? 0
+    check(Number.isFinite(this.#lead) && this.#lead >= 0, `leadUs must be a finite number ≥ 0 (got ${this.#lead})`)
     this.#latency = new LatencyTracker({ window: options.latencyWindow })
     this.#nextStatsUs = this.#s.nowUs() + this.#statsEvery
   }
@@ -230,13 +241,13 @@ export class PlayoutBuffer<T> extends EventTarget {
 
   #drain (): void {
     const now = this.#s.nowUs()
-    while (this.#head < this.#queue.length && this.#queue[this.#head].dueUs <= now) {
+    while (this.#head < this.#queue.length && this.#queue[this.#head].dueUs - this.#lead <= now) {
       const e = this.#queue[this.#head++]
       this.#c.delivered++
       if (e.timeUs > this.#lastDeliveredTimeUs) this.#lastDeliveredTimeUs = e.timeUs
       this.#lastDeliveredDueUs = e.dueUs
       if (!e.late && !e.violation) {
-        const err = now - e.dueUs
+        const err = Math.max(0, now - e.dueUs)
         this.#errSum += err
         this.#errN++
         if (err > this.#errMax) this.#errMax = err
@@ -260,12 +271,12 @@ export class PlayoutBuffer<T> extends EventTarget {
 
   #arm (): void {
     const next = this.#queue[this.#head]
-    if (this.#timer !== undefined && (next === undefined || this.#timer.atUs !== next.dueUs)) {
+    if (this.#timer !== undefined && (next === undefined || this.#timer.atUs !== next.dueUs - this.#lead)) {
       this.#s.clearTimer(this.#timer)
       this.#timer = undefined
     }
     if (next !== undefined && this.#timer === undefined) {
-      this.#timer = this.#s.setTimer(next.dueUs, () => {
+      this.#timer = this.#s.setTimer(next.dueUs - this.#lead, () => {
         this.#timer = undefined
         this.#drain()
       })
