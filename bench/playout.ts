@@ -16,8 +16,11 @@
  * - raw: received times are arrival times (the subscription's batch callback);
  * - fixed: Playout with D = --fixed-ms (default 40 ms); received times are the delivery times (atUs);
  * - adaptive: Playout with the adaptive D defaults (or the AdaptiveDelay fields given as JSON in --adaptive).
- * Playout runs on a RealTimeScheduler over the node's clock with --spins (default 2000 µs, the default,
- * and 0): each (mode, spin) pair is one run and one line.
+ * Each playout mode runs once per delivery in --delivery (default both):
+ * - loop: on the event loop, a RealTimeScheduler over the node's clock with each spin window in --spins
+ *   (default 2000 µs, its default; 0 shows plain setTimeout);
+ * - thread: a DeliveryThread (worker thread, --thread-spin µs of busy wait, default 500, priority −20 when
+ *   permitted) with no driver module: atUs is the time the worker would call the driver.
  *
  * Sent ISIs are the intervals of the emit times mapped to the subscriber's clock with the true offset and
  * drift (bench/timing-peer.ts explains the truth across processes; the mapping changes a 7.5 ms interval by
@@ -25,11 +28,16 @@
  *
  * One JSON line per run: isiErrP50Us, isiErrP99Us, isiErrMaxUs, lateFraction (playout: spikes flagged
  * late / delivered), events, delayUs (D at the end), and for diagnosis: mapIsiErrP99Us (the same on the
- * mapped times e.localUs: what clock re-estimates contribute), timerLateP50Us/P99Us (scheduler timer fire
- * time − requested time), isiErrWithin200Us (fraction of intervals within 0.2 ms), latencyP50Us/P99Us
+ * mapped times e.localUs: what clock re-estimates contribute), dueIsiErrP99Us/MaxUs (the same on the due
+ * times: what changes of D contribute), deliveryLateP50Us/P99Us/MaxUs (delivery − due time of events not
+ * late), timersLate100Us/timersLateWithGc (loop: timers more than 0.1 ms late, and how many of them
+ * overlap a garbage collection of this process), gcCount/gcMaxMs, threadPriority/threadLateHandoffs
+ * (thread), isiErrWithin200Us (fraction of intervals within 0.2 ms), latencyP50Us/P99Us
  * (arrival − true emit time), subCpu (this process's CPU, fraction of one core, during the run),
  * loopDelayP99Ms/MaxMs (this process's event-loop delay, 10 ms resolution: stalls), proxyLateP99Ms and
- * proxyCpu (the emulator's own release lateness and CPU), load1 (os.loadavg()[0] at the end of the run).
+ * proxyLateMaxMs, proxyCpu (the emulator's own release lateness and CPU), pubLoopDelayMaxMs (the
+ * publisher's longest event-loop stall during the train), load1 (os.loadavg()[0] at the end of the run).
+ * PLAYOUT_DEBUG=1 prints each late spike (time into the run, true latency, D) to stderr.
  */
 import { loadavg } from 'node:os'
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks'
@@ -290,6 +298,8 @@ try {
         loopDelayP99Ms: round(loop.percentile(99) / 1e6 - 10, 2),
         loopDelayMaxMs: round(loop.max / 1e6 - 10, 2),
         proxyLateP99Ms: round(proxyAfter.down.lateMs.p99, 3),
+        proxyLateMaxMs: round(proxyAfter.down.lateMs.max, 3),
+        pubLoopDelayMaxMs: round(train.loopDelayMaxMs, 2),
         proxyCpu: round((proxyAfter.cpuSeconds - proxyBefore.cpuSeconds) / ((base.nowUs() - wall0) / 1e6), 3),
         clockBursts: pc.stats.bursts,
         convergeMs: round(convergeMs),

@@ -16,6 +16,7 @@
  * of its skewed clock at that reading and the drift; its skewed clock at its base reading b is then
  * b + offsetAtRefUs + (b − refBaseUs)·driftPpm·1e-6 exactly (SkewedClock is linear). See trueOffset().
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { ChildRpc, serveCommands } from './child-rpc.ts'
 import { SkewedClock, SystemClock, createNode } from '../src/index.ts'
@@ -95,6 +96,8 @@ export interface TrainResult {
   times: number[]
   seconds: number
   cpuSeconds: number
+  /** The publisher's longest event-loop stall during the train, ms (10 ms resolution). */
+  loopDelayMaxMs: number
 }
 
 interface Command {
@@ -146,6 +149,8 @@ async function serve (): Promise<void> {
       const random = prng(c.seed ?? 1)
       const times: number[] = []
       const cpu0 = cpuSeconds()
+      const loop = monitorEventLoopDelay({ resolution: 10 })
+      loop.enable()
       const start = performance.now()
       const endMs = start + c.seconds! * 1000
       let last = -Infinity
@@ -158,7 +163,8 @@ async function serve (): Promise<void> {
         const gap = c.minGapMs! + (c.maxGapMs! - c.minGapMs!) * random()
         await new Promise(resolve => setTimeout(resolve, gap))
       }
-      const r: TrainResult = { times, seconds: (performance.now() - start) / 1000, cpuSeconds: cpuSeconds() - cpu0 }
+      loop.disable()
+      const r: TrainResult = { times, seconds: (performance.now() - start) / 1000, cpuSeconds: cpuSeconds() - cpu0, loopDelayMaxMs: loop.max / 1e6 - 10 }
       return r
     },
     'server.stop': async () => { await node?.stop(); node = undefined },

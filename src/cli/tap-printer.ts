@@ -4,6 +4,7 @@
  * and are counted instead, so the summary says exactly what was left out.
  */
 import type { Delivery } from '../stream/inbox.ts'
+import type { TimedEvent } from '../timing/compensate.ts'
 
 /** One NDJSON line per event: {"peer","port","channel","time_us"[,"value"]}. */
 export function batchJson (d: Delivery): string {
@@ -30,6 +31,22 @@ export function batchText (d: Delivery): string {
   return s
 }
 
+/**
+ * One NDJSON line per played-out event: the received fields, then local_us (event time on this machine's
+ * clock), due_us (local_us + D), at_us (delivery), late, and violation in synaptic mode.
+ */
+export function playedJson (e: TimedEvent): string {
+  return `{"peer":${JSON.stringify(e.peer)},"port":${JSON.stringify(e.port)},"channel":${e.channel},"time_us":${e.timeUs}` +
+    (e.value === undefined ? '' : `,"value":${e.value}`) +
+    `,"local_us":${Math.round(e.localUs)},"due_us":${Math.round(e.dueUs)},"at_us":${Math.round(e.atUs)},"late":${e.late},"violation":${e.violation}}\n`
+}
+
+/** One line per played-out event for people: sender time, channel, delivery time and lateness. */
+export function playedText (e: TimedEvent): string {
+  return `${e.timeUs} us  ch ${e.channel}` + (e.value === undefined ? '' : `  value ${e.value}`) +
+    `  at ${Math.round(e.atUs)} us (due +${Math.round(e.atUs - e.dueUs)} us)` + (e.late ? '  LATE' : '') + (e.violation ? '  DELAY VIOLATION' : '') + '\n'
+}
+
 /** The part of a writable stream the printer needs. */
 export interface Sink {
   readonly writableLength: number
@@ -54,6 +71,7 @@ export class TapPrinter {
   notPrintedEvents = 0
   notPrintedBatches = 0
   readonly #format: (d: Delivery) => string
+  readonly #json: boolean
   readonly #quiet: boolean
   readonly #maxBuffered: number
   readonly #sink: Sink
@@ -63,6 +81,7 @@ export class TapPrinter {
 
   constructor (init: TapPrinterInit) {
     this.#format = init.json ? batchJson : batchText
+    this.#json = init.json
     this.#quiet = init.quiet ?? false
     this.#maxBuffered = init.maxBuffered ?? 4 * 1024 * 1024
     this.#sink = init.sink ?? process.stdout
@@ -72,8 +91,18 @@ export class TapPrinter {
 
   batch (d: Delivery): void {
     if (this.#quiet || this.#closed?.aborted === true) return
+    this.#write(() => this.#format(d), d.batch.count)
+  }
+
+  /** One event played out (tap --playout). */
+  played (e: TimedEvent): void {
+    if (this.#quiet || this.#closed?.aborted === true) return
+    this.#write(() => this.#json ? playedJson(e) : playedText(e), 1)
+  }
+
+  #write (text: () => string, count: number): void {
     if (this.#sink.writableLength > this.#maxBuffered) {
-      this.notPrintedEvents += d.batch.count
+      this.notPrintedEvents += count
       this.notPrintedBatches++
       if (!this.#skipping) {
         this.#skipping = true
@@ -85,7 +114,7 @@ export class TapPrinter {
       this.#skipping = false
       this.#onSkip(false)
     }
-    this.#sink.write(this.#format(d))
-    this.printedEvents += d.batch.count
+    this.#sink.write(text())
+    this.printedEvents += count
   }
 }

@@ -1,6 +1,8 @@
 /** `spikewire tap`: subscribe to a remote out port and print its events live, then a summary. */
 import { PORT_NAME_PATTERN } from '../codec/constants.ts'
 import type { Subscription } from '../stream/subscription.ts'
+import type { Playout } from '../timing/compensate.ts'
+import type { LatePolicy, PlayoutDelay } from '../timing/playout.ts'
 import { startClient } from './client.ts'
 import { EXIT_OK, UsageError, channelList, multiaddrArg, parseCommand, seconds } from './command.ts'
 import type { Command } from './command.ts'
@@ -10,6 +12,7 @@ import { onStopSignal, within } from './signals.ts'
 import { TapPrinter } from './tap-printer.ts'
 
 const help = `Usage: spikewire tap MULTIADDR PORT [--json] [--duration S] [--channels 0,1,5] [--quiet]
+                     [--playout fixed:MS|adaptive|synaptic:MS] [--late deliver|drop]
 
 Subscribe to the out port PORT of the node at MULTIADDR and print its events as they arrive.
 The subscription reconnects when the link drops or the node restarts. At the end (after
@@ -28,8 +31,28 @@ Options:
   --channels LIST   only these channels, e.g. 0,1,5
   --quiet           print no events, only status lines and the summary
   --max-backoff S   longest wait between reconnect attempts (default 2)
+  --playout MODE    print events when real-time playout delivers them, not as they arrive:
+                    fixed:MS (delay D = MS ms), adaptive (D follows the 99.9th percentile of
+                    the latency + 2 ms), synaptic:MS (a declared delay; later arrivals are
+                    delivered at once and counted as violations). Event lines gain local_us,
+                    due_us, at_us, late and violation; the summary gains the playout counts.
+                    Events still queued at the end are counted as discarded. The playout
+                    timer polls the last 2 ms before each delivery: at some hundreds of
+                    events/s a tap with --playout keeps a core busy.
+  --late POLICY     with fixed or adaptive playout: deliver late events flagged (default)
+                    or drop them (counted either way)
   -h, --help        show this help
 `
+
+/** Parse --playout: fixed:MS, adaptive or synaptic:MS. */
+function playoutArg (v: string): PlayoutDelay {
+  if (v === 'adaptive') return { mode: 'adaptive' }
+  const m = /^(fixed|synaptic):(\d+(?:\.\d+)?)$/.exec(v)
+  if (m === null) throw new UsageError(`--playout must be fixed:MS, adaptive or synaptic:MS (got ${JSON.stringify(v)})`)
+  const us = Math.round(Number(m[2]) * 1000)
+  if (us > 60_000_000) throw new UsageError(`--playout delay must be at most 60000 ms (got ${m[2]})`)
+  return { mode: m[1] as 'fixed' | 'synaptic', us }
+}
 
 /** How long closing may take before tap reports it and exits anyway. */
 const CLOSE_TIMEOUT_MS = 3000
@@ -45,7 +68,9 @@ export const command: Command = {
       duration: { type: 'string' },
       channels: { type: 'string' },
       quiet: { type: 'boolean' },
-      'max-backoff': { type: 'string' }
+      'max-backoff': { type: 'string' },
+      playout: { type: 'string' },
+      late: { type: 'string' }
     }, ['MULTIADDR', 'PORT'])
     if (p === undefined) return EXIT_OK
     const target = await multiaddrArg(p.positionals[0])
@@ -55,6 +80,10 @@ export const command: Command = {
     const channels = channelList(p, 'channels')
     const maxBackoffS = seconds(p, 'max-backoff') ?? 2
     const json = p.values.json === true
+    const delay = typeof p.values.playout === 'string' ? playoutArg(p.values.playout) : undefined
+    const late = p.values.late
+    if (late !== undefined && late !== 'deliver' && late !== 'drop') throw new UsageError(`--late must be deliver or drop (got ${JSON.stringify(late)})`)
+    if (late !== undefined && (delay === undefined || delay.mode === 'synaptic')) throw new UsageError('--late applies to --playout fixed:MS or adaptive')
     const status = new Lines(json, line => { err(json ? line : `tap: ${line}`) })
     const closed = stdoutClosed()
 
@@ -69,6 +98,7 @@ export const command: Command = {
       }
     })
     let sub: Subscription | undefined
+    let playout: Playout | undefined
     let reason: EndReason
     const end = Promise.withResolvers<EndReason>()
     const removeSignals = onStopSignal('tap', () => { end.resolve('signal') })
@@ -78,10 +108,12 @@ export const command: Command = {
       status.print({ event: 'status', state: 'connecting', attempt: 0, target, port }, `connecting to ${target} ${port}`)
       sub = node.subscribe(target, port, { channels, reconnect: { maxDelayMs: maxBackoffS * 1000 } })
       watch(sub, status)
-      sub.onBatch(d => { printer.batch(d) })
+      if (delay === undefined) sub.onBatch(d => { printer.batch(d) })
+      else playout = node.playout(sub, { delay, late: late as LatePolicy | undefined, onEvent: e => { printer.played(e) } })
       void sub.done().then(() => { end.resolve('ended') })
       reason = await end.promise
       clearTimeout(timer)
+      playout?.close()
       if (!await within(sub.close(), CLOSE_TIMEOUT_MS)) status.print({ event: 'warning', step: 'unsubscribe', timeout_ms: CLOSE_TIMEOUT_MS }, `unsubscribing did not finish within ${CLOSE_TIMEOUT_MS} ms`)
     } finally {
       removeSignals()
@@ -90,7 +122,7 @@ export const command: Command = {
     }
     const durationUs = node.clock.nowUs() - startUs
     if (reason === 'ended' && sub.error !== undefined && sub.stats.connects === 0) throw sub.error
-    if (!closed.aborted) printSummary(sub, printer, durationUs, reason, json)
+    if (!closed.aborted) printSummary(sub, printer, durationUs, reason, json, playout)
     if (reason === 'ended' && sub.error !== undefined) throw sub.error
     return EXIT_OK
   }
@@ -117,7 +149,7 @@ function watch (sub: Subscription, status: Lines): void {
   })
 }
 
-function printSummary (sub: Subscription, printer: TapPrinter, durationUs: number, reason: EndReason, json: boolean): void {
+function printSummary (sub: Subscription, printer: TapPrinter, durationUs: number, reason: EndReason, json: boolean, playout: Playout | undefined): void {
   const s = sub.stats
   const durationS = durationUs / 1e6
   const clock = sub.clock?.estimate()
@@ -146,6 +178,7 @@ function printSummary (sub: Subscription, printer: TapPrinter, durationUs: numbe
     printed: printer.printedEvents,
     not_printed: printer.notPrintedEvents,
     not_printed_batches: printer.notPrintedBatches,
+    ...playoutSummary(playout),
     ended: reason
   }
   out(json
@@ -154,7 +187,33 @@ function printSummary (sub: Subscription, printer: TapPrinter, durationUs: numbe
       `${s.gapEvents} missing (gaps), ${s.lostEvents} lost, ${summary.reconnects} reconnects ` +
       `(${summary.reconnect_gap_ms} ms without data), ${printer.notPrintedEvents} not printed` +
       (lat.count > 0 ? `; latency p50 ${(lat.p50Us / 1000).toFixed(3)} ms, p99 ${(lat.p99Us / 1000).toFixed(3)} ms, max ${(lat.maxUs / 1000).toFixed(3)} ms` : '') +
-      (clock !== undefined && Number.isFinite(clock.uncertaintyUs) ? `; clock offset ${(clock.offsetUs / 1000).toFixed(3)} ± ${(clock.uncertaintyUs / 1000).toFixed(3)} ms` : ''))
+      (clock !== undefined && Number.isFinite(clock.uncertaintyUs) ? `; clock offset ${(clock.offsetUs / 1000).toFixed(3)} ± ${(clock.uncertaintyUs / 1000).toFixed(3)} ms` : '') +
+      (playout === undefined ? '' : playoutText(summary)))
+}
+
+/** The playout part of the summary (none without --playout). */
+function playoutSummary (playout: Playout | undefined): Record<string, unknown> {
+  if (playout === undefined) return {}
+  const s = playout.stats()
+  return {
+    playout_mode: playout.buffer.mode,
+    playout_delay_us: num(s.delayUs),
+    played: s.delivered,
+    late: s.late,
+    late_dropped: s.lateDropped,
+    violations: s.violations,
+    out_of_order: s.outOfOrder,
+    overflow: s.overflow,
+    discarded: s.discarded,
+    timing_mean_error_us: num(s.timing.meanErrorUs),
+    timing_max_error_us: num(s.timing.maxErrorUs)
+  }
+}
+
+function playoutText (s: Record<string, unknown>): string {
+  return `; playout ${String(s.playout_mode)} D ${((s.playout_delay_us as number) / 1000).toFixed(3)} ms: ${String(s.played)} played, ` +
+    `${String(s.late)} late (${String(s.late_dropped)} dropped), ${String(s.violations)} delay violations, ${String(s.overflow)} overflow, ` +
+    `${String(s.discarded)} discarded at the end`
 }
 
 /** A finite number rounded to 0.1, or null (JSON has no NaN). */

@@ -42,7 +42,11 @@ export interface DeliveryThreadOptions {
   options?: unknown
   /** The node's clock (real time). Default SystemClock. */
   clock?: Clock
-  /** The last part of each wait is a busy wait of this many µs (sleeps wake up to ≈0.1 ms late). Default 500. */
+  /**
+   * The last part of each wait is a busy wait of this many µs (sleeps wake up to ≈0.1 ms late). Default
+   * 500. Where due times come closer together than this, the worker busy-waits without pause: one core,
+   * at the raised priority.
+   */
   spinUs?: number
   /**
    * Nice value asked for the worker thread (Linux; −20 is the highest priority; needs CAP_SYS_NICE);

@@ -142,6 +142,11 @@ export class PlayoutBuffer<T> extends EventTarget {
     this.#nextStatsUs = this.#s.nowUs() + this.#statsEvery
   }
 
+  /** The delay mode: fixed, adaptive or synaptic. */
+  get mode (): PlayoutDelay['mode'] {
+    return this.#delay.mode
+  }
+
   /** Current playout delay D, µs (NaN in adaptive mode before the first event without initialUs). */
   get delayUs (): number {
     return this.#delay.delayUs

@@ -68,6 +68,53 @@ test('when stdout falls behind, whole batches are counted as not printed, never 
   t.is(summary.losses, 0)
 })
 
+test('tap --playout prints events when playout delivers them and adds the playout counts to the summary', async t => {
+  const dir = await tempDir(t)
+  // 100 events/s: the playout timers of each tap poll the last 2 ms before a delivery, so at the default
+  // 800/s three taps would keep both cores busy and starve the publisher.
+  const config = publisherConfig('/ip4/127.0.0.1/tcp/0')
+  ;(config.ports as Array<Record<string, unknown>>)[0].source = { type: 'poisson', rateHz: 25, seed: 7 }
+  const { addr } = await startNode(t, await writeJson(join(dir, 'pub.json'), config))
+  const fixed = cli(t, ['tap', addr, 'spikes', '--json', '--duration', '2', '--playout', 'fixed:30'])
+  const synaptic = cli(t, ['tap', addr, 'spikes', '--json', '--duration', '2', '--playout', 'synaptic:0'])
+  const human = cli(t, ['tap', addr, 'spikes', '--duration', '1', '--playout', 'adaptive', '--late', 'drop'])
+  const [f, s, h] = await Promise.all([fixed.exit(15_000), synaptic.exit(15_000), human.exit(15_000)])
+  t.is(f.code, 0, fixed.stderr)
+  t.is(s.code, 0, synaptic.stderr)
+  t.is(h.code, 0, human.stderr)
+
+  const summary = fixed.json.at(-1)!
+  const lines = fixed.json.slice(0, -1)
+  t.is(summary.playout_mode, 'fixed')
+  t.is(summary.playout_delay_us, 30_000)
+  t.true((summary.events as number) > 50, `events ${String(summary.events)}`)
+  t.is(summary.played, lines.length)
+  t.is(summary.printed, lines.length)
+  // Every received event is accounted for: played, dropped late, refused by a full queue, or still queued at the end.
+  const accounted = ['played', 'late_dropped', 'overflow', 'discarded'].reduce((n, k) => n + (summary[k] as number), 0)
+  t.is(accounted, summary.events as number)
+  t.true((summary.late as number) <= 0.05 * (summary.events as number), `late ${String(summary.late)}`)
+  for (const l of lines) {
+    const e = l as { local_us: number, due_us: number, at_us: number, late: boolean, violation: boolean, time_us: number }
+    t.true(Math.abs(e.due_us - e.local_us - 30_000) <= 1, JSON.stringify(e))
+    t.true(e.late || e.at_us >= e.due_us - 1, `delivered before its due time: ${JSON.stringify(e)}`)
+    t.false(e.violation)
+  }
+  const times = lines.map(l => l.time_us as number)
+  t.deepEqual(times, [...times].sort((a, b) => a - b), 'delivered in time order')
+
+  // A declared delay of 0 is always shorter than the path: every event is a delay violation, none late.
+  const ss = synaptic.json.at(-1)!
+  t.is(ss.playout_mode, 'synaptic')
+  t.is(ss.late, 0)
+  t.true((ss.violations as number) >= 0.95 * (ss.events as number), `violations ${String(ss.violations)} of ${String(ss.events)}`)
+  t.true(synaptic.json.slice(0, -1).every(l => l.violation === true || l.violation === false))
+
+  const text = human.stdout.trimEnd().split('\n')
+  t.regex(text.at(-1)!, /; playout adaptive D [\d.]+ ms: \d+ played, \d+ late \(\d+ dropped\), 0 delay violations, 0 overflow, \d+ discarded at the end$/)
+  for (const l of text.slice(0, -1)) t.regex(l, /^\d+ us {2}ch [0-3] {2}at \d+ us \(due \+\d+ us\)( {2}LATE)?$/)
+})
+
 // Serial: it runs alone in this file, so process start-up under load does not stretch it.
 test.serial('a tap survives the publisher process being killed and restarted on the same port and identity', async t => {
   const dir = await tempDir(t)

@@ -15,7 +15,7 @@ const OPTIONS: Record<string, string[]> = {
   keygen: ['--out', '--json'],
   node: ['--config', '--json', '--stats'],
   describe: ['MULTIADDR', '--json', '--timeout'],
-  tap: ['MULTIADDR', 'PORT', '--json', '--duration', '--channels', '--quiet', '--max-backoff'],
+  tap: ['MULTIADDR', 'PORT', '--json', '--duration', '--channels', '--quiet', '--max-backoff', '--playout', '--late'],
   clock: ['MULTIADDR', '--json', '--duration']
 }
 
@@ -41,6 +41,11 @@ const USAGE_ERRORS: Array<[string[], RegExp]> = [
   [['tap', '/ip4/127.0.0.1/tcp/1', 'spikes', '--channels', '1,x'], /--channels must be/],
   [['tap', '/ip4/127.0.0.1/tcp/1', 'Bad Port'], /is not a port name/],
   [['tap', '/ip4/127.0.0.1/tcp/1', 'spikes', '--bogus'], /Unknown option '--bogus'/],
+  [['tap', '/ip4/127.0.0.1/tcp/1', 'spikes', '--playout', 'fixed'], /--playout must be fixed:MS, adaptive or synaptic:MS/],
+  [['tap', '/ip4/127.0.0.1/tcp/1', 'spikes', '--playout', 'fixed:-3'], /--playout must be/],
+  [['tap', '/ip4/127.0.0.1/tcp/1', 'spikes', '--playout', 'fixed:90000'], /at most 60000 ms/],
+  [['tap', '/ip4/127.0.0.1/tcp/1', 'spikes', '--late', 'drop'], /--late applies to --playout/],
+  [['tap', '/ip4/127.0.0.1/tcp/1', 'spikes', '--playout', 'adaptive', '--late', 'later'], /--late must be deliver or drop/],
   [['describe', '/ip4/127.0.0.1/tcp/1', 'extra'], /unexpected argument "extra"/]
 ]
 
