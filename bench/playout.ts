@@ -9,7 +9,10 @@
  * time; a delay proxy (another child) adds 20 ± 5 ms (uniform) each way (its busy-wait timer is off by
  * default, --proxy-spin-ms 0: its releases are then up to ≈1–2 ms late, which only widens the emulated
  * jitter, while a spinning proxy competes for the 2 cores with the subscriber's own spinning timers and
- * tripled the subscriber's timer-lateness p99 in our runs); the subscriber (this process)
+ * tripled the subscriber's timer-lateness p99 in our runs). Both children run at nice --helpers-nice
+ * (default −20, when permitted): they stand for another site and the network, which have hardware of
+ * their own in a real experiment; at ordinary priority the subscriber's busy waits delayed the proxy's
+ * releases by up to 10 ms now and then, and every such stall made late spikes. The subscriber (this process)
  * runs a node on SystemClock with default clock sync, subscribes through the proxy and waits for the clock
  * estimate to converge. Then, per mode, a train of --warmup + --seconds s; the first --warmup s are not
  * counted:
@@ -36,7 +39,8 @@
  * (arrival − true emit time), subCpu (this process's CPU, fraction of one core, during the run),
  * loopDelayP99Ms/MaxMs (this process's event-loop delay, 10 ms resolution: stalls), proxyLateP99Ms and
  * proxyLateMaxMs, proxyCpu (the emulator's own release lateness and CPU), pubLoopDelayMaxMs (the
- * publisher's longest event-loop stall during the train), load1 (os.loadavg()[0] at the end of the run).
+ * publisher's longest event-loop stall during the train), helpersNice (the children's nice value, or why
+ * it was not set), load1 (os.loadavg()[0] at the end of the run).
  * PLAYOUT_DEBUG=1 prints each late spike (time into the run, true latency, D) to stderr.
  */
 import { loadavg } from 'node:os'
@@ -74,6 +78,12 @@ const { values: args } = parseArgs({
     'drift-ppm': { type: 'string', default: '100' },
     'delay-ms': { type: 'string', default: '20' },
     'jitter-ms': { type: 'string', default: '5' },
+    /**
+     * Nice value of the publisher and proxy processes ('' leaves them alone). They stand for another site
+     * and the network between: hardware of their own in a real experiment, not something the subscriber's
+     * busy waits should take CPU from.
+     */
+    'helpers-nice': { type: 'string', default: '-20' },
     /** The proxy's busy-wait before each release, ms. */
     'proxy-spin-ms': { type: 'string', default: '0' }
   }
@@ -166,6 +176,14 @@ setTimeout(() => {
 }, plannedS * 1000).unref()
 
 try {
+  let helpersNice: number | string = 'unchanged'
+  if (args['helpers-nice'] !== '') {
+    try {
+      for (const p of [server, proxyProc]) helpersNice = (await p.call<{ nice: number }>('nice', { nice: Number(args['helpers-nice']) })).nice
+    } catch (err) {
+      helpersNice = `not set: ${(err as Error).message}`
+    }
+  }
   const info = await server.call<ServerInfo>('server.start', { offsetUs: Number(args['offset-us']), driftPpm: Number(args['drift-ppm']), spikes: true })
   const link = { delayMs: Number(args['delay-ms']), jitterMs: Number(args['jitter-ms']) }
   const { port } = await proxyProc.call<{ port: number }>('proxy.start', { target: info.port, up: link, down: link, seed: 7, spinMs: Number(args['proxy-spin-ms']) })
@@ -300,6 +318,7 @@ try {
         proxyLateP99Ms: round(proxyAfter.down.lateMs.p99, 3),
         proxyLateMaxMs: round(proxyAfter.down.lateMs.max, 3),
         pubLoopDelayMaxMs: round(train.loopDelayMaxMs, 2),
+        helpersNice,
         proxyCpu: round((proxyAfter.cpuSeconds - proxyBefore.cpuSeconds) / ((base.nowUs() - wall0) / 1e6), 3),
         clockBursts: pc.stats.bursts,
         convergeMs: round(convergeMs),

@@ -16,6 +16,7 @@
  * of its skewed clock at that reading and the drift; its skewed clock at its base reading b is then
  * b + offsetAtRefUs + (b − refBaseUs)·driftPpm·1e-6 exactly (SkewedClock is linear). See trueOffset().
  */
+import { getPriority, setPriority } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { ChildRpc, serveCommands } from './child-rpc.ts'
@@ -111,6 +112,7 @@ interface Command {
   down?: LinkParams
   seed?: number
   spinMs?: number
+  nice?: number
   seconds?: number
   minGapMs?: number
   maxGapMs?: number
@@ -122,6 +124,11 @@ async function serve (): Promise<void> {
   let proxyCpu0 = 0
   const handlers: Record<string, (c: Command) => Promise<unknown>> = {
     clock: async () => ({ baseUs: clockBase() }),
+    /** Set this process's nice value (its main thread, where the node or the proxy runs). */
+    nice: async c => {
+      setPriority(process.pid, c.nice!)
+      return { nice: getPriority(process.pid) }
+    },
     'server.start': async c => {
       const base = new SystemClock()
       const clock = new SkewedClock(base, { offsetUs: c.offsetUs, driftPpm: c.driftPpm })
