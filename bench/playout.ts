@@ -40,7 +40,8 @@
  * loopDelayP99Ms/MaxMs (this process's event-loop delay, 10 ms resolution: stalls), proxyLateP99Ms and
  * proxyLateMaxMs, proxyCpu (the emulator's own release lateness and CPU), pubLoopDelayMaxMs (the
  * publisher's longest event-loop stall during the train), helpersNice (the children's nice value, or why
- * it was not set), load1 (os.loadavg()[0] at the end of the run).
+ * it was not set), machinePauseMs (the time during which all three processes were stalled together for
+ * more than 5 ms: a pause of the whole virtual machine, bench/stall-watch.ts), load1 (os.loadavg()[0] at the end of the run).
  * PLAYOUT_DEBUG=1 prints each late spike (time into the run, true latency, D) to stderr.
  */
 import { loadavg } from 'node:os'
@@ -52,6 +53,8 @@ import type { DelayProxyStats } from '../src/netem/index.ts'
 import { RealTimeScheduler } from '../src/timing/scheduler.ts'
 import type { Scheduler, TimerHandle } from '../src/timing/scheduler.ts'
 import { PeerProcess, clockBase, cpuSeconds, serverToClient } from './timing-peer.ts'
+import { StallWatch, commonStallUs } from './stall-watch.ts'
+import type { Stall } from './stall-watch.ts'
 import type { ServerInfo, TrainResult } from './timing-peer.ts'
 
 const { values: args } = parseArgs({
@@ -234,6 +237,9 @@ try {
       gcObs.observe({ entryTypes: ['gc'] })
       const loop = monitorEventLoopDelay({ resolution: 10 })
       loop.enable()
+      const stallWatch = new StallWatch()
+      stallWatch.start()
+      await Promise.all([server.call('stalls.start'), proxyProc.call('stalls.start')])
       const cpu0 = cpuSeconds()
       const wall0 = base.nowUs()
       const train = await server.call<TrainResult>('server.train', { seconds: warmup + seconds, minGapMs: Number(args['min-gap-ms']), maxGapMs: Number(args['max-gap-ms']), seed: seed++ })
@@ -241,6 +247,7 @@ try {
       const waitEnd = base.nowUs() + 3e6
       while (got() < train.times.length && base.nowUs() < waitEnd) await sleep(5)
       const cpu = (cpuSeconds() - cpu0) / ((base.nowUs() - wall0) / 1e6)
+      const stallLists = [stallWatch.stop(), ...await Promise.all([server.call<Stall[]>('stalls.stop'), proxyProc.call<Stall[]>('stalls.stop')])]
       loop.disable()
       gcObs.disconnect()
       const stats = playout?.stats()
@@ -319,6 +326,7 @@ try {
         proxyLateMaxMs: round(proxyAfter.down.lateMs.max, 3),
         pubLoopDelayMaxMs: round(train.loopDelayMaxMs, 2),
         helpersNice,
+        machinePauseMs: round(commonStallUs(stallLists) / 1000, 1),
         proxyCpu: round((proxyAfter.cpuSeconds - proxyBefore.cpuSeconds) / ((base.nowUs() - wall0) / 1e6), 3),
         clockBursts: pc.stats.bursts,
         convergeMs: round(convergeMs),

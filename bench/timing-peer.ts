@@ -20,6 +20,7 @@ import { getPriority, setPriority } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { ChildRpc, serveCommands } from './child-rpc.ts'
+import { StallWatch } from './stall-watch.ts'
 import { SkewedClock, SystemClock, createNode } from '../src/index.ts'
 import type { SpikewireNode } from '../src/index.ts'
 import { createDelayProxy } from '../src/netem/index.ts'
@@ -122,8 +123,11 @@ async function serve (): Promise<void> {
   let node: SpikewireNode | undefined
   let proxy: DelayProxy | undefined
   let proxyCpu0 = 0
+  const stalls = new StallWatch()
   const handlers: Record<string, (c: Command) => Promise<unknown>> = {
     clock: async () => ({ baseUs: clockBase() }),
+    'stalls.start': async () => { stalls.start(); return {} },
+    'stalls.stop': async () => stalls.stop(),
     /** Set this process's nice value (its main thread, where the node or the proxy runs). */
     nice: async c => {
       setPriority(process.pid, c.nice!)
