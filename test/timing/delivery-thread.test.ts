@@ -80,9 +80,11 @@ test.serial('the worker follows a clock that is not the system clock', async t =
   const t0 = clock.nowUs()
   for (let i = 0; i < 20; i++) thread.post(event(i, t0 + 10_000 + i * 5000), e => { done.push(e) })
   await until(() => done.length === 20, 5000, 'deliveries')
-  // Delivery times are read on the skewed clock: within a millisecond of due (2.5 s off otherwise).
+  // Delivery times are read on the skewed clock: never early, and within a few ms of due (2.5 s off
+  // otherwise; the bound leaves room for a pause of this shared machine).
   const err = done.map(e => e.atUs - e.dueUs)
-  t.true(err.every(x => x >= 0 && x < 1000), err.join(', '))
+  t.true(err.every(x => x >= 0 && x < 5000), err.join(', '))
+  t.true(q(err, 0.5) < 200, `median ${q(err, 0.5)} µs`)
 })
 
 test.serial('a past due time is delivered at once and counted as a late hand-over; late events are not', async t => {
