@@ -7,18 +7,15 @@ import { decode as cborDecode, encode as cborEncode } from 'cborg'
 import { decodeMessage, encodeFrame, splitFrames } from '../src/codec/index.ts'
 import type { Batch } from '../src/codec/index.ts'
 import { parseArgs } from 'node:util'
+import { prng } from '../src/models/prng.ts'
 
 const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, seconds: { type: 'string', default: '1' } } })
 const budgetMs = Number(args.seconds) * 1000
 
-/** A seeded PRNG (mulberry32) so every run measures the same spikes. */
+/** Uniform numbers in [0, 1) from the models' seeded generator, so every run measures the same spikes. */
 function rng (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
+  const p = prng(seed)
+  return () => p.next()
 }
 
 /** Poisson spikes of `channels` channels at `rateHz` over `windowUs`, sorted by time. */

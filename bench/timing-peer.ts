@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { ChildRpc, serveCommands } from './child-rpc.ts'
 import { StallWatch } from './stall-watch.ts'
 import { SkewedClock, SystemClock, createNode } from '../src/index.ts'
+import { prng } from '../src/models/prng.ts'
 import type { SpikewireNode } from '../src/index.ts'
 import { createDelayProxy } from '../src/netem/index.ts'
 import type { DelayProxy, LinkParams } from '../src/netem/index.ts'
@@ -64,17 +65,6 @@ export function serverToClient (s: ServerInfo, clientBaseUs: number, serverUs: n
 export function cpuSeconds (): number {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1e6
-}
-
-/** A tiny deterministic generator (mulberry32). */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** A child process running this file, driven by JSON-line commands. */
@@ -171,7 +161,7 @@ async function serve (): Promise<void> {
         if (!out.emit(0, t)) throw new Error(`emit refused at ${t}`)
         times.push(t)
         last = t
-        const gap = c.minGapMs! + (c.maxGapMs! - c.minGapMs!) * random()
+        const gap = c.minGapMs! + (c.maxGapMs! - c.minGapMs!) * random.next()
         await new Promise(resolve => setTimeout(resolve, gap))
       }
       loop.disable()

@@ -8,17 +8,12 @@ import { clockSample } from '../../src/clock/sample.ts'
 import { ProbeSchedule } from '../../src/clock/schedule.ts'
 import type { ClockEstimatorOptions } from '../../src/clock/estimator.ts'
 import type { ClockSample } from '../../src/clock/sample.ts'
+import { prng } from '../../src/models/prng.ts'
 
-/** Deterministic PRNG (mulberry32). */
+/** Uniform numbers in [0, 1) from the models' seeded generator: the same seed, the same sequence. */
 export function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const p = prng(seed)
+  return () => p.next()
 }
 
 /** Exponential with the given mean. */

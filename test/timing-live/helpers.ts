@@ -56,17 +56,6 @@ export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }
 
-/** A tiny deterministic generator (mulberry32) for intervals, so a run's train can be repeated. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * Emit `count` spikes on real timers, each stamped with the publisher's clock when its timer fires; the
  * gaps between timers are drawn by `gapMs`. Resolves with the emitted times (publisher clock, µs).

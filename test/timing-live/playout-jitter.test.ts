@@ -18,7 +18,8 @@ import type { PlayoutThreadStats, TimedEvent } from '../../src/timing/compensate
 import type { PlayoutDelay, PlayoutStats } from '../../src/timing/playout.ts'
 import { DeliveryThread } from '../../src/timing/delivery-thread.ts'
 import { startNode, until } from '../helpers/nodes.ts'
-import { FAST_SYNC, absQuantile, converged, emitTrain, isiErrors, ms, prng, proxyTo } from './helpers.ts'
+import { FAST_SYNC, absQuantile, converged, emitTrain, isiErrors, ms, proxyTo } from './helpers.ts'
+import { prng } from '../../src/models/prng.ts'
 
 const SPIKES = 200
 const JITTER = { delayMs: 20, jitterMs: 5 }
@@ -67,7 +68,7 @@ async function measure (t: ExecutionContext, delay: PlayoutDelay, warmup: number
     }
   })
   const r = prng(seed)
-  const all = await emitTrain(pub, 'spikes', warmup + SPIKES, () => 5 + 10 * r())
+  const all = await emitTrain(pub, 'spikes', warmup + SPIKES, () => 5 + 10 * r.next())
   await until(() => played.length === all.length, 3000, 'every spike played out')
   const stats = p.stats()
   p.close()

@@ -11,7 +11,8 @@ import test from 'ava'
 import { SkewedClock, SystemClock } from '../../src/clock/clock.ts'
 import type { TimedEvent } from '../../src/timing/compensate.ts'
 import { startNode, until } from '../helpers/nodes.ts'
-import { FAST_SYNC, absQuantile, converged, emitTrain, ms, prng, proxyTo } from './helpers.ts'
+import { FAST_SYNC, absQuantile, converged, emitTrain, ms, proxyTo } from './helpers.ts'
+import { prng } from '../../src/models/prng.ts'
 
 const OFFSET_US = 1_500_000
 const PATH = { delayMs: 20 }
@@ -37,7 +38,7 @@ test('synaptic delay over a 20 ms path: d = 50 ms lands exactly at time + d; d =
   const syn50 = sub.playout(s, { delay: { mode: 'synaptic', us: 50_000 }, onEvent: e => { long.push(e) } })
   const syn10 = sub.playout(s, { delay: { mode: 'synaptic', us: 10_000 }, onEvent: e => { short.push(e) } })
   const r = prng(5)
-  const sent = await emitTrain(pub, 'axon', 100, () => 5 + 10 * r())
+  const sent = await emitTrain(pub, 'axon', 100, () => 5 + 10 * r.next())
   await until(() => long.length === sent.length && short.length === sent.length, 3000, 'every spike delivered by both synapses')
   const s50 = syn50.stats()
   const s10 = syn10.stats()
