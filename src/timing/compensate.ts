@@ -12,6 +12,8 @@ import { TimeMerge } from './merge.ts'
 import type { MergeStats, StallInfo } from './merge.ts'
 import type { Scheduler } from './scheduler.ts'
 import type { DeliveryThread } from './delivery-thread.ts'
+import { TimingErrors } from './timing-errors.ts'
+import type { TimingErrorStats } from './timing-errors.ts'
 
 /** A received event, delivered by playout or merge. */
 export interface TimedEvent {
@@ -72,7 +74,7 @@ export interface PlayoutThreadStats {
   /** Not taken by the thread (too many in flight, or the thread failed; its stats tell which). */
   refused: number
   /** Delivery time − due time over events neither late nor violations, µs. */
-  timing: { meanErrorUs: number, maxErrorUs: number, over100Us: number, over200Us: number }
+  timing: TimingErrorStats
 }
 
 /** Real-time playout of one source. One sender per source is expected (one peer's clock maps it). */
@@ -80,23 +82,16 @@ export class Playout {
   readonly buffer: PlayoutBuffer<Item>
   readonly thread: DeliveryThread | undefined
   readonly #off: Array<() => void> = []
-  readonly #t = { delivered: 0, refused: 0, errSum: 0, errN: 0, maxErrorUs: 0, over100Us: 0, over200Us: 0 }
+  readonly #t = { delivered: 0, refused: 0 }
+  readonly #timing = new TimingErrors()
 
   constructor (source: EventSource, init: PlayoutInit) {
     let map: ((t: number) => number) | undefined
     let mappedPeer = ''
     const thread = this.thread = init.thread
     const done = (e: TimedEvent): void => {
-      const t = this.#t
-      t.delivered++
-      if (!e.late && !e.violation) {
-        const err = e.atUs - e.dueUs
-        t.errSum += err
-        t.errN++
-        if (err > t.maxErrorUs) t.maxErrorUs = err
-        if (err > 100) t.over100Us++
-        if (err > 200) t.over200Us++
-      }
+      this.#t.delivered++
+      if (!e.late && !e.violation) this.#timing.record(e.atUs - e.dueUs)
       init.onEvent(e)
     }
     this.buffer = new PlayoutBuffer<Item>({
@@ -135,7 +130,7 @@ export class Playout {
         handedOff: s.delivered,
         delivered: t.delivered,
         refused: t.refused,
-        timing: { meanErrorUs: t.errN > 0 ? t.errSum / t.errN : 0, maxErrorUs: t.maxErrorUs, over100Us: t.over100Us, over200Us: t.over200Us }
+        timing: this.#timing.stats()
       }
     }
   }

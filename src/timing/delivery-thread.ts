@@ -27,6 +27,8 @@ import { SystemClock } from '../clock/clock.ts'
 import type { Clock } from '../clock/clock.ts'
 import { ClosedError, DeliveryThreadError, InvalidTimingOptionError } from './errors.ts'
 import type { TimedEvent } from './compensate.ts'
+import { TimingErrors } from './timing-errors.ts'
+import type { TimingErrorStats } from './timing-errors.ts'
 import type { DeliveryWorkerData, PriorityResult } from './delivery-worker.ts'
 
 export type { PriorityResult }
@@ -77,7 +79,7 @@ export interface DeliveryThreadStats {
   /** Handed over after their due time (the main thread was late: they are delivered at once). */
   lateHandoffs: number
   /** Delivery time − due time over events handed over in time, µs. */
-  timing: { meanErrorUs: number, maxErrorUs: number, over100Us: number, over200Us: number }
+  timing: TimingErrorStats
   /** The worker's priority: asked for, obtained (undefined until the worker is ready). */
   priority: PriorityResult | undefined
 }
@@ -110,9 +112,8 @@ export class DeliveryThread extends EventTarget {
   #nextId = 0
   #batch: Array<{ id: number, dueUs: number, event: TimedEvent }> = []
   #flushQueued = false
-  #errSum = 0
-  #errN = 0
-  readonly #c = { handedOff: 0, delivered: 0, overflow: 0, failed: 0, discarded: 0, driverErrors: 0, observerErrors: 0, lateHandoffs: 0, maxErrorUs: 0, over100Us: 0, over200Us: 0 }
+  readonly #timing = new TimingErrors()
+  readonly #c = { handedOff: 0, delivered: 0, overflow: 0, failed: 0, discarded: 0, driverErrors: 0, observerErrors: 0, lateHandoffs: 0 }
 
   constructor (options: DeliveryThreadOptions = {}) {
     super()
@@ -215,12 +216,11 @@ export class DeliveryThread extends EventTarget {
   }
 
   stats (): DeliveryThreadStats {
-    const { maxErrorUs, over100Us, over200Us, ...counts } = this.#c
     return {
-      ...counts,
+      ...this.#c,
       inFlight: this.#inFlight.size,
       priority: this.#priority,
-      timing: { meanErrorUs: this.#errN > 0 ? this.#errSum / this.#errN : 0, maxErrorUs, over100Us, over200Us }
+      timing: this.#timing.stats()
     }
   }
 
@@ -289,14 +289,7 @@ export class DeliveryThread extends EventTarget {
       this.#c.delivered++
       const e = f.event
       e.atUs = msg.atUs[i]
-      if (f.timed) {
-        const err = e.atUs - e.dueUs
-        this.#errSum += err
-        this.#errN++
-        if (err > this.#c.maxErrorUs) this.#c.maxErrorUs = err
-        if (err > 100) this.#c.over100Us++
-        if (err > 200) this.#c.over200Us++
-      }
+      if (f.timed) this.#timing.record(e.atUs - e.dueUs)
       if (f.onDone !== undefined) {
         try {
           f.onDone(e)

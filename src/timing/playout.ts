@@ -27,6 +27,8 @@ import { LatencyTracker } from './latency.ts'
 import type { PlayoutDelay } from './delay.ts'
 import type { LatencySnapshot } from './latency.ts'
 import type { Scheduler, TimerHandle } from './scheduler.ts'
+import { TimingErrors } from './timing-errors.ts'
+import type { TimingErrorStats } from './timing-errors.ts'
 
 const log = logger('spikewire:timing:playout')
 
@@ -72,7 +74,7 @@ export interface PlayoutStats {
    * Delivery time − due time over on-time deliveries: the scheduler's precision (with leadUs, how far
    * past its due time an event was handed over; 0 when it was handed over before).
    */
-  timing: { maxErrorUs: number, meanErrorUs: number }
+  timing: TimingErrorStats
 }
 
 export interface PlayoutOptions<T> {
@@ -120,9 +122,7 @@ export class PlayoutBuffer<T> extends EventTarget {
   #lastDeliveredDueUs = -Infinity
   #closed = false
   #idle: Array<() => void> = []
-  #errSum = 0
-  #errMax = 0
-  #errN = 0
+  readonly #timing = new TimingErrors()
   readonly #c = { received: 0, delivered: 0, late: 0, lateDropped: 0, outOfOrder: 0, violations: 0, overflow: 0, discarded: 0, callbackErrors: 0 }
 
   constructor (options: PlayoutOptions<T>) {
@@ -203,7 +203,7 @@ export class PlayoutBuffer<T> extends EventTarget {
       delayUs: this.#delay.delayUs,
       targetDelayUs: this.#delay.targetUs,
       latency: this.#latency.snapshot(),
-      timing: { maxErrorUs: this.#errMax, meanErrorUs: this.#errN > 0 ? this.#errSum / this.#errN : 0 }
+      timing: this.#timing.stats()
     }
   }
 
@@ -253,9 +253,7 @@ export class PlayoutBuffer<T> extends EventTarget {
       this.#lastDeliveredDueUs = e.dueUs
       if (!e.late && !e.violation) {
         const err = Math.max(0, now - e.dueUs)
-        this.#errSum += err
-        this.#errN++
-        if (err > this.#errMax) this.#errMax = err
+        this.#timing.record(err)
       }
       try {
         this.#onDeliver({ item: e.item, timeUs: e.timeUs, mappedUs: e.mappedUs, dueUs: e.dueUs, atUs: now, late: e.late, violation: e.violation })
