@@ -30,6 +30,7 @@ import type { PeerClockOptions } from '../src/index.ts'
 import type { LinkParams } from '../src/netem/index.ts'
 import { PeerProcess, clockBase, trueOffset } from './timing-peer.ts'
 import type { ServerInfo } from './timing-peer.ts'
+import { printer, quantile, round, sleep } from './report.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -68,18 +69,8 @@ const SCENARIOS: Scenario[] = [
 ]
 const TARGET_COVERAGE = 0.99
 
-function print (r: Record<string, unknown>): void {
-  if (args.json) console.log(JSON.stringify(r))
-  else console.log(Object.entries(r).map(([k, v]) => `${k}=${String(v)}`).join(' '))
-}
+const print = printer(args.json)
 
-const round = (x: number, digits = 0): number => Number(x.toFixed(digits))
-
-function quantile (sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 async function run (s: Scenario): Promise<void> {
   const timeoutMs = (seconds + Number(args['converge-timeout']) + 30) * 1000

@@ -59,6 +59,7 @@ import { PeerProcess, clockBase, cpuSeconds, serverToClient } from './timing-pee
 import { StallWatch, commonStallUs } from './stall-watch.ts'
 import type { Stall } from './stall-watch.ts'
 import type { ServerInfo, TrainResult } from './timing-peer.ts'
+import { printer, round, sleep } from './report.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -117,13 +118,8 @@ type ProxyStats = DelayProxyStats & { cpuSeconds: number }
 const TARGET_ISI_P99_US = 200
 const TARGET_LATE = 0.001
 
-function print (r: Record<string, unknown>): void {
-  if (args.json) console.log(JSON.stringify(r))
-  else console.log(Object.entries(r).map(([k, v]) => `${k}=${String(v)}`).join(' '))
-}
+const print = printer(args.json)
 
-const round = (x: number, digits = 0): number => Number(x.toFixed(digits))
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /** The q-quantile (nearest rank) of |values|. */
 function absQ (values: readonly number[], q: number): number {

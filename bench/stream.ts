@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util'
 import { NodePublisher, NodeSubscribers, clockBase } from './stream-roles.ts'
 import type { ProduceResult, ReceiveResult } from './stream-roles.ts'
 import { TcpSubscriber } from './stream-tcp.ts'
+import { printer, quantile, round } from './report.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -54,10 +55,7 @@ const only = new Set(args.only.split(','))
 /** No child command may take longer than this (a run plus its settling). */
 const CALL_TIMEOUT_MS = (Math.max(seconds, latencySeconds) + 30) * 1000
 
-function print (r: Record<string, unknown>): void {
-  if (args.json) console.log(JSON.stringify(r))
-  else console.log(Object.entries(r).map(([k, v]) => `${k}=${String(v)}`).join(' '))
-}
+const print = printer(args.json)
 
 /** A child process running stream-peer.ts, driven by JSON-line commands. */
 class Peer extends ChildRpc {
@@ -66,11 +64,6 @@ class Peer extends ChildRpc {
   }
 }
 
-const round = (x: number, digits = 0): number => Number(x.toFixed(digits))
-
-function quantile (sorted: Float64Array, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
-}
 
 /** Spikes/s at the receiver: events over first-to-last arrival. */
 function rateOf (r: ReceiveResult): number {
