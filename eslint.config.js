@@ -1,5 +1,6 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import spikewire from './eslint/layers.js'
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'out/', 'interop-tests/results/'] },
@@ -26,5 +27,11 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],
     rules: { 'no-console': 'error' }
+  }
+,
+  {
+    files: ['src/**/*.ts'],
+    plugins: { spikewire },
+    rules: { 'spikewire/layers': 'error' }
   }
 )

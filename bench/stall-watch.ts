@@ -4,7 +4,7 @@
  * for 10–20 ms) from a stall of one process. A 2 ms interval timer notes every gap between its ticks
  * longer than `thresholdMs`; the times are SystemClock readings, comparable across processes to a few µs.
  */
-import { SystemClock } from '../src/clock/clock.ts'
+import { SystemClock } from '../src/base/clock.ts'
 
 export type Stall = [fromUs: number, toUs: number]
 

@@ -4,7 +4,7 @@ import { EXIT_FAILURE, EXIT_OK, multiaddrArg, parseCommand, seconds } from './co
 import type { Command } from './command.ts'
 import { out, err } from './output.ts'
 import { onStopSignal } from './signals.ts'
-import type { ClockEstimate } from '../clock/estimator.ts'
+import type { ClockEstimate } from '../protocols/clock/estimator.ts'
 
 const help = `Usage: spikewire clock MULTIADDR [--json] [--duration S]
 

@@ -1,6 +1,6 @@
 /** Text formatting for people: aligned tables, model summaries, link states. */
 import type { ModelInfo } from '../codec/index.ts'
-import type { LinkStatus } from '../stream/reconnect.ts'
+import type { LinkStatus } from '../wire/reconnect.ts'
 
 /** Align columns with two spaces between them; the last column is not padded. */
 export function table (rows: string[][]): string[] {

@@ -2,10 +2,10 @@
  * What `spikewire node` prints while it runs: link and subscription status changes, gaps and losses,
  * refusals, and periodic port/link statistics.
  */
-import type { NodeConfig } from '../node/config.ts'
+import type { NodeConfig } from '../hosting/config.ts'
 import type { SpikewireNode } from '../node/node.ts'
-import type { PushLink } from '../stream/push-link.ts'
-import type { Subscription } from '../stream/subscription.ts'
+import type { PushLink } from '../protocols/events/push-link.ts'
+import type { Subscription } from '../protocols/events/subscription.ts'
 import { statusJson, statusText } from './format.ts'
 import type { Lines } from './output.ts'
 

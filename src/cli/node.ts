@@ -36,7 +36,7 @@ export const command: Command = {
     const statsS = seconds(p, 'stats')
     const lines = new Lines(p.values.json === true)
     // Loaded here, not at the top, so that --help and usage errors stay fast.
-    const { loadConfig } = await import('../node/config.ts')
+    const { loadConfig } = await import('../hosting/config.ts')
     const config = await loadConfig(file)
     const { createNode } = await import('../node/node.ts')
     const node = await createNode(config)

@@ -3,7 +3,7 @@
  * reader of stdout falls behind (more than `maxBuffered` bytes waiting), whole batches are not printed
  * and are counted instead, so the summary says exactly what was left out.
  */
-import type { Delivery } from '../stream/inbox.ts'
+import type { Delivery } from '../wire/inbox.ts'
 import type { TimedEvent } from '../timing/compensate.ts'
 
 /** One NDJSON line per event: {"peer","port","channel","time_us"[,"value"]}. */

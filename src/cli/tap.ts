@@ -1,6 +1,6 @@
 /** `spikewire tap`: subscribe to a remote out port and print its events live, then a summary. */
 import { PORT_NAME_PATTERN } from '../codec/constants.ts'
-import type { Subscription } from '../stream/subscription.ts'
+import type { Subscription } from '../protocols/events/subscription.ts'
 import type { Playout } from '../timing/compensate.ts'
 import type { LatePolicy, PlayoutDelay } from '../timing/playout.ts'
 import { startClient } from './client.ts'

@@ -1,6 +1,6 @@
 import { logger } from '@libp2p/logger'
 import { DelayLine } from './delay-line.ts'
-import type { Clock } from '../clock/clock.ts'
+import type { Clock } from '../base/clock.ts'
 import type { ResolvedLinkParams } from './link.ts'
 import type { Random } from './prng.ts'
 import type { DirectionCounters } from './stats.ts'

@@ -20,7 +20,7 @@
  * proxy.cut({ refuseNew: true }); proxy.restore()
  * await proxy.close()
  */
-import type { Clock } from '../clock/clock.ts'
+import type { Clock } from '../base/clock.ts'
 import type { LinkParams, ResolvedLinkParams } from './link.ts'
 import type { DirectionStats } from './stats.ts'
 

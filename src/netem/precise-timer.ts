@@ -1,4 +1,4 @@
-import type { Clock } from '../clock/clock.ts'
+import type { Clock } from '../base/clock.ts'
 
 /**
  * One wake-up source for all delay lines of a proxy: the caller asks for the earliest time it needs, the

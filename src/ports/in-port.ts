@@ -3,11 +3,11 @@
  * application with its source (peer, port) through the port's inbox: listeners or an async iterator.
  * An `in` port is closed by default: only peers in its `push` list may open a stream to it.
  */
-import { Inbox } from '../stream/inbox.ts'
-import type { Delivery } from '../stream/inbox.ts'
+import { Inbox } from '../wire/inbox.ts'
+import type { Delivery } from '../wire/inbox.ts'
 import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
-import type { PeerList } from '../node/acl.ts'
-import type { LatencyTracker } from '../timing/latency.ts'
+import type { PeerList } from './acl.ts'
+import type { LatencyTracker } from '../protocols/clock/latency.ts'
 
 export interface InPortInit {
   name: string

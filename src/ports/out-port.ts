@@ -11,8 +11,8 @@
 import { logger } from '@libp2p/logger'
 import { DEFAULT_MAX_EVENTS, packColumns } from '../codec/index.ts'
 import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
-import type { Clock } from '../clock/clock.ts'
-import type { EventSender } from '../stream/sender.ts'
+import type { Clock } from '../base/clock.ts'
+import type { EventSender } from '../wire/sender.ts'
 
 const log = logger('spikewire:out-port')
 

@@ -5,7 +5,7 @@
  * (TimeMerge, driven by each input's watermarks). One object per event is made here, so these modes are
  * for the rates that drive devices and models, not for bulk transfer.
  */
-import type { Inbox } from '../stream/inbox.ts'
+import type { Inbox } from '../wire/inbox.ts'
 import { PlayoutBuffer } from './playout.ts'
 import type { LatePolicy, PlayoutDelay, PlayoutStats } from './playout.ts'
 import { TimeMerge } from './merge.ts'

@@ -9,7 +9,7 @@
  * target wandering by less than that leaves D, and the intervals, untouched.
  */
 import { InvalidTimingOptionError } from './errors.ts'
-import type { LatencyTracker } from './latency.ts'
+import type { LatencyTracker } from '../protocols/clock/latency.ts'
 
 export interface FixedDelay { mode: 'fixed', us: number }
 export interface SynapticDelay { mode: 'synaptic', us: number }

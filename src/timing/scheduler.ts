@@ -2,8 +2,8 @@
  * Timers at absolute local times, µs. Playout and merge take a Scheduler so that tests run on simulated
  * time (SimulatedScheduler) and nodes on the real clock (RealTimeScheduler).
  */
-import { SystemClock } from '../clock/clock.ts'
-import type { Clock } from '../clock/clock.ts'
+import { SystemClock } from '../base/clock.ts'
+import type { Clock } from '../base/clock.ts'
 
 /** An armed timer; pass it back to clearTimer. */
 export interface TimerHandle {

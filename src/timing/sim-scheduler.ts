@@ -2,7 +2,7 @@
  * A Scheduler on simulated time, for tests and simulations: time moves only when advanced, and timers
  * fire in order of their time (ties in the order they were set), each with the clock set to its time.
  */
-import { ManualClock } from '../clock/clock.ts'
+import { ManualClock } from '../base/clock.ts'
 import { InvalidTimingOptionError } from './errors.ts'
 import type { Scheduler, TimerHandle } from './scheduler.ts'
 

@@ -1,6 +1,6 @@
 import test from 'ava'
 import { TapPrinter, batchJson } from '../../src/cli/tap-printer.ts'
-import type { Delivery } from '../../src/stream/inbox.ts'
+import type { Delivery } from '../../src/wire/inbox.ts'
 
 function delivery (count: number, weighted = false): Delivery {
   const channels = Uint32Array.from({ length: count }, (_, i) => i % 3)

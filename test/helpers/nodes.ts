@@ -2,7 +2,7 @@
 import type { ExecutionContext } from 'ava'
 import { createNode } from '../../src/node/node.ts'
 import type { CreateNodeOptions, SpikewireNode } from '../../src/node/node.ts'
-import type { NodeConfig } from '../../src/node/config.ts'
+import type { NodeConfig } from '../../src/hosting/config.ts'
 
 export async function startNode (t: ExecutionContext, config: NodeConfig, options: CreateNodeOptions = {}): Promise<SpikewireNode> {
   const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], ...config }, options)

@@ -4,7 +4,7 @@
  * the weight ends exactly where it ends when the same spikes are given in time order.
  */
 import test from 'ava'
-import { ManualClock } from '../../src/clock/clock.ts'
+import { ManualClock } from '../../src/base/clock.ts'
 import { SimulatedScheduler } from '../../src/timing/sim-scheduler.ts'
 import { TimeMerge } from '../../src/timing/merge.ts'
 import { Prng, synapse } from '../../src/models/index.ts'

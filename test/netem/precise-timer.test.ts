@@ -1,5 +1,5 @@
 import test from 'ava'
-import { SystemClock } from '../../src/clock/clock.ts'
+import { SystemClock } from '../../src/base/clock.ts'
 import { PreciseTimer } from '../../src/netem/precise-timer.ts'
 import { median, sleep } from './helpers.ts'
 

@@ -1,8 +1,8 @@
 import test from 'ava'
 import { startNode, until, nowUs } from '../helpers/nodes.ts'
-import { RejectedError } from '../../src/stream/events-client.ts'
+import { RejectedError } from '../../src/protocols/events/events-client.ts'
 import { ConfigError } from '../../src/node/errors.ts'
-import { parseConfig } from '../../src/node/config.ts'
+import { parseConfig } from '../../src/hosting/config.ts'
 
 test('fan-out: 8 subscribers each get every event; a filtered one gets only its channels', async t => {
   const pub = await startNode(t, { name: 'pub', ports: [{ name: 'spikes', direction: 'out', channels: 16 }] })

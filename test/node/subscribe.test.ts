@@ -1,6 +1,6 @@
 import test from 'ava'
 import { startNode, until, nowUs } from '../helpers/nodes.ts'
-import type { Delivery } from '../../src/stream/inbox.ts'
+import type { Delivery } from '../../src/wire/inbox.ts'
 
 test('a subscriber receives every event with exact channels and times, in order', async t => {
   const pub = await startNode(t, { name: 'pub', ports: [{ name: 'spikes', direction: 'out', channels: 64 }] })

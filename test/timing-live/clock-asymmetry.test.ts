@@ -5,7 +5,7 @@
  * known offset (SkewedClock), so the true offset is known at every instant.
  */
 import test from 'ava'
-import { SkewedClock, SystemClock } from '../../src/clock/clock.ts'
+import { SkewedClock, SystemClock } from '../../src/base/clock.ts'
 import { startNode } from '../helpers/nodes.ts'
 import { FAST_SYNC, converged, ms, proxyTo, sleep } from './helpers.ts'
 

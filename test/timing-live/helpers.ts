@@ -5,7 +5,7 @@
 import type { ExecutionContext } from 'ava'
 import { createDelayProxy } from '../../src/netem/index.ts'
 import type { DelayProxy, LinkParams } from '../../src/netem/index.ts'
-import type { PeerClock } from '../../src/clock/peer-clock.ts'
+import type { PeerClock } from '../../src/protocols/clock/peer-clock.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
 import type { CreateNodeOptions } from '../../src/node/node.ts'
 

@@ -14,11 +14,11 @@
  */
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
-import { SkewedClock, SystemClock } from '../../src/clock/clock.ts'
+import { SkewedClock, SystemClock } from '../../src/base/clock.ts'
 import type { TimedEvent } from '../../src/timing/compensate.ts'
 import type { StallInfo } from '../../src/timing/merge.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
-import type { Subscription } from '../../src/stream/subscription.ts'
+import type { Subscription } from '../../src/protocols/events/subscription.ts'
 import type { DelayProxy } from '../../src/netem/index.ts'
 import { startNode, until } from '../helpers/nodes.ts'
 import { FAST_SYNC, absQuantile, converged, ms, proxyTo, sleep } from './helpers.ts'

@@ -13,7 +13,7 @@
  */
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
-import { SkewedClock, SystemClock } from '../../src/clock/clock.ts'
+import { SkewedClock, SystemClock } from '../../src/base/clock.ts'
 import type { PlayoutThreadStats, TimedEvent } from '../../src/timing/compensate.ts'
 import type { PlayoutDelay, PlayoutStats } from '../../src/timing/playout.ts'
 import { DeliveryThread } from '../../src/timing/delivery-thread.ts'

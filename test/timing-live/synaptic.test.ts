@@ -8,7 +8,7 @@
  * "time + d" is checked against the true time, clock-sync error included.
  */
 import test from 'ava'
-import { SkewedClock, SystemClock } from '../../src/clock/clock.ts'
+import { SkewedClock, SystemClock } from '../../src/base/clock.ts'
 import type { TimedEvent } from '../../src/timing/compensate.ts'
 import { startNode, until } from '../helpers/nodes.ts'
 import { FAST_SYNC, absQuantile, converged, emitTrain, ms, proxyTo } from './helpers.ts'

@@ -6,7 +6,7 @@
  */
 import test from 'ava'
 import { fileURLToPath } from 'node:url'
-import { SkewedClock, SystemClock } from '../../src/clock/clock.ts'
+import { SkewedClock, SystemClock } from '../../src/base/clock.ts'
 import { DeliveryThread } from '../../src/timing/delivery-thread.ts'
 import type { TimedEvent } from '../../src/timing/compensate.ts'
 import { ClosedError, DeliveryThreadError, InvalidTimingOptionError } from '../../src/timing/errors.ts'

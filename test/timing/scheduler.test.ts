@@ -1,5 +1,5 @@
 import test from 'ava'
-import { SystemClock } from '../../src/clock/clock.ts'
+import { SystemClock } from '../../src/base/clock.ts'
 import { PlayoutBuffer } from '../../src/timing/playout.ts'
 import { RealTimeScheduler } from '../../src/timing/scheduler.ts'
 import { SimulatedScheduler } from '../../src/timing/sim-scheduler.ts'

@@ -1,5 +1,5 @@
 /** Simulated spike streams for playout and merge tests. */
-import { SkewedClock } from '../../src/clock/clock.ts'
+import { SkewedClock } from '../../src/base/clock.ts'
 import { SimulatedScheduler } from '../../src/timing/sim-scheduler.ts'
 import { prng } from '../../src/models/prng.ts'
 

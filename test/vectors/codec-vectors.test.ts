@@ -9,7 +9,7 @@ import {
   SpikewireError, batchEventsToJson, decodeMessage, encodeMessage, fromHex, messageFromJson, messageToJson, splitFrames, toHex
 } from '../../src/codec/index.ts'
 import type { Batch, DecodeOptions, JsonMessage, KindName } from '../../src/codec/index.ts'
-import { replayReceiverStream } from '../../src/stream/replay.ts'
+import { replayReceiverStream } from '../../src/wire/replay.ts'
 
 const dir = join(import.meta.dirname, '../../interop-tests/vectors')
 interface Vector {

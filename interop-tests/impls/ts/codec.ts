@@ -11,7 +11,7 @@ import {
   SpikewireError, batchEventsToJson, decodeMessage, fromHex, messageToJson, splitFrames
 } from '../../../src/index.ts'
 import type { DecodeOptions } from '../../../src/index.ts'
-import { replayReceiverStream } from '../../../src/stream/replay.ts'
+import { replayReceiverStream } from '../../../src/wire/replay.ts'
 import type { VectorContext } from '../../lib/vectors.ts'
 
 type Answer = Record<string, unknown>

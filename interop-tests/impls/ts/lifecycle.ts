@@ -2,7 +2,7 @@
  * How streams end, in the TypeScript implementation: an abrupt disconnect the subscription recovers
  * from, and graceful closes initiated by either end.
  */
-import type { EventSender } from '../../../src/stream/sender.ts'
+import type { EventSender } from '../../../src/wire/sender.ts'
 import type { OutPort } from '../../../src/index.ts'
 import { param, sleep, waitUntil } from './context.ts'
 import type { Ctx } from './context.ts'

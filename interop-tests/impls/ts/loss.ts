@@ -4,7 +4,7 @@
  * backpressure) and the listener's per-stream queue overflows into loss notices.
  */
 import { EventChecker } from '../../lib/generator.ts'
-import type { EventSender } from '../../../src/stream/sender.ts'
+import type { EventSender } from '../../../src/wire/sender.ts'
 import { param, sleep, waitUntil } from './context.ts'
 import type { Ctx } from './context.ts'
 import { emitAll, generatorSpec, nodeOf } from './events.ts'

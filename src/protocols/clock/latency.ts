@@ -6,7 +6,7 @@
  * Latencies can be negative when the clock estimate is off by more than the true latency; they are kept
  * as measured.
  */
-import { InvalidTimingOptionError } from './errors.ts'
+import { InvalidTimingOptionError } from '../../timing/errors.ts'
 
 export interface LatencySnapshot {
   /** Observations recorded since creation. */

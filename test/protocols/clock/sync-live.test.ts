@@ -3,8 +3,8 @@
  * (SkewedClock over the same system clock) is estimated within the reported uncertainty.
  */
 import test from 'ava'
-import { SkewedClock, SystemClock } from '../../src/clock/clock.ts'
-import { startNode } from '../helpers/nodes.ts'
+import { SkewedClock, SystemClock } from '../../../src/base/clock.ts'
+import { startNode } from '../../helpers/nodes.ts'
 
 for (const [offsetUs, driftPpm] of [[1_500_000, 100], [-800_000, -50]]) {
   test(`clock sync converges on a peer ${offsetUs / 1e6} s off, ${driftPpm} ppm, within its uncertainty`, async t => {

@@ -6,8 +6,8 @@ import { readFile, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { MAX_CHANNELS, MAX_PORTS, PORT_NAME_PATTERN } from '../codec/index.ts'
 import type { DirectionName, KindName, ModelInfo, Param } from '../codec/index.ts'
-import type { PeerList } from './acl.ts'
-import { ConfigError } from './errors.ts'
+import type { PeerList } from '../ports/acl.ts'
+import { ConfigError } from '../node/errors.ts'
 
 /** A built-in driver for an `out` port (demos and tests). */
 export type SourceConfig =

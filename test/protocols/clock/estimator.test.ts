@@ -1,9 +1,9 @@
 import test from 'ava'
-import { ClockEstimator } from '../../src/clock/estimator.ts'
-import { InvalidClockOptionError } from '../../src/clock/errors.ts'
-import { clockSample } from '../../src/clock/sample.ts'
+import { ClockEstimator } from '../../../src/protocols/clock/estimator.ts'
+import { InvalidClockOptionError } from '../../../src/protocols/clock/errors.ts'
+import { clockSample } from '../../../src/protocols/clock/sample.ts'
 import { coverage, exp, runScenario } from './netsim.ts'
-import type { ClockEstimate } from '../../src/clock/estimator.ts'
+import type { ClockEstimate } from '../../../src/protocols/clock/estimator.ts'
 import type { Evaluation, Scenario } from './netsim.ts'
 
 /** Fraction of evaluations after `fromUs` whose drift error is within the reported drift uncertainty. */

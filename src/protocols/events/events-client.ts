@@ -2,11 +2,11 @@
  * The opener side of /spikewire/events/1.0.0 (spec §9.2): dial, send open, wait for accept or reject.
  */
 import type { Libp2p } from '@libp2p/interface'
-import { EVENTS_PROTOCOL, MIN_MAX_EVENTS, OPEN_TIMEOUT_MS, SpikewireError, StreamError, toSpikewireError } from '../codec/index.ts'
-import type { Accept, DecodeOptions, ErrorCodeName, Message, Open } from '../codec/index.ts'
-import { FramedStream } from './framed.ts'
-import { parseTarget } from './target.ts'
-import type { Target } from './target.ts'
+import { EVENTS_PROTOCOL, MIN_MAX_EVENTS, OPEN_TIMEOUT_MS, SpikewireError, StreamError, toSpikewireError } from '../../codec/index.ts'
+import type { Accept, DecodeOptions, ErrorCodeName, Message, Open } from '../../codec/index.ts'
+import { FramedStream } from '../../wire/framed.ts'
+import { parseTarget } from '../../wire/target.ts'
+import type { Target } from '../../wire/target.ts'
 
 /** The acceptor refused the open. `code` is the registry name from the reject. */
 export class RejectedError extends SpikewireError {

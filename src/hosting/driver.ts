@@ -3,7 +3,7 @@
  * emits what the model produced (times rounded to whole µs) and raises the port's watermark to now.
  */
 import { logger } from '@libp2p/logger'
-import type { Clock } from '../clock/clock.ts'
+import type { Clock } from '../base/clock.ts'
 import type { Model } from '../models/index.ts'
 import type { OutPort } from '../ports/out-port.ts'
 

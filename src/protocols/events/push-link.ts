@@ -7,15 +7,15 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import type { Libp2p } from '@libp2p/interface'
-import { MIN_MAX_EVENTS, StreamError } from '../codec/index.ts'
-import type { Open } from '../codec/index.ts'
-import type { OutPort } from '../ports/out-port.ts'
+import { MIN_MAX_EVENTS, StreamError } from '../../codec/index.ts'
+import type { Open } from '../../codec/index.ts'
+import type { OutPort } from '../../ports/out-port.ts'
 import { PERMANENT_REJECTS, RejectedError, openEventsStream } from './events-client.ts'
-import { reconnectLoop } from './reconnect.ts'
-import type { LinkState, LinkStatus, ReconnectOptions, Session } from './reconnect.ts'
-import { EventSender } from './sender.ts'
-import type { SenderStats } from './sender.ts'
-import type { Target } from './target.ts'
+import { reconnectLoop } from '../../wire/reconnect.ts'
+import type { LinkState, LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
+import { EventSender } from '../../wire/sender.ts'
+import type { SenderStats } from '../../wire/sender.ts'
+import type { Target } from '../../wire/target.ts'
 
 export interface PushOptions {
   /** Only these channels of the local port are sent (strictly ascending). */

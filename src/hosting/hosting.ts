@@ -16,7 +16,7 @@ import type { PlayoutDelay } from '../timing/playout.ts'
 import type { Playout, Merge } from '../timing/compensate.ts'
 import type { MergeStats } from '../timing/merge.ts'
 import type { PlayoutStats } from '../timing/playout.ts'
-import type { SpikewireNode } from './node.ts'
+import type { SpikewireNode } from '../node/node.ts'
 import { RealTimeDriver } from './driver.ts'
 import type { EventSource } from '../timing/compensate.ts'
 

@@ -3,11 +3,11 @@
  * description and closes the stream.
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { DESCRIBE_PROTOCOL, DESCRIBE_TIMEOUT_MS, StreamError } from '../codec/index.ts'
-import type { Description, Message } from '../codec/index.ts'
-import { FramedStream } from './framed.ts'
-import { parseTarget } from './target.ts'
-import type { Target } from './target.ts'
+import { DESCRIBE_PROTOCOL, DESCRIBE_TIMEOUT_MS, StreamError } from '../../codec/index.ts'
+import type { Description, Message } from '../../codec/index.ts'
+import { FramedStream } from '../../wire/framed.ts'
+import { parseTarget } from '../../wire/target.ts'
+import type { Target } from '../../wire/target.ts'
 
 /** Serve one describe stream with the node's current description. */
 export function handleDescribeStream (stream: Stream, describe: () => Description, timeoutMs = DESCRIBE_TIMEOUT_MS): void {

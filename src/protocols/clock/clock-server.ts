@@ -3,11 +3,11 @@
  * was received (t2, read when its bytes arrived, before decoding) and the time of the answer (t3).
  */
 import type { Stream } from '@libp2p/interface'
-import { StreamError } from '../codec/index.ts'
-import type { Message } from '../codec/index.ts'
-import { FramedStream } from '../stream/framed.ts'
-import { wireTime } from './clock.ts'
-import type { Clock } from './clock.ts'
+import { StreamError } from '../../codec/index.ts'
+import type { Message } from '../../codec/index.ts'
+import { FramedStream } from '../../wire/framed.ts'
+import { wireTime } from '../../base/clock.ts'
+import type { Clock } from '../../base/clock.ts'
 
 export function handleClockStream (stream: Stream, clock: Clock): void {
   let t2 = 0

@@ -5,17 +5,17 @@
  */
 import { logger } from '@libp2p/logger'
 import type { Connection, Stream } from '@libp2p/interface'
-import { MIN_MAX_EVENTS, StreamError } from '../codec/index.ts'
-import type { DecodeOptions, ErrorCodeName, Message, Open } from '../codec/index.ts'
-import { wireTime } from '../clock/clock.ts'
-import type { Clock } from '../clock/clock.ts'
-import { isAllowed } from '../node/acl.ts'
-import type { PeerList } from '../node/acl.ts'
-import type { InPort } from '../ports/in-port.ts'
-import type { OutPort } from '../ports/out-port.ts'
-import { FramedStream } from './framed.ts'
-import { EventReceiver } from './receiver.ts'
-import { EventSender } from './sender.ts'
+import { MIN_MAX_EVENTS, StreamError } from '../../codec/index.ts'
+import type { DecodeOptions, ErrorCodeName, Message, Open } from '../../codec/index.ts'
+import { wireTime } from '../../base/clock.ts'
+import type { Clock } from '../../base/clock.ts'
+import { isAllowed } from '../../ports/acl.ts'
+import type { PeerList } from '../../ports/acl.ts'
+import type { InPort } from '../../ports/in-port.ts'
+import type { OutPort } from '../../ports/out-port.ts'
+import { FramedStream } from '../../wire/framed.ts'
+import { EventReceiver } from '../../wire/receiver.ts'
+import { EventSender } from '../../wire/sender.ts'
 
 const log = logger('spikewire:events-server')
 

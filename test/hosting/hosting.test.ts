@@ -41,7 +41,7 @@ test('a config replay source plays a recorded train in real time, keeping its in
   const rows = Array.from({ length: 20 }, (_, k) => `${k % 3},${1000 + k * 20_000}`)
   await writeFile(join(dir, 'train.csv'), ['channel,time_us', ...rows].join('\n') + '\n')
   await writeFile(join(dir, 'node.json'), JSON.stringify({ name: 'replayer', listen: ['/ip4/127.0.0.1/tcp/0'], ports: [{ name: 'spikes', direction: 'out', channels: 3, source: { type: 'replay', file: 'train.csv' } }] }))
-  const { loadConfig } = await import('../../src/node/config.ts')
+  const { loadConfig } = await import('../../src/hosting/config.ts')
   const node = await startNode(t, await loadConfig(join(dir, 'node.json')))
   const watcher = await startNode(t, { name: 'watcher' })
   const sub = watcher.subscribe(node.multiaddrs[0], 'spikes')

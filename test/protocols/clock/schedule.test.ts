@@ -1,6 +1,6 @@
 import test from 'ava'
-import { InvalidClockOptionError } from '../../src/clock/errors.ts'
-import { PROBE_DEFAULTS, ProbeSchedule, nextPeriodUs } from '../../src/clock/schedule.ts'
+import { InvalidClockOptionError } from '../../../src/protocols/clock/errors.ts'
+import { PROBE_DEFAULTS, ProbeSchedule, nextPeriodUs } from '../../../src/protocols/clock/schedule.ts'
 import { exp, runScenario } from './netsim.ts'
 
 const stable = { converged: true, consistent: true }

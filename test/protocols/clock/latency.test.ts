@@ -1,6 +1,6 @@
 import test from 'ava'
-import { InvalidTimingOptionError } from '../../src/timing/errors.ts'
-import { LatencyTracker } from '../../src/timing/latency.ts'
+import { InvalidTimingOptionError } from '../../../src/timing/errors.ts'
+import { LatencyTracker } from '../../../src/protocols/clock/latency.ts'
 
 test('percentiles, extremes and counts over the window', t => {
   const l = new LatencyTracker({ window: 100 })

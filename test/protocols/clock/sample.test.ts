@@ -1,6 +1,6 @@
 import test from 'ava'
-import { InvalidClockSampleError } from '../../src/clock/errors.ts'
-import { clockSample } from '../../src/clock/sample.ts'
+import { InvalidClockSampleError } from '../../../src/protocols/clock/errors.ts'
+import { clockSample } from '../../../src/protocols/clock/sample.ts'
 
 test('offset and delay from the four timestamps', t => {
   // Server 1 s ahead; 40 µs out, 10 µs processing, 50 µs back.

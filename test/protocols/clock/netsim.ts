@@ -2,13 +2,13 @@
  * A simulated network for clock tests: true time is a ManualClock; client and server clocks are
  * SkewedClocks over it; probes fly with delays drawn from given functions. No sockets, no timers.
  */
-import { ManualClock, SkewedClock } from '../../src/clock/clock.ts'
-import { ClockEstimator } from '../../src/clock/estimator.ts'
-import { clockSample } from '../../src/clock/sample.ts'
-import { ProbeSchedule } from '../../src/clock/schedule.ts'
-import type { ClockEstimatorOptions } from '../../src/clock/estimator.ts'
-import type { ClockSample } from '../../src/clock/sample.ts'
-import { prng } from '../../src/models/prng.ts'
+import { ManualClock, SkewedClock } from '../../../src/base/clock.ts'
+import { ClockEstimator } from '../../../src/protocols/clock/estimator.ts'
+import { clockSample } from '../../../src/protocols/clock/sample.ts'
+import { ProbeSchedule } from '../../../src/protocols/clock/schedule.ts'
+import type { ClockEstimatorOptions } from '../../../src/protocols/clock/estimator.ts'
+import type { ClockSample } from '../../../src/protocols/clock/sample.ts'
+import { prng } from '../../../src/models/prng.ts'
 
 /** Uniform numbers in [0, 1) from the models' seeded generator: the same seed, the same sequence. */
 export function rng (seed: number): () => number {
