@@ -21,7 +21,7 @@ import { SkewedClock, SystemClock } from '../../src/index.ts'
 import type { SpikewireNode } from '../../src/index.ts'
 import { SITE_CLOCKS } from './params.ts'
 import type { NodeName, Phase, SiteName } from './params.ts'
-import { startSite } from './sites.ts'
+import { partsOf, startSite } from './sites.ts'
 import { watchLoopDelay } from './loop-delay.ts'
 import type { Site, SiteContext } from './sites.ts'
 
@@ -114,7 +114,7 @@ lines.on('line', line => {
         site: siteName,
         report: site.report(),
         eventLoopDelay: loopDelay(),
-        nodes: nodes(n => ({ ...status(n), stats: n.stats(), hosts: n.hosts.map(h => h.stats()), drivers: n.drivers.map(d => ({ ...d.stats })) }))
+        nodes: nodes(n => ({ ...status(n), stats: n.stats(), hosts: partsOf(n).hosts.map(h => h.stats()), drivers: partsOf(n).drivers.map(d => ({ ...d.stats })) }))
       })
     } else if (msg.cmd === 'stop') void stop().then(() => { process.exit(0) })
     else process.stderr.write(`${siteName}: unknown command ${msg.cmd}\n`)

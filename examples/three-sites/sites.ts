@@ -16,7 +16,7 @@
  * through the time-ordered merge (see src/node/hosting.ts).
  */
 import { DeviceHost, SynapseHost, createNode, hostSource, models } from '../../src/index.ts'
-import type { Clock, EventSource, SpikewireNode } from '../../src/index.ts'
+import type { Clock, EventSource, RealTimeDriver, SpikewireNode } from '../../src/index.ts'
 import {
   BASE_RATE_HZ, CULTURE, NEURON, PLAYOUT_DELAY_US, SYNAPSE_A, SYNAPSE_B, WATERMARK_INTERVAL_MS
 } from './params.ts'
@@ -44,6 +44,20 @@ export interface Site {
 
 const synaptic = { mode: 'synaptic' as const, us: PLAYOUT_DELAY_US }
 
+/** The models and drivers each node runs, for the final report; each is attached to its node (stopped with it). */
+const parts = new WeakMap<SpikewireNode, { hosts: Array<DeviceHost | SynapseHost>, drivers: RealTimeDriver[] }>()
+
+export function partsOf (node: SpikewireNode): { hosts: Array<DeviceHost | SynapseHost>, drivers: RealTimeDriver[] } {
+  let p = parts.get(node)
+  if (p === undefined) parts.set(node, p = { hosts: [], drivers: [] })
+  return p
+}
+
+function addHost<T extends DeviceHost | SynapseHost> (node: SpikewireNode, host: T): T {
+  partsOf(node).hosts.push(node.attach(host))
+  return host
+}
+
 async function startNode (ctx: SiteContext, name: NodeName, role: string, talksTo: NodeName[]): Promise<SpikewireNode> {
   const key = ctx.keys[name]
   if (key === undefined) throw new Error(`no key file for node ${name}`)
@@ -65,8 +79,7 @@ export async function startPadova (ctx: SiteContext): Promise<Site> {
     subscribe: [ctx.peers['synapse-a'], ctx.peers['synapse-b'], ctx.peers.recorder]
   })
   const stim = node.addInPort({ name: 'stim', channels: CULTURE.electrodes, kind: 'weighted', push: [ctx.peers['synapse-a']] })
-  const host = new DeviceHost(node, culture, { input: stim, output: 'spikes', delay: synaptic })
-  node.hosts.push(host)
+  const host = addHost(node, new DeviceHost(node, culture, { input: stim, output: 'spikes', delay: synaptic }))
   return {
     nodes: new Map([['padova', node]]),
     setSchedule: () => {},
@@ -79,12 +92,11 @@ export async function startZurich (ctx: SiteContext): Promise<Site> {
   const now = ctx.clock.nowUs()
   const pacemaker = new PhasedPacemaker(models.pacemaker({ rateHz: BASE_RATE_HZ, startUs: now }))
   node.addOutPort({ name: 'pacemaker', channels: 1, kind: 'spike', model: pacemaker.describe(), subscribe: [ctx.peers['synapse-a'], ctx.peers.recorder] })
-  node.drivers.push(hostSource(node, pacemaker, 'pacemaker'))
+  partsOf(node).drivers.push(node.attach(hostSource(node, pacemaker, 'pacemaker')))
   const input = node.addInPort({ name: 'in', channels: 1, kind: 'weighted', push: [ctx.peers['synapse-b']] })
   const neuron = models.lif({ ...NEURON, startUs: now })
   node.addOutPort({ name: 'neuron', channels: 1, kind: 'spike', model: neuron.describe(), subscribe: [ctx.peers['synapse-b'], ctx.peers.recorder] })
-  const host = new DeviceHost(node, neuron, { input, output: 'neuron', delay: synaptic })
-  node.hosts.push(host)
+  const host = addHost(node, new DeviceHost(node, neuron, { input, output: 'neuron', delay: synaptic }))
   return {
     nodes: new Map([['zurich', node]]),
     setSchedule: phases => { pacemaker.setSchedule(phases.map(p => ({ atUs: p.startUs, rateHz: p.rateHz }))) },
@@ -120,7 +132,7 @@ export async function startSouthampton (ctx: SiteContext): Promise<Site> {
       }
       const pre = a ? subscribeTo(node, zurich, 'pacemaker', { source: 'pre' }).source : culture('pre')
       const post = a ? culture('post') : subscribeTo(node, zurich, 'neuron', { source: 'post' }).source
-      node.hosts.push(new SynapseHost(node, syn, { pre, post, output: 'out', weight: 'weight' }))
+      addHost(node, new SynapseHost(node, syn, { pre, post, output: 'out', weight: 'weight' }))
       node.push('out', a ? padova : zurich, a ? 'stim' : 'in')
     }
     await wire('synapse-a')

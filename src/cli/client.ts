@@ -3,6 +3,6 @@ import type { SpikewireNode } from '../node/node.ts'
 
 export async function startClient (name: string): Promise<SpikewireNode> {
   // Loaded here, not at the top, so that --help and usage errors stay fast.
-  const { createNode } = await import('../node/node.ts')
-  return await createNode({ name, listen: [] })
+  const { createSpikewireNode } = await import('../node/node.ts')
+  return await createSpikewireNode({ name, listen: [] })
 }

@@ -2,7 +2,7 @@
  * What `spikewire node` prints while it runs: link and subscription status changes, gaps and losses,
  * refusals, and periodic port/link statistics.
  */
-import type { NodeConfig } from '../hosting/config.ts'
+import type { Hosted } from '../hosting/start.ts'
 import type { SpikewireNode } from '../node/node.ts'
 import type { PushLink } from '../protocols/events/push-link.ts'
 import type { Subscription } from '../protocols/events/subscription.ts'
@@ -10,11 +10,10 @@ import { statusJson, statusText } from './format.ts'
 import type { Lines } from './output.ts'
 
 /** Print the lifecycle of every configured subscription and push link, and every refusal. */
-export function watchNode (node: SpikewireNode, config: NodeConfig, lines: Lines): void {
-  const subs = [...node.subscriptions]
-  ;(config.subscriptions ?? []).forEach((c, i) => { if (subs[i] !== undefined) watchSubscription(subs[i], c.from, c.port, c.to, lines) })
-  const links = [...node.links]
-  ;(config.links ?? []).forEach((c, i) => { if (links[i] !== undefined) watchLink(links[i], c.from, c.to, c.port, lines) })
+export function watchNode (hosted: Hosted, lines: Lines): void {
+  const { node } = hosted
+  for (const { config: c, subscription } of hosted.subscriptions) watchSubscription(subscription, c.from, c.port, c.to, lines)
+  for (const { config: c, link } of hosted.links) watchLink(link, c.from, c.to, c.port, lines)
   node.addEventListener('refused', e => {
     const r = e.detail
     lines.print({ event: 'refused', ...r }, `refused ${r.what === 'open' ? `an open of port ${r.port ?? '?'}` : 'a connection'} from ${r.peer}: ${r.code} (${r.reason})`)
@@ -97,7 +96,7 @@ export class StatsReporter {
       human.push(`stats subscription ${s.port}: ${s.state}, ${s.stats.events} received (${r}/s), ${s.stats.gapEvents} missing, ${s.stats.lostEvents} lost, ${s.stats.reconnectGaps} reconnects`)
       return { port: s.port, peer: s.peer, state: s.state, ...s.stats, rate: r }
     })
-    const refused = { ...this.#node.refusals }
+    const refused = this.#node.refusals
     if (refused.connections + refused.opens > 0) human.push(`stats refused: ${refused.connections} connections, ${refused.opens} opens`)
     if (human.length === 0) human.push('stats: no ports, links or subscriptions')
     this.#lines.print({ event: 'stats', ports, links, subscriptions, refused }, human.join('\n'))

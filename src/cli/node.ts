@@ -38,13 +38,14 @@ export const command: Command = {
     // Loaded here, not at the top, so that --help and usage errors stay fast.
     const { loadConfig } = await import('../hosting/config.ts')
     const config = await loadConfig(file)
-    const { createNode } = await import('../node/node.ts')
-    const node = await createNode(config)
+    const { startNode } = await import('../hosting/start.ts')
+    const hosted = await startNode(config)
+    const { node } = hosted
     const stopped = Promise.withResolvers<string>()
     const removeSignals = onStopSignal('node', signal => { stopped.resolve(signal) })
     try {
       printStarted(node, lines)
-      watchNode(node, config, lines)
+      watchNode(hosted, lines)
       const stats = statsS === undefined ? undefined : new StatsReporter(node, lines)
       const timer = stats === undefined ? undefined : setInterval(() => { stats.report() }, statsS! * 1000)
       const signal = await stopped.promise
@@ -65,12 +66,12 @@ export const command: Command = {
 function printStarted (node: SpikewireNode, lines: Lines): void {
   const d = node.description()
   const human = [
-    `node ${node.config.name} started`,
+    `node ${node.init.name} started`,
     ...table([
       ['peer', node.peerId],
       ...node.multiaddrs.map(a => ['listening', a]),
       ...d.ports.map(q => ['port', `${q.name} ${q.direction} ${q.kind} ${q.channels} channels, model ${modelText(q.model)}`])
     ])
   ]
-  lines.print({ event: 'started', name: node.config.name, peer: node.peerId, multiaddrs: node.multiaddrs, ports: d.ports }, human.join('\n'))
+  lines.print({ event: 'started', name: node.init.name, peer: node.peerId, multiaddrs: node.multiaddrs, ports: d.ports }, human.join('\n'))
 }

@@ -5,9 +5,12 @@
 import { readFile, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { MAX_CHANNELS, MAX_PORTS, PORT_NAME_PATTERN } from '../codec/index.ts'
-import type { DirectionName, KindName, ModelInfo, Param } from '../codec/index.ts'
+import type { DirectionName, ModelInfo, Param } from '../codec/index.ts'
 import type { PeerList } from '../ports/acl.ts'
 import { ConfigError } from '../node/errors.ts'
+import type { LimitsConfig, NodeInit, PlainPortConfig } from '../node/init.ts'
+import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
+import type { Tunable } from '../wire/defaults.ts'
 
 /** A built-in driver for an `out` port (demos and tests). */
 export type SourceConfig =
@@ -16,17 +19,9 @@ export type SourceConfig =
   /** A recorded spike train (src/models/REPLAY-FORMAT.md), paced in real time; the path is relative to the config file. */
   | { type: 'replay', file: string, format?: 'csv' | 'ndjson', timeBase?: 'relative' | 'absolute' }
 
-export interface PortConfig {
-  name: string
-  direction: DirectionName
-  kind?: KindName
-  channels: number
-  /** out ports: peers allowed to subscribe (default "*": every peer allowed to connect). */
-  subscribe?: PeerList
-  /** in ports: peers allowed to push (default none). */
-  push?: PeerList
+/** A port of a config: a plain port (src/node/init.ts), optionally driven by a built-in source. */
+export interface PortConfig extends PlainPortConfig {
   source?: SourceConfig
-  model?: ModelInfo
 }
 
 /** Push a local out port into a remote in port. */
@@ -55,36 +50,15 @@ export type HostConfig =
   | { model: 'culture', input: string, output: string, params?: Record<string, unknown>, limits?: Record<string, unknown>, delayUs?: number }
   | { model: 'synapse', pre: string, post: string, output: string, weight?: string, params?: Record<string, unknown>, stallAfterUs?: number }
 
-export interface LimitsConfig {
-  maxFrameBytes?: number
-  maxEvents?: number
-  maxStreamsPerPort?: number
-  queueEvents?: number
-  slowConsumerMs?: number
-  openTimeoutMs?: number
-  maxConnections?: number
-  /** Largest yamux receive window per stream, bytes (256 KiB to 16 MiB, default 16 MiB). */
-  streamWindowBytes?: number
-}
-
-export interface NodeConfig {
-  name: string
-  role?: string
-  listen?: string[]
-  /** Key file path (relative to the config file); created when missing. */
-  identity?: string
-  /** Peers allowed to connect at all (default "*"). */
-  allow?: PeerList
+/** A whole node: the node itself (src/node/init.ts) and what the hosting layer starts in it. */
+export interface NodeConfig extends NodeInit {
   ports?: PortConfig[]
   links?: LinkConfig[]
   subscriptions?: SubscriptionConfig[]
   hosts?: HostConfig[]
-  model?: ModelInfo
-  limits?: LimitsConfig
-  watermarkIntervalMs?: number
-  maxBatchEvents?: number
-  latenessUs?: number
 }
+
+export type { LimitsConfig }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
 
@@ -112,6 +86,11 @@ function str (v: unknown, path: string, pattern?: RegExp): string {
 function int (v: unknown, path: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
   return v
+}
+
+/** An integer tunable in its range (src/wire/defaults.ts). */
+function tunable (v: unknown, path: string, range: Tunable): number {
+  return int(v, path, range.min, range.max)
 }
 
 function num (v: unknown, path: string, min: number, max: number): number {
@@ -316,21 +295,16 @@ export function parseConfig (v: unknown): NodeConfig {
   set('model', opt(o, 'model', x => model(x, 'config.model')))
   set('limits', opt(o, 'limits', x => {
     const lo = obj(x, 'config.limits')
-    known(lo, 'config.limits', ['maxFrameBytes', 'maxEvents', 'maxStreamsPerPort', 'queueEvents', 'slowConsumerMs', 'openTimeoutMs', 'maxConnections', 'streamWindowBytes'])
+    known(lo, 'config.limits', Object.keys(LIMITS))
     const l: LimitsConfig = {}
-    if (lo.maxFrameBytes !== undefined) l.maxFrameBytes = int(lo.maxFrameBytes, 'config.limits.maxFrameBytes', 1024 * 1024, 64 * 1024 * 1024)
-    if (lo.maxEvents !== undefined) l.maxEvents = int(lo.maxEvents, 'config.limits.maxEvents', 4096, 1 << 20)
-    if (lo.maxStreamsPerPort !== undefined) l.maxStreamsPerPort = int(lo.maxStreamsPerPort, 'config.limits.maxStreamsPerPort', 1, 4096)
-    if (lo.queueEvents !== undefined) l.queueEvents = int(lo.queueEvents, 'config.limits.queueEvents', 1, 1 << 26)
-    if (lo.slowConsumerMs !== undefined) l.slowConsumerMs = int(lo.slowConsumerMs, 'config.limits.slowConsumerMs', 10, 3_600_000)
-    if (lo.openTimeoutMs !== undefined) l.openTimeoutMs = int(lo.openTimeoutMs, 'config.limits.openTimeoutMs', 10, 600_000)
-    if (lo.streamWindowBytes !== undefined) l.streamWindowBytes = int(lo.streamWindowBytes, 'config.limits.streamWindowBytes', 256 * 1024, 16 * 1024 * 1024)
-    if (lo.maxConnections !== undefined) l.maxConnections = int(lo.maxConnections, 'config.limits.maxConnections', 1, 100_000)
+    for (const [k, range] of Object.entries(LIMITS) as Array<[keyof LimitsConfig, Tunable]>) {
+      if (lo[k] !== undefined) l[k] = tunable(lo[k], `config.limits.${k}`, range)
+    }
     return l
   }))
-  set('watermarkIntervalMs', opt(o, 'watermarkIntervalMs', x => int(x, 'config.watermarkIntervalMs', 1, 60_000)))
-  set('maxBatchEvents', opt(o, 'maxBatchEvents', x => int(x, 'config.maxBatchEvents', 1, 65536)))
-  set('latenessUs', opt(o, 'latenessUs', x => int(x, 'config.latenessUs', 0, 60_000_000)))
+  for (const [k, range] of Object.entries(OUT_PORT) as Array<[keyof typeof OUT_PORT, Tunable]>) {
+    set(k, opt(o, k, x => tunable(x, `config.${k}`, range)))
+  }
   return c
 }
 

@@ -7,7 +7,8 @@ import { Inbox } from '../wire/inbox.ts'
 import type { Delivery } from '../wire/inbox.ts'
 import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
 import type { PeerList } from './acl.ts'
-import type { LatencyTracker } from '../protocols/clock/latency.ts'
+import type { ReceiverStats } from '../wire/receiver.ts'
+import { DEFAULTS } from '../wire/defaults.ts'
 
 export interface InPortInit {
   name: string
@@ -36,12 +37,11 @@ export class InPort implements AsyncIterable<Delivery> {
   readonly model: ModelInfo | undefined
   readonly push: PeerList
   readonly inbox: Inbox
-  readonly stats: InPortStats = { streams: 0, batches: 0, events: 0, gapEvents: 0, lostEvents: 0, refused: 0 }
-  /**
-   * One-way latency per sender ("peer/port"): arrival minus the event's time mapped to the local clock,
-   * filled by the node once it has a clock estimate for the sender.
-   */
-  readonly latency = new Map<string, LatencyTracker>()
+  /** Streams attached now: each stream's receiver is the one source of its counts. */
+  readonly #receivers = new Set<{ stats: ReceiverStats }>()
+  /** Counts of streams that have ended. */
+  readonly #ended = { batches: 0, events: 0, gapEvents: 0, lostEvents: 0 }
+  #refused = 0
 
   constructor (init: InPortInit) {
     this.name = init.name
@@ -49,13 +49,42 @@ export class InPort implements AsyncIterable<Delivery> {
     this.kind = init.kind ?? 'spike'
     this.model = init.model
     this.push = init.push ?? []
-    this.inbox = new Inbox(init.inboxCapacity)
+    this.inbox = new Inbox(init.inboxCapacity ?? DEFAULTS.inboxCapacity)
   }
 
   get info (): PortInfo {
     const p: PortInfo = { name: this.name, direction: 'in', kind: this.kind, channels: this.channels }
     if (this.model !== undefined) p.model = this.model
     return p
+  }
+
+  /** Counts over every stream that has pushed into this port (the receivers' own counts, summed). */
+  get stats (): InPortStats {
+    const s = { streams: this.#receivers.size, ...this.#ended, refused: this.#refused }
+    for (const r of this.#receivers) {
+      s.batches += r.stats.batches
+      s.events += r.stats.events
+      s.gapEvents += r.stats.gapEvents
+      s.lostEvents += r.stats.lostEvents
+    }
+    return s
+  }
+
+  /** A push stream's receiver starts feeding this port; returns the function that detaches it. */
+  attach (receiver: { stats: ReceiverStats }): () => void {
+    this.#receivers.add(receiver)
+    return () => {
+      if (!this.#receivers.delete(receiver)) return
+      this.#ended.batches += receiver.stats.batches
+      this.#ended.events += receiver.stats.events
+      this.#ended.gapEvents += receiver.stats.gapEvents
+      this.#ended.lostEvents += receiver.stats.lostEvents
+    }
+  }
+
+  /** An open on this port was refused (count only). */
+  noteRefused (): void {
+    this.#refused++
   }
 
   /** Call `fn` for every batch pushed into this port; returns a function that removes it. */

@@ -1,6 +1,7 @@
 /** Real nodes on loopback for tests, stopped when the test ends. */
 import type { ExecutionContext } from 'ava'
-import { createNode } from '../../src/node/node.ts'
+import { createNode, startNode as startHostedNode } from '../../src/hosting/start.ts'
+import type { Hosted } from '../../src/hosting/start.ts'
 import type { CreateNodeOptions, SpikewireNode } from '../../src/node/node.ts'
 import type { NodeConfig } from '../../src/hosting/config.ts'
 
@@ -8,6 +9,13 @@ export async function startNode (t: ExecutionContext, config: NodeConfig, option
   const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], ...config }, options)
   t.teardown(async () => { await node.stop() })
   return node
+}
+
+/** A node from a whole config, with what the config started in it, stopped when the test ends. */
+export async function startHosted (t: ExecutionContext, config: NodeConfig, options: CreateNodeOptions = {}): Promise<Hosted> {
+  const hosted = await startHostedNode({ listen: ['/ip4/127.0.0.1/tcp/0'], ...config }, options)
+  t.teardown(async () => { await hosted.node.stop() })
+  return hosted
 }
 
 /** Poll `fn` until it returns true or the time runs out. */

@@ -1,8 +1,8 @@
 import test from 'ava'
-import { startNode, until } from '../helpers/nodes.ts'
+import { startHosted, startNode, until } from '../helpers/nodes.ts'
 
 test('a LIF neuron hosted from config fires when a Poisson source pushes into it', async t => {
-  const lifNode = await startNode(t, {
+  const { node: lifNode, hosts } = await startHosted(t, {
     name: 'neuron',
     ports: [
       { name: 'in', direction: 'in', kind: 'spike', channels: 1, push: '*' },
@@ -18,7 +18,7 @@ test('a LIF neuron hosted from config fires when a Poisson source pushes into it
   let out = 0
   sub.onBatch(d => { out += d.batch.count })
   await until(() => out >= 5, 8000, 'neuron output spikes')
-  const host = lifNode.hosts[0]
+  const host = hosts[0].host
   const stats = host.stats() as { model: Record<string, number>, playout: { delivered: number } }
   t.true(stats.playout.delivered > 0)
   t.log(`inputs delivered ${stats.playout.delivered}, output spikes ${out}`)
@@ -61,7 +61,7 @@ test('an in port measures the one-way latency of each pusher once the clock is e
   const link = tx.push('out', rx.multiaddrs[0], 'in')
   await link.ready()
   rx.inPort('in').onBatch(() => {})
-  await until(() => (rx.inPort('in').latency.get(`${tx.peerId}/out`)?.count ?? 0) > 20, 10_000, 'latency samples')
+  await until(() => (rx.stats().inPorts.in.latency[`${tx.peerId}/out`]?.count ?? 0) > 20, 10_000, 'latency samples')
   const l = rx.stats().inPorts.in.latency[`${tx.peerId}/out`]
   t.true(l.p50Us > -500 && l.p50Us < 20_000, `p50 ${l.p50Us} µs`)
 })

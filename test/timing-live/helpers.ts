@@ -18,7 +18,7 @@ export function tcpPort (node: SpikewireNode): number {
     const m = /^\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\//.exec(a)
     if (m !== null) return Number(m[1])
   }
-  throw new Error(`node ${node.config.name} has no loopback TCP address: ${node.multiaddrs.join(', ')}`)
+  throw new Error(`node ${node.init.name} has no loopback TCP address: ${node.multiaddrs.join(', ')}`)
 }
 
 export interface Proxied {

@@ -6,7 +6,7 @@
  * Latencies can be negative when the clock estimate is off by more than the true latency; they are kept
  * as measured.
  */
-import { InvalidTimingOptionError } from '../../timing/errors.ts'
+import { InvalidClockOptionError } from './errors.ts'
 
 export interface LatencySnapshot {
   /** Observations recorded since creation. */
@@ -38,7 +38,7 @@ export class LatencyTracker {
 
   constructor (options: { window?: number } = {}) {
     const window = options.window ?? DEFAULT_LATENCY_WINDOW
-    if (!Number.isInteger(window) || window < 1) throw new InvalidTimingOptionError(`latency window must be an integer ≥ 1 (got ${window})`)
+    if (!Number.isInteger(window) || window < 1) throw new InvalidClockOptionError(`latency window must be an integer ≥ 1 (got ${window})`)
     this.#ring = new Float64Array(window)
   }
 

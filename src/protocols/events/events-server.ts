@@ -10,7 +10,7 @@ import type { DecodeOptions, ErrorCodeName, Message, Open } from '../../codec/in
 import { wireTime } from '../../base/clock.ts'
 import type { Clock } from '../../base/clock.ts'
 import { isAllowed } from '../../ports/acl.ts'
-import type { PeerList } from '../../ports/acl.ts'
+import type { OutPortEntry } from '../../ports/registry.ts'
 import type { InPort } from '../../ports/in-port.ts'
 import type { OutPort } from '../../ports/out-port.ts'
 import { FramedStream } from '../../wire/framed.ts'
@@ -19,11 +19,6 @@ import { EventSender } from '../../wire/sender.ts'
 
 const log = logger('spikewire:events-server')
 
-export interface OutPortEntry {
-  port: OutPort
-  /** Peers allowed to subscribe (default: every peer allowed to connect). */
-  subscribe?: PeerList
-}
 
 export interface EventsServerContext {
   clock: Clock
@@ -66,6 +61,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
   timer.unref?.()
 
   const refuse = (open: Open | undefined, code: ErrorCodeName, reason: string): void => {
+    if (open !== undefined) ctx.inPorts.get(open.port)?.noteRefused()
     ctx.onRefused(peer, open, code, reason)
     log('refused %s on port %s: %s (%s)', peer, open?.port, code, reason)
     framed.send({ type: 'reject', code, reason })
@@ -129,26 +125,20 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
 
   function servePusher (open: Open, port: InPort): void {
     framed.send({ type: 'accept', port: port.name, kind: port.kind, channels: port.channels, time: wireTime(ctx.clock.nowUs()), maxEvents: ctx.maxEvents })
-    port.stats.streams++
     const source = open.source ?? 'unknown'
     const receiver = new EventReceiver({
       kind: port.kind,
       channels: port.channels,
       filter: open.channels,
       maxEvents: ctx.maxEvents,
-      onBatch: batch => {
-        port.stats.batches++
-        port.stats.events += batch.count
-        port.inbox.push({ peer, port: source, to: port.name, batch })
-      },
-      onWatermark: time => { port.inbox.watermark({ peer, port: source, time }) },
-      onGap: missing => { port.stats.gapEvents += missing },
-      onLoss: loss => { port.stats.lostEvents += loss.count }
+      onBatch: batch => { port.inbox.push({ peer, port: source, to: port.name, batch }) },
+      onWatermark: time => { port.inbox.watermark({ peer, port: source, time }) }
     })
+    const detach = port.attach(receiver)
     decodeOptions = receiver.decodeOptions
     const removeSource = port.inbox.addSource(framed)
     onClose = () => {
-      port.stats.streams--
+      detach()
       removeSource()
     }
     untrack = ctx.track(async (code) => { await framed.close(code) })

@@ -18,6 +18,10 @@ import type { LinkState, LinkStatus, ReconnectOptions, Session } from '../../wir
 import type { Target } from '../../wire/target.ts'
 import { LatencyTracker } from '../clock/latency.ts'
 import type { PeerClock } from '../clock/peer-clock.ts'
+import type { PeerTime } from '../clock/peer-time.ts'
+
+/** The latency of a subscription that has no peer time (yet): always empty. */
+const NO_LATENCY = new LatencyTracker({ window: 1 })
 
 export interface SubscribeOptions {
   /** Only these channels (strictly ascending). */
@@ -78,10 +82,21 @@ export class Subscription extends TypedEventEmitter<SubscriptionEvents> implemen
   state: LinkState = 'connecting'
   /** The error the subscription ended with, if any. */
   error: Error | undefined
-  /** One-way latency of received events (filled by the node once the peer's clock is estimated). */
-  readonly latency = new LatencyTracker()
-  /** The clock sync with the publisher (set by the node when the stream opens). */
-  clock: PeerClock | undefined
+  /**
+   * The publisher's time (clock sync, mapping, latency of this subscription's stream), handed over by the
+   * node's clock service when the stream opens; undefined before, or when the node runs without clock sync.
+   */
+  time: PeerTime | undefined
+
+  /** The clock sync with the publisher. */
+  get clock (): PeerClock | undefined {
+    return this.time?.sync
+  }
+
+  /** One-way latency of received events, recorded once the publisher's clock is estimated. */
+  get latency (): LatencyTracker {
+    return this.time?.latency(`sub/${this.port}`) ?? NO_LATENCY
+  }
   readonly #controller = new AbortController()
   readonly #done: Promise<void>
   readonly #firstOpen = Promise.withResolvers<void>()

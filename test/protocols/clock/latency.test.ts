@@ -1,5 +1,5 @@
 import test from 'ava'
-import { InvalidTimingOptionError } from '../../../src/timing/errors.ts'
+import { InvalidClockOptionError } from '../../../src/protocols/clock/errors.ts'
 import { LatencyTracker } from '../../../src/protocols/clock/latency.ts'
 
 test('percentiles, extremes and counts over the window', t => {
@@ -45,7 +45,7 @@ test('empty: NaN; non-finite values ignored; negative latencies kept', t => {
   t.is(l.count, 1)
 })
 
-test('invalid window throws InvalidTimingOptionError', t => {
-  const err = t.throws(() => new LatencyTracker({ window: 0 }), { instanceOf: InvalidTimingOptionError })
-  t.is(err?.code, 'invalid-timing-option')
+test('invalid window throws InvalidClockOptionError', t => {
+  const err = t.throws(() => new LatencyTracker({ window: 0 }), { instanceOf: InvalidClockOptionError })
+  t.is(err?.code, 'invalid-clock-option')
 })

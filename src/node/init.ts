@@ -1,0 +1,47 @@
+/**
+ * What a node is made from: its name, addresses, identity, who may connect, its plain ports and its
+ * limits. Models, sources, links and subscriptions are the hosting layer's (src/hosting/config.ts).
+ */
+import type { DirectionName, KindName, ModelInfo } from '../codec/index.ts'
+import type { PeerList } from '../ports/acl.ts'
+
+export interface LimitsConfig {
+  maxFrameBytes?: number
+  maxEvents?: number
+  maxStreamsPerPort?: number
+  queueEvents?: number
+  slowConsumerMs?: number
+  openTimeoutMs?: number
+  maxConnections?: number
+  /** Largest yamux receive window per stream, bytes (256 KiB to 16 MiB, default 16 MiB). */
+  streamWindowBytes?: number
+}
+
+/** A port as the node sees it: name, direction, shape and who may use it. */
+export interface PlainPortConfig {
+  name: string
+  direction: DirectionName
+  kind?: KindName
+  channels: number
+  /** out ports: peers allowed to subscribe (default "*": every peer allowed to connect). */
+  subscribe?: PeerList
+  /** in ports: peers allowed to push (default none). */
+  push?: PeerList
+  model?: ModelInfo
+}
+
+export interface NodeInit {
+  name: string
+  role?: string
+  listen?: string[]
+  /** Key file path; created when missing. */
+  identity?: string
+  /** Peers allowed to connect at all (default "*"). */
+  allow?: PeerList
+  ports?: PlainPortConfig[]
+  model?: ModelInfo
+  limits?: LimitsConfig
+  watermarkIntervalMs?: number
+  maxBatchEvents?: number
+  latenessUs?: number
+}

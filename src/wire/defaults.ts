@@ -1,0 +1,69 @@
+/**
+ * Every default of the reference implementation, in one place: read by the components that apply them
+ * (`init.x ?? DEFAULTS.x`) and by the config validator, which also takes each tunable's range from here.
+ * Values fixed by the spec are the codec's constants (src/codec/constants.ts) and are only referred to.
+ */
+import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_FRAME_BYTES, DESCRIBE_TIMEOUT_MS, MIN_MAX_EVENTS, OPEN_TIMEOUT_MS } from '../codec/index.ts'
+
+/** A tunable with its default and the range a config may set it to. */
+export interface Tunable {
+  readonly default: number
+  readonly min: number
+  readonly max: number
+}
+
+/** Node limits (`config.limits`): what one node accepts from its peers. */
+export const LIMITS = {
+  /** Largest frame accepted, bytes (spec §5: at least 1 MiB). */
+  maxFrameBytes: { default: DEFAULT_MAX_FRAME_BYTES, min: DEFAULT_MAX_FRAME_BYTES, max: 64 * 1024 * 1024 },
+  /** Per-batch receive limit announced in accept (spec §8.6: at least 4096). */
+  maxEvents: { default: DEFAULT_MAX_EVENTS, min: MIN_MAX_EVENTS, max: 1 << 20 },
+  /** Most concurrent streams on one port. */
+  maxStreamsPerPort: { default: 64, min: 1, max: 4096 },
+  /** Most events one stream's sender holds while the stream is congested. */
+  queueEvents: { default: 262_144, min: 1, max: 1 << 26 },
+  /** A stream that has not drained for this long fails with slow-consumer, ms. */
+  slowConsumerMs: { default: 10_000, min: 10, max: 3_600_000 },
+  /** An acceptor waits this long for open, ms (spec §9.2.2). */
+  openTimeoutMs: { default: OPEN_TIMEOUT_MS, min: 10, max: 600_000 },
+  /** Most open connections. */
+  maxConnections: { default: 256, min: 1, max: 100_000 },
+  /** Largest yamux receive window per stream, bytes. */
+  streamWindowBytes: { default: 16 * 1024 * 1024, min: 256 * 1024, max: 16 * 1024 * 1024 }
+} as const satisfies Record<string, Tunable>
+
+/** Batching and watermarks of `out` ports (top-level config fields). */
+export const OUT_PORT = {
+  /** Watermark period while idle, ms. */
+  watermarkIntervalMs: { default: 100, min: 1, max: 60_000 },
+  /** Largest batch a port builds (the smallest limit a receiver may announce). */
+  maxBatchEvents: { default: MIN_MAX_EVENTS, min: 1, max: DEFAULT_MAX_EVENTS },
+  /** How far behind the clock an event may still be emitted, µs. */
+  latenessUs: { default: 1000, min: 0, max: 60_000_000 }
+} as const satisfies Record<string, Tunable>
+
+/** Defaults of the wire engine and the protocols that are not config fields. */
+export const DEFAULTS = {
+  /** Most bytes written in one send when a sender's queue drains. */
+  maxWriteBytes: 256 * 1024,
+  /** Batches an inbox holds for a slow async iterator before its streams are paused. */
+  inboxCapacity: 1024,
+  /** A describe exchange must finish within this, ms (spec §9.1). */
+  describeTimeoutMs: DESCRIBE_TIMEOUT_MS,
+  /** Addresses a node listens on when the config names none. */
+  listen: ['/ip4/127.0.0.1/tcp/0'] as readonly string[],
+  /** Inbound streams per connection, per protocol. */
+  maxInboundStreams: { events: 256, describe: 8, clock: 4 },
+  /** Connections that may be mid-handshake at once. */
+  maxIncomingPendingConnections: 64,
+  /** New inbound connections per second from one address (libp2p's default of 5 is too few for a lab). */
+  inboundConnectionThreshold: 1000,
+  /** In ports: senders whose one-way latency is tracked (further senders are not tracked). */
+  maxLatencyStreams: 1024,
+  /** Playout through a delivery thread: hand-over lead before the due time, µs. */
+  threadLeadUs: 10_000,
+  /** Stopping: clock syncs, then streams, then libp2p, each bounded, ms. */
+  stopClocksMs: 3000,
+  stopStreamsMs: 5000,
+  stopLibp2pMs: 5000
+} as const
