@@ -13,6 +13,7 @@ import { DEFAULT_MAX_EVENTS, packColumns } from '../codec/index.ts'
 import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
 import type { Clock } from '../base/clock.ts'
 import type { EventSender } from '../wire/sender.ts'
+import { OUT_PORT } from '../wire/defaults.ts'
 
 const log = logger('spikewire:out-port')
 
@@ -81,15 +82,15 @@ export class OutPort {
     this.kind = init.kind ?? 'spike'
     this.model = init.model
     this.#clock = init.clock
-    this.#maxBatch = init.maxBatchEvents ?? 4096
+    this.#maxBatch = init.maxBatchEvents ?? OUT_PORT.maxBatchEvents.default
     if (this.#maxBatch > DEFAULT_MAX_EVENTS) throw new RangeError(`maxBatchEvents must be ≤ ${DEFAULT_MAX_EVENTS}`)
-    this.#latenessUs = init.latenessUs ?? 1000
+    this.#latenessUs = init.latenessUs ?? OUT_PORT.latenessUs.default
     this.#autoWatermark = init.autoWatermark ?? true
     const cap = Math.min(this.#maxBatch, 1024)
     this.#ch = new Uint32Array(cap)
     this.#t = new Float64Array(cap)
     this.#v = this.kind === 'weighted' ? new Float32Array(cap) : undefined
-    const interval = init.watermarkIntervalMs ?? 100
+    const interval = init.watermarkIntervalMs ?? OUT_PORT.watermarkIntervalMs.default
     this.#timer = setInterval(() => { this.#idleTick(interval) }, interval)
     this.#timer.unref?.()
   }
