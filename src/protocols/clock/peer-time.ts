@@ -80,15 +80,18 @@ export class PeerTime {
   }
 
   /**
-   * Record the one-way latency (arrival − mapped send time) of a batch that just arrived on `stream`, for
-   * up to `samplesPerBatch` of its events, once the clock is estimated (before, latency is unknown).
+   * Record the one-way latency (arrival − send time in the local clock) of a batch that just arrived on
+   * `stream`, for up to `samplesPerBatch` of its events, once the clock is estimated (before, latency is
+   * unknown). It maps with the estimate itself, not the slewed mapping: a measurement takes the best
+   * estimate there is, while playout needs intervals that do not step.
    */
   record (stream: string, batch: Batch): void {
     if (batch.count === 0 || !this.estimated) return
     const tracker = this.latency(stream)
     if (tracker === undefined) return
+    const sync = this.sync!
     const now = this.#clock.nowUs()
     const step = Math.max(1, Math.floor(batch.count / this.#perBatch))
-    for (let i = batch.count - 1; i >= 0; i -= step) tracker.record(now - this.#map(batch.times[i]))
+    for (let i = batch.count - 1; i >= 0; i -= step) tracker.record(now - sync.toLocal(batch.times[i]).localUs)
   }
 }
