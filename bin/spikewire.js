@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The spikewire command. Runs the compiled CLI (dist/) when it exists, otherwise the TypeScript sources,
-// which Node runs directly from 22.18 on (type stripping).
+// The spikewire command. In a checkout it runs the TypeScript sources (Node runs them directly from 22.18
+// on, type stripping), so a stale dist/ is never run; an installed package ships dist/ only and runs that.
 import { existsSync } from 'node:fs'
 
 const [major, minor] = process.versions.node.split('.').map(Number)
@@ -10,5 +10,5 @@ if (!supported) {
   process.exit(1)
 }
 
-const dist = new URL('../dist/cli/main.js', import.meta.url)
-await import(existsSync(dist) ? dist.href : new URL('../src/cli/main.ts', import.meta.url).href)
+const src = new URL('../src/cli/main.ts', import.meta.url)
+await import(existsSync(src) ? src.href : new URL('../dist/cli/main.js', import.meta.url).href)
