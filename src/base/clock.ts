@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from './errors.ts'
+
 /**
  * The one clock interface of a node. Everything that reads time takes a Clock, so tests and simulations
  * can run a node with a known offset and drift and compare estimates with the truth.
@@ -40,13 +42,13 @@ export class ManualClock implements Clock {
 
   /** Advance by `us` microseconds (≥ 0). */
   advance (us: number): void {
-    if (!(us >= 0)) throw new RangeError(`ManualClock cannot go back (advance ${us})`)
+    if (!(us >= 0)) throw new InvalidArgumentError(`ManualClock cannot go back (advance ${us})`)
     this.#nowUs += us
   }
 
   /** Set the time; it must not be earlier than the current time. */
   set (us: number): void {
-    if (us < this.#nowUs) throw new RangeError(`ManualClock cannot go back (${us} < ${this.#nowUs})`)
+    if (us < this.#nowUs) throw new InvalidArgumentError(`ManualClock cannot go back (${us} < ${this.#nowUs})`)
     this.#nowUs = us
   }
 }

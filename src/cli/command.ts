@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import type { ParseArgsOptionsConfig } from 'node:util'
+import { SpikewireBaseError } from '../base/errors.ts'
 import { MAX_CHANNELS } from '../codec/constants.ts'
 
 /** Exit codes of every command. */
@@ -20,9 +21,12 @@ export interface Command {
 }
 
 /** The command line is wrong: exit code 2, and a hint to read --help. */
-export class UsageError extends Error {
+export class UsageError extends SpikewireBaseError<'usage'> {
   override name = 'UsageError'
-  readonly code = 'usage'
+
+  constructor (message: string, options?: ErrorOptions) {
+    super('usage', message, options)
+  }
 }
 
 export interface Parsed {

@@ -4,6 +4,7 @@
  * byte for byte what the generic deterministic encoder produces (checked in tests).
  */
 import { MAX_CHANNEL_VARINT_BYTES, MAX_CHANNELS, MAX_DELTA_VARINT_BYTES, MAX_TIME_US, MessageType } from './constants.ts'
+import { InvalidArgumentError } from '../base/errors.ts'
 import { SpikewireError } from './errors.ts'
 import { readVarintColumn, varintLength, writeVarint } from './varint.ts'
 import type { Batch } from './messages.ts'
@@ -82,13 +83,13 @@ export interface PackedColumns {
 
 /**
  * Pack events `from`..`to` (exclusive) of the columns into wire bytes. Times must be integers,
- * non-decreasing and not before `base` (RangeError otherwise: a sender bug, not a wire error).
+ * non-decreasing and not before `base` (InvalidArgumentError otherwise: a sender bug, not a wire error).
  * `trusted` skips those checks for columns that were checked when they were filled.
  */
 export function packColumns (channels: ArrayLike<number>, times: ArrayLike<number>, values: Float32Array | undefined, from: number, to: number, base = times[from], trusted = false): PackedColumns {
   const n = to - from
-  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`batch count must be ≥ 1 (got ${n})`)
-  if (!Number.isSafeInteger(base) || base < 0) throw new RangeError(`batch base must be a uint ≤ 2^53 − 1 (got ${base})`)
+  if (!(Number.isInteger(n) && n >= 1)) throw new InvalidArgumentError(`batch count must be ≥ 1 (got ${n})`)
+  if (!Number.isSafeInteger(base) || base < 0) throw new InvalidArgumentError(`batch base must be a uint ≤ 2^53 − 1 (got ${base})`)
   chScratch = grow(chScratch, n * MAX_CHANNEL_VARINT_BYTES)
   dtScratch = grow(dtScratch, n * MAX_DELTA_VARINT_BYTES)
   const ch = chScratch
@@ -118,12 +119,12 @@ export function packColumns (channels: ArrayLike<number>, times: ArrayLike<numbe
     } else if (c <= MAX_CHANNELS && Number.isInteger(c)) {
       chLen = writeVarint(ch, chLen, c)
     } else {
-      throw new RangeError(`event ${i}: channel ${c} is not a uint32`)
+      throw new InvalidArgumentError(`event ${i}: channel ${c} is not a uint32`)
     }
     const t = times[i]
     const d = t - prev
     if (!(d >= 0) || !Number.isInteger(t) || t > MAX_TIME_US) {
-      throw new RangeError(`event ${i}: time ${t} is not an integer ≥ ${prev} and ≤ 2^53 − 1`)
+      throw new InvalidArgumentError(`event ${i}: time ${t} is not an integer ≥ ${prev} and ≤ 2^53 − 1`)
     }
     if (d < 0x80) {
       dt[dtLen++] = d
@@ -135,7 +136,7 @@ export function packColumns (channels: ArrayLike<number>, times: ArrayLike<numbe
   let val: Uint8Array | undefined
   if (values !== undefined) {
     if (!trusted) for (let i = from; i < to; i++) {
-      if (!Number.isFinite(values[i])) throw new RangeError(`event ${i}: value ${values[i]} is not finite`)
+      if (!Number.isFinite(values[i])) throw new InvalidArgumentError(`event ${i}: value ${values[i]} is not finite`)
     }
     if (littleEndian) {
       val = new Uint8Array(values.buffer, values.byteOffset + 4 * from, 4 * n)
@@ -158,7 +159,7 @@ function batchBodyLength (seq: number, p: PackedColumns): number {
 
 /** Encode packed columns as a batch with sequence number `seq`, optionally with its frame prefix. */
 export function encodePackedBatch (seq: number, p: PackedColumns, framed: boolean): Uint8Array {
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`batch seq must be a uint ≤ 2^53 − 1 (got ${seq})`)
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidArgumentError(`batch seq must be a uint ≤ 2^53 − 1 (got ${seq})`)
   const bodyLen = batchBodyLength(seq, p)
   const prefixLen = framed ? varintLength(bodyLen) : 0
   const out = new Uint8Array(prefixLen + bodyLen)
@@ -191,7 +192,7 @@ export function encodePackedBatch (seq: number, p: PackedColumns, framed: boolea
 /** Encode a batch message as CBOR, optionally preceded by its frame length prefix. */
 export function encodeBatchBytes (b: Batch, framed: boolean): Uint8Array {
   if (b.channels.length < b.count || b.times.length < b.count || (b.values != null && b.values.length < b.count)) {
-    throw new RangeError('batch columns are shorter than count')
+    throw new InvalidArgumentError('batch columns are shorter than count')
   }
   return encodePackedBatch(b.seq, packColumns(b.channels, b.times, b.values, 0, b.count, b.base), framed)
 }
@@ -265,7 +266,7 @@ export class BatchBuilder {
   #count = 0
 
   constructor (capacity: number, weighted = false) {
-    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError('capacity must be ≥ 1')
+    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new InvalidArgumentError('capacity must be ≥ 1')
     this.capacity = capacity
     this.weighted = weighted
     this.#channels = new Uint32Array(capacity)
@@ -299,7 +300,7 @@ export class BatchBuilder {
   /** Take the collected events as a batch starting at sequence number `seq`; the builder is emptied. */
   take (seq: number): Batch {
     const n = this.#count
-    if (n === 0) throw new RangeError('empty batch')
+    if (n === 0) throw new InvalidArgumentError('empty batch')
     this.#count = 0
     return {
       type: 'batch',
@@ -315,7 +316,7 @@ export class BatchBuilder {
   /** Encode the collected events as one framed batch and empty the builder (no intermediate copies). */
   takeFrame (seq: number): Uint8Array {
     const n = this.#count
-    if (n === 0) throw new RangeError('empty batch')
+    if (n === 0) throw new InvalidArgumentError('empty batch')
     this.#count = 0
     return encodeBatchBytes({
       type: 'batch',

@@ -1,3 +1,4 @@
+import { SpikewireBaseError } from '../base/errors.ts'
 import { ErrorCode } from './constants.ts'
 import type { ErrorCodeName } from './constants.ts'
 
@@ -5,13 +6,11 @@ import type { ErrorCodeName } from './constants.ts'
  * An error that has a code in the spikewire error registry (spec §10). The `code` is stable and is what
  * tests and peers act on; the message names the broken rule for people.
  */
-export class SpikewireError extends Error {
+export class SpikewireError extends SpikewireBaseError<ErrorCodeName> {
   override name = 'SpikewireError'
-  readonly code: ErrorCodeName
 
-  constructor (code: ErrorCodeName, message: string) {
-    super(message)
-    this.code = code
+  constructor (code: ErrorCodeName, message: string, options?: ErrorOptions) {
+    super(code, message, options)
   }
 
   /** The registry number that travels in reject and close messages. */
@@ -57,5 +56,5 @@ export function errorCodeName (n: number): ErrorCodeName | undefined {
 export function toSpikewireError (err: unknown): SpikewireError {
   if (err instanceof SpikewireError) return err
   const message = err instanceof Error ? err.message : String(err)
-  return new SpikewireError('internal-error', message)
+  return new SpikewireError('internal-error', message, { cause: err })
 }

@@ -6,6 +6,7 @@
 import { MAX_TIME_US } from './constants.ts'
 import { decodeColumns } from './batch.ts'
 import { writeVarint } from './varint.ts'
+import { InvalidArgumentError } from '../base/errors.ts'
 import { MessageError } from './errors.ts'
 import type { Batch, Message } from './messages.ts'
 
@@ -16,7 +17,7 @@ export function toHex (bytes: Uint8Array): string {
 }
 
 export function fromHex (hex: string): Uint8Array {
-  if (!/^([0-9a-f]{2})*$/i.test(hex)) throw new TypeError('not a hex string')
+  if (!/^([0-9a-f]{2})*$/i.test(hex)) throw new InvalidArgumentError('not a hex string')
   return new Uint8Array(Buffer.from(hex, 'hex'))
 }
 

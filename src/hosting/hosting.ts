@@ -18,6 +18,7 @@ import type { MergeStats } from '../timing/merge.ts'
 import type { PlayoutStats } from '../timing/playout.ts'
 import type { SpikewireNode } from '../node/node.ts'
 import { RealTimeDriver } from './driver.ts'
+import { InvalidArgumentError } from '../base/errors.ts'
 import type { EventSource } from '../timing/compensate.ts'
 
 const log = logger('spikewire:hosting')
@@ -147,12 +148,12 @@ export class SynapseHost {
 
 function checkPorts (model: Model, outChannels: number, input?: EventSource): void {
   if (outChannels < model.output.channels) {
-    throw new RangeError(`the out port has ${outChannels} channels; model ${model.describe().name} emits on ${model.output.channels}`)
+    throw new InvalidArgumentError(`the out port has ${outChannels} channels; model ${model.describe().name} emits on ${model.output.channels}`)
   }
   const inChannels = (input as { channels?: number } | undefined)?.channels
   const modelIn = model.inputs[0]?.channels
   if (inChannels !== undefined && modelIn !== undefined && inChannels > modelIn) {
-    throw new RangeError(`the in port has ${inChannels} channels; model ${model.describe().name} takes ${modelIn}`)
+    throw new InvalidArgumentError(`the in port has ${inChannels} channels; model ${model.describe().name} takes ${modelIn}`)
   }
 }
 

@@ -1,35 +1,14 @@
 /**
  * Named errors of the models. Each carries a stable `code`; tests and callers check the code, not the message.
  */
+import { SpikewireBaseError } from '../base/errors.ts'
 
-export class ModelError extends Error {
-  readonly code: string
-
-  constructor (code: string, message: string) {
-    super(message)
-    this.name = 'ModelError'
-    this.code = code
-  }
-}
-
-/** A model was built with a parameter outside its documented range. */
-export class ModelParamError extends ModelError {
-  readonly param: string
-
-  constructor (param: string, message: string) {
-    super('invalid-param', `${param}: ${message}`)
-    this.name = 'ModelParamError'
-    this.param = param
-  }
-}
-
-/** A model was driven incorrectly (for example `advanceTo` with a non-finite time). Data errors are counted instead. */
-export class ModelUsageError extends ModelError {
-  constructor (code: string, message: string) {
-    super(code, message)
-    this.name = 'ModelUsageError'
-  }
-}
+/** Codes of {@link ModelUsageError}. */
+export type ModelUsageErrorCode =
+  | 'channel-out-of-range'
+  | 'invalid-time'
+  | 'invalid-pulse'
+  | 'invalid-argument'
 
 /** Codes of {@link ReplayFormatError}; REPLAY-FORMAT.md lists the rule each one stands for. */
 export type ReplayErrorCode =
@@ -47,13 +26,41 @@ export type ReplayErrorCode =
   | 'too-many-events'
   | 'empty-file'
 
+/** Every code a model error can carry. */
+export type ModelErrorCode = 'invalid-param' | ModelUsageErrorCode | ReplayErrorCode
+
+/** The common class of the model errors: catch it to catch any of them. */
+export class ModelError<Code extends ModelErrorCode = ModelErrorCode> extends SpikewireBaseError<Code> {
+  override name = 'ModelError'
+
+  constructor (code: Code, message: string, options?: ErrorOptions) {
+    super(code, message, options)
+  }
+}
+
+/** A model was built with a parameter outside its documented range. */
+export class ModelParamError extends ModelError<'invalid-param'> {
+  override name = 'ModelParamError'
+  readonly param: string
+
+  constructor (param: string, message: string) {
+    super('invalid-param', `${param}: ${message}`)
+    this.param = param
+  }
+}
+
+/** A model was driven incorrectly (for example `advanceTo` with a non-finite time). Data errors are counted instead. */
+export class ModelUsageError extends ModelError<ModelUsageErrorCode> {
+  override name = 'ModelUsageError'
+}
+
 /** A spike-train file broke a rule of REPLAY-FORMAT.md. `line` is 1-based, 0 when the error concerns the whole file. */
-export class ReplayFormatError extends ModelError {
+export class ReplayFormatError extends ModelError<ReplayErrorCode> {
+  override name = 'ReplayFormatError'
   readonly line: number
 
   constructor (code: ReplayErrorCode, line: number, message: string) {
     super(code, line > 0 ? `line ${line}: ${message}` : message)
-    this.name = 'ReplayFormatError'
     this.line = line
   }
 }

@@ -118,7 +118,7 @@ export type RuleFactory = () => PlasticityRule
 export { Prng } from './prng.ts'
 export type { PrngState } from './prng.ts'
 export { ModelError, ModelParamError, ModelUsageError, ReplayFormatError } from './errors.ts'
-export type { ReplayErrorCode } from './errors.ts'
+export type { ModelErrorCode, ModelUsageErrorCode, ReplayErrorCode } from './errors.ts'
 
 import { Lif } from './lif.ts'
 import type { LifInit } from './lif.ts'

@@ -3,7 +3,7 @@
  * Pure JavaScript integer arithmetic, so a seed gives the same sequence on every platform.
  * Not for cryptography.
  */
-import { ModelParamError } from './errors.ts'
+import { ModelParamError, ModelUsageError } from './errors.ts'
 
 const TWO_32 = 4294967296
 const TWO_53 = 9007199254740992
@@ -134,7 +134,7 @@ export class Prng {
 
   /** Uniform integer in [0, n) without modulo bias; 1 ≤ n ≤ 2^32. */
   int (n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > TWO_32) throw new RangeError(`int(n) needs 1 ≤ n ≤ 2^32, got ${n}`)
+    if (!Number.isInteger(n) || n < 1 || n > TWO_32) throw new ModelUsageError('invalid-argument', `int(n) needs 1 ≤ n ≤ 2^32, got ${n}`)
     const limit = TWO_32 - (TWO_32 % n)
     for (;;) {
       const x = this.nextUint32()

@@ -3,7 +3,7 @@ import { logger } from '@libp2p/logger'
 import { SystemClock } from '../base/clock.ts'
 import { assertLoopback } from './address.ts'
 import { ProxiedConnection, resetSocket } from './connection.ts'
-import { NetemClosedError } from './errors.ts'
+import { NetemAddressError, NetemClosedError } from './errors.ts'
 import { DEFAULT_LINK, resolveLink } from './link.ts'
 import { PreciseTimer } from './precise-timer.ts'
 import { createRandom, mixSeed } from './prng.ts'
@@ -85,7 +85,7 @@ class DelayProxyImpl implements DelayProxy, PipeHost {
       this.#server.listen({ host: at.host, port: at.port, exclusive: true }, () => { cleanup(); resolve() })
     })
     const bound = this.#server.address()
-    if (bound == null || typeof bound === 'string') throw new Error('listener has no TCP address')
+    if (bound == null || typeof bound === 'string') throw new NetemAddressError(`the listener at ${at.host}:${at.port} has no TCP address`)
     this.#address = bound.address
     this.#port = bound.port
     log('listening on %s:%d, forwarding to %s:%d', this.#address, this.#port, this.#target.host, this.#target.port)

@@ -1,10 +1,13 @@
-/** Errors of node setup (not wire errors): a bad config file or key file. */
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-  readonly code: 'config-invalid' | 'config-unreadable' | 'key-invalid' | 'key-permissions' | 'key-exists'
+import { SpikewireBaseError } from '../base/errors.ts'
 
-  constructor (code: ConfigError['code'], message: string) {
-    super(message)
-    this.code = code
+/** Codes of {@link ConfigError}. */
+export type ConfigErrorCode = 'config-invalid' | 'config-unreadable' | 'key-invalid' | 'key-permissions' | 'key-exists'
+
+/** Errors of node setup (not wire errors): a bad config file or key file. */
+export class ConfigError extends SpikewireBaseError<ConfigErrorCode> {
+  override name = 'ConfigError'
+
+  constructor (code: ConfigErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
   }
 }

@@ -11,6 +11,7 @@ import type { Description, ErrorCodeName } from '../codec/index.ts'
 import { SystemClock } from '../base/clock.ts'
 import type { Clock } from '../base/clock.ts'
 import type { Startable, Stoppable } from '../base/service.ts'
+import { InvalidArgumentError } from '../base/errors.ts'
 import { InPort } from '../ports/in-port.ts'
 import type { InPortInit, InPortStats } from '../ports/in-port.ts'
 import { OutPort } from '../ports/out-port.ts'
@@ -195,7 +196,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   /** The clock sync with a peer (started on first use). Throws when the node runs without clock sync. */
   clockFor (target: Target): PeerClock {
     const sync = this.#time.peer(target).sync
-    if (sync === undefined) throw new RangeError('this node runs without clock sync (clockSync: false)')
+    if (sync === undefined) throw new InvalidArgumentError('this node runs without clock sync (clockSync: false)')
     return sync
   }
 

@@ -1,10 +1,17 @@
-/** Errors of a node's port table. The `code` is stable; tests and callers check it, not the message. */
-export class PortError extends Error {
-  override name = 'PortError'
-  readonly code: 'unknown-port' | 'port-exists'
+/** Errors of a node's port table. */
+import { SpikewireBaseError } from '../base/errors.ts'
 
-  constructor (code: PortError['code'], message: string) {
-    super(message)
-    this.code = code
+/** Codes of {@link PortError}. */
+export type PortErrorCode = 'unknown-port' | 'port-exists'
+
+/**
+ * A local port lookup or declaration failed: the node has no port of that name (`unknown-port`, the
+ * same name the wire registry gives a remote refusal), or a port of that name exists already (`port-exists`).
+ */
+export class PortError extends SpikewireBaseError<PortErrorCode> {
+  override name = 'PortError'
+
+  constructor (code: PortErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
   }
 }

@@ -12,6 +12,7 @@ import { logger } from '@libp2p/logger'
 import { DEFAULT_MAX_EVENTS, packColumns } from '../codec/index.ts'
 import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
 import type { Clock } from '../base/clock.ts'
+import { InvalidArgumentError } from '../base/errors.ts'
 import type { EventSender } from '../wire/sender.ts'
 import { OUT_PORT } from '../wire/defaults.ts'
 
@@ -83,7 +84,7 @@ export class OutPort {
     this.model = init.model
     this.#clock = init.clock
     this.#maxBatch = init.maxBatchEvents ?? OUT_PORT.maxBatchEvents.default
-    if (this.#maxBatch > DEFAULT_MAX_EVENTS) throw new RangeError(`maxBatchEvents must be ≤ ${DEFAULT_MAX_EVENTS}`)
+    if (this.#maxBatch > DEFAULT_MAX_EVENTS) throw new InvalidArgumentError(`maxBatchEvents must be ≤ ${DEFAULT_MAX_EVENTS}`)
     this.#latenessUs = init.latenessUs ?? OUT_PORT.latenessUs.default
     this.#autoWatermark = init.autoWatermark ?? true
     const cap = Math.min(this.#maxBatch, 1024)

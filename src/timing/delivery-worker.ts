@@ -21,6 +21,7 @@ import { getPriority, setPriority } from 'node:os'
 import { receiveMessageOnPort, workerData } from 'node:worker_threads'
 import type { MessagePort } from 'node:worker_threads'
 import type { TimedEvent } from './compensate.ts'
+import { DeliveryThreadError } from './errors.ts'
 
 export interface DeliveryWorkerData {
   signal: SharedArrayBuffer
@@ -78,7 +79,7 @@ async function loadDriver (): Promise<{ deliver: (e: TimedEvent) => void, close?
   if (data.module === '') return { deliver: () => {} }
   const mod = await import(data.module) as DriverModule
   const fn = mod[data.exportName]
-  if (typeof fn !== 'function') throw new TypeError(`driver module ${data.module} has no function export '${data.exportName}'`)
+  if (typeof fn !== 'function') throw new DeliveryThreadError(`driver module ${data.module} has no function export '${data.exportName}'`)
   if (typeof mod.init === 'function') await mod.init(data.options)
   return { deliver: fn as (e: TimedEvent) => void, close: typeof mod.close === 'function' ? mod.close as () => unknown : undefined }
 }

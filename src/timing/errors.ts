@@ -1,48 +1,38 @@
 /**
- * Errors of the latency-compensation code (playout, merge). Each has a stable `code`; callers and tests
- * check the code, never the message.
+ * Errors of the latency-compensation code (playout, merge, delivery thread). Each has a stable `code`;
+ * callers and tests check the code, never the message.
  */
+import { SpikewireBaseError } from '../base/errors.ts'
 
 /** An option or argument outside its documented range. */
-export class InvalidTimingOptionError extends Error {
+export class InvalidTimingOptionError extends SpikewireBaseError<'invalid-timing-option'> {
   static readonly code = 'invalid-timing-option'
-  readonly code = InvalidTimingOptionError.code
+  override name = 'InvalidTimingOptionError'
 
-  constructor (message: string) {
-    super(message)
-    this.name = 'InvalidTimingOptionError'
+  constructor (message: string, options?: ErrorOptions) {
+    super(InvalidTimingOptionError.code, message, options)
   }
 }
 
 /** A merge input id that was never added or was removed. */
-export class UnknownInputError extends Error {
+export class UnknownInputError extends SpikewireBaseError<'unknown-input'> {
   static readonly code = 'unknown-input'
-  readonly code = UnknownInputError.code
+  override name = 'UnknownInputError'
 
   constructor (input: number) {
-    super(`unknown merge input ${input}`)
-    this.name = 'UnknownInputError'
+    super(UnknownInputError.code, `unknown merge input ${input}`)
   }
 }
 
-/** The object was closed; it accepts no more events. */
-export class ClosedError extends Error {
-  static readonly code = 'closed'
-  readonly code = ClosedError.code
-
-  constructor (what: string) {
-    super(`${what} is closed`)
-    this.name = 'ClosedError'
-  }
-}
+/** A playout buffer, merge or delivery thread used after close(). Defined in the base layer, shared with other layers. */
+export { ClosedError } from '../base/errors.ts'
 
 /** A delivery thread's driver module did not load, or its worker stopped. */
-export class DeliveryThreadError extends Error {
+export class DeliveryThreadError extends SpikewireBaseError<'delivery-thread-failed'> {
   static readonly code = 'delivery-thread-failed'
-  readonly code = DeliveryThreadError.code
+  override name = 'DeliveryThreadError'
 
-  constructor (message: string) {
-    super(message)
-    this.name = 'DeliveryThreadError'
+  constructor (message: string, options?: ErrorOptions) {
+    super(DeliveryThreadError.code, message, options)
   }
 }

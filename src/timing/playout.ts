@@ -138,7 +138,9 @@ export class PlayoutBuffer<T> extends EventTarget {
     this.#statsEvery = options.statsEveryUs ?? 1_000_000
     this.#lead = options.leadUs ?? 0
     check(Number.isFinite(this.#lead) && this.#lead >= 0, `leadUs must be a finite number ≥ 0 (got ${this.#lead})`)
-    this.#latency = new LatencyTracker({ window: options.latencyWindow })
+    const window = options.latencyWindow
+    check(window === undefined || (Number.isInteger(window) && window >= 1), `latencyWindow must be an integer ≥ 1 (got ${window})`)
+    this.#latency = new LatencyTracker({ window })
     this.#nextStatsUs = this.#s.nowUs() + this.#statsEvery
   }
 

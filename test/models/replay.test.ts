@@ -3,7 +3,7 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseSpikeTrain, readSpikeTrainFile, replay, replayFile, ReplayFormatError } from '../../src/models/index.ts'
-import type { ReplayParseOptions } from '../../src/models/index.ts'
+import type { ReplayErrorCode, ReplayParseOptions } from '../../src/models/index.ts'
 import { collect } from './helpers.ts'
 
 test('CSV: header, CRLF, blank lines, spaces around fields, fractions, BOM', t => {
@@ -20,7 +20,7 @@ test('NDJSON: both key spellings, and bytes input', t => {
   t.deepEqual([...train.timeUs], [10, 20, 30])
 })
 
-const bad: Array<[string, string | Uint8Array, ReplayParseOptions, string, number]> = [
+const bad: Array<[string, string | Uint8Array, ReplayParseOptions, ReplayErrorCode, number]> = [
   ['file-too-large', 'channel,time_us\n0,1\n', { maxBytes: 10 }, 'file-too-large', 0],
   ['bad-encoding', Uint8Array.from([0x7b, 0xff, 0xfe, 0x0a]), {}, 'bad-encoding', 0],
   ['unknown-format', '\n0,100\n', {}, 'unknown-format', 2],
@@ -63,7 +63,7 @@ for (const [title, input, opts, code, line] of bad) {
 test('every error code is exercised', t => {
   const codes = new Set(bad.map(b => b[3]))
   for (const c of ['file-too-large', 'bad-encoding', 'unknown-format', 'line-too-long', 'bad-header', 'bad-field-count',
-    'bad-json', 'bad-record', 'bad-channel', 'bad-time', 'time-regression', 'too-many-events', 'empty-file']) {
+    'bad-json', 'bad-record', 'bad-channel', 'bad-time', 'time-regression', 'too-many-events', 'empty-file'] as const) {
     t.true(codes.has(c), c)
   }
 })

@@ -142,7 +142,7 @@ test('resolveLink rejects out-of-range parameters', t => {
   ]
   for (const p of bad) {
     const err = t.throws(() => resolveLink(DEFAULT_LINK, p), { instanceOf: NetemParamsError }, JSON.stringify(p))
-    t.is(err?.code, 'ERR_NETEM_PARAMS')
+    t.is(err?.code, 'invalid-link-params')
   }
   t.is(resolveLink(DEFAULT_LINK, { delayMs: 0.25 }).delayMs, 0.25)
 })

@@ -220,7 +220,8 @@ test('invalid options throw InvalidTimingOptionError', t => {
     { delay: { mode: 'fixed', us: -1 } },
     { delay: { mode: 'adaptive', percentile: 0 } },
     { delay: { mode: 'fixed', us: 1 }, late: 'ignore' },
-    { delay: { mode: 'fixed', us: 1 }, maxQueue: 0 }
+    { delay: { mode: 'fixed', us: 1 }, maxQueue: 0 },
+    { delay: { mode: 'fixed', us: 1 }, latencyWindow: 0 }
   ]
   for (const o of bad) {
     const err = t.throws(() => new PlayoutBuffer({ scheduler, onDeliver: () => {}, ...o } as never), { instanceOf: InvalidTimingOptionError })

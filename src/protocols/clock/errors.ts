@@ -2,25 +2,24 @@
  * Errors of the clock-synchronisation code. Each has a stable `code`; tests and callers check the code,
  * never the message.
  */
+import { SpikewireBaseError } from '../../base/errors.ts'
 
 /** A clock sample (four timestamps of one probe) that cannot be a real measurement. */
-export class InvalidClockSampleError extends Error {
+export class InvalidClockSampleError extends SpikewireBaseError<'invalid-clock-sample'> {
   static readonly code = 'invalid-clock-sample'
-  readonly code = InvalidClockSampleError.code
+  override name = 'InvalidClockSampleError'
 
-  constructor (message: string) {
-    super(message)
-    this.name = 'InvalidClockSampleError'
+  constructor (message: string, options?: ErrorOptions) {
+    super(InvalidClockSampleError.code, message, options)
   }
 }
 
 /** An option or argument outside its documented range. */
-export class InvalidClockOptionError extends Error {
+export class InvalidClockOptionError extends SpikewireBaseError<'invalid-clock-option'> {
   static readonly code = 'invalid-clock-option'
-  readonly code = InvalidClockOptionError.code
+  override name = 'InvalidClockOptionError'
 
-  constructor (message: string) {
-    super(message)
-    this.name = 'InvalidClockOptionError'
+  constructor (message: string, options?: ErrorOptions) {
+    super(InvalidClockOptionError.code, message, options)
   }
 }

@@ -15,7 +15,7 @@ import { PeerClock } from './peer-clock.ts'
 import type { PeerClockOptions } from './peer-clock.ts'
 import { PeerTime } from './peer-time.ts'
 import type { PeerTimeInit } from './peer-time.ts'
-import { InvalidClockOptionError } from './errors.ts'
+import { InvalidArgumentError } from '../../base/errors.ts'
 
 export interface ClockServiceComponents {
   libp2p: Libp2p
@@ -65,7 +65,7 @@ export class ClockService implements Startable {
   peer (target: Target): PeerTime {
     const t = parseTarget(target)
     const id = isMultiaddr(t) ? (t.getComponents().find(c => c.name === 'p2p')?.value ?? '') : t.toString()
-    if (id === '') throw new InvalidClockOptionError('a clock sync target needs a peer id (/p2p/…)')
+    if (id === '') throw new InvalidArgumentError('a clock sync target needs a peer id (/p2p/…)')
     let pt = this.#peers.get(id)
     if (pt === undefined) {
       const sync = this.#init.sync === false
