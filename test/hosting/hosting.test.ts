@@ -1,5 +1,7 @@
 import test from 'ava'
-import { startNode, until } from '../helpers/nodes.ts'
+import { nowUs, startNode, until } from '../helpers/nodes.ts'
+import { hostSource } from '../../src/hosting/hosting.ts'
+import { parseSpikeTrain, replay } from '../../src/models/index.ts'
 import { SkewedClock, SystemClock } from '../../src/base/clock.ts'
 
 test('a LIF neuron hosted from config fires when a Poisson source pushes into it', async t => {
@@ -33,7 +35,7 @@ test('hosting refuses a port too small for the model', async t => {
   }), { message: /8/ })
 })
 
-test('a config replay source plays a recorded train in real time, keeping its intervals', async t => {
+test('a config replay source waits for its first subscriber, then plays the whole train in real time, keeping its intervals', async t => {
   const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
   const { join } = await import('node:path')
   const { tmpdir } = await import('node:os')
@@ -45,15 +47,42 @@ test('a config replay source plays a recorded train in real time, keeping its in
   const { loadConfig } = await import('../../src/hosting/config.ts')
   const node = await startNode(t, await loadConfig(join(dir, 'node.json')))
   const watcher = await startNode(t, { name: 'watcher' })
+  // The subscriber comes later than the train lasts (380 ms): with the default start nothing is lost.
+  await new Promise(resolve => setTimeout(resolve, 500))
+  t.is(node.drivers[0].startedUs, undefined, 'the train has not started without a subscriber')
+  const subscribedAt = nowUs(node)
   const sub = watcher.subscribe(node.multiaddrs[0], 'spikes')
   const got: Array<[number, number]> = []
   sub.onBatch(d => { for (let i = 0; i < d.batch.count; i++) got.push([d.batch.channels[i], d.batch.times[i]]) })
-  await until(() => got.length >= 10, 8000, 'replayed events')
+  await until(() => got.length >= 20, 20_000, 'replayed events')
+  t.is(got.length, 20)
+  // The train started when the subscription attached: its first event is the file's first, placed then.
+  t.deepEqual(got[0], [0, node.drivers[0].startedUs === undefined ? NaN : Math.round(node.drivers[0].startedUs)])
+  t.true(got[0][1] >= subscribedAt, `first event at ${got[0][1]}, subscribed at ${subscribedAt}`)
   // Channels follow the file; intervals are the file's 20 ms (to the µs: times are the file's, shifted).
   for (let i = 1; i < got.length; i++) {
     t.is(got[i][1] - got[i - 1][1], 20_000)
     t.is(got[i][0], (got[i - 1][0] + 1) % 3)
   }
+})
+
+test('a replay source started "now" plays without waiting: a later subscriber gets only the rest', async t => {
+  const node = await startNode(t, { name: 'replayer', ports: [{ name: 'spikes', direction: 'out', channels: 3 }] })
+  // 500 events 20 ms apart: 10 s, so that the subscriber surely arrives while the train is still playing.
+  const train = parseSpikeTrain(['channel,time_us', ...Array.from({ length: 500 }, (_, k) => `${k % 3},${k * 20_000}`)].join('\n'))
+  const startUs = Math.round(node.clock.nowUs())
+  const driver = hostSource(node, replay(train, { start: 'now', startUs }), 'spikes')
+  t.teardown(() => { driver.stop() })
+  t.not(driver.startedUs, undefined)
+  await until(() => driver.stats.emitted >= 5, 20_000, 'events played')
+  const watcher = await startNode(t, { name: 'watcher' })
+  const sub = watcher.subscribe(node.multiaddrs[0], 'spikes')
+  const got: number[] = []
+  sub.onBatch(d => { for (let i = 0; i < d.batch.count; i++) got.push(d.batch.times[i]) })
+  await until(() => got.length >= 3, 20_000, 'replayed events')
+  // The first events were played before anyone listened; the subscriber joins the train where it is.
+  t.true(got[0] >= startUs + 5 * 20_000, `first event received at +${(got[0] - startUs) / 1000} ms`)
+  t.is((got[0] - startUs) % 20_000, 0)
 })
 
 test('an in port measures the one-way latency of each pusher once the clock is estimated', async t => {
