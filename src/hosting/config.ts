@@ -16,8 +16,12 @@ import type { Tunable } from '../wire/defaults.ts'
 export type SourceConfig =
   | { type: 'poisson', rateHz: number, seed?: number }
   | { type: 'pacemaker', rateHz: number, phase?: number }
-  /** A recorded spike train (src/models/REPLAY-FORMAT.md), paced in real time; the path is relative to the config file. */
-  | { type: 'replay', file: string, format?: 'csv' | 'ndjson', timeBase?: 'relative' | 'absolute' }
+  /**
+   * A recorded spike train (src/models/REPLAY-FORMAT.md), paced in real time; the path is relative to the
+   * config file. `start`: when the train starts, "first-subscriber" (default: when the port gets its first
+   * stream, a subscriber or a push link) or "now" (when the node starts).
+   */
+  | { type: 'replay', file: string, format?: 'csv' | 'ndjson', timeBase?: 'relative' | 'absolute', start?: 'first-subscriber' | 'now' }
 
 /** A port of a config: a plain port (src/node/init.ts), optionally driven by a built-in source. */
 export interface PortConfig extends PlainPortConfig {
@@ -149,7 +153,7 @@ function source (v: unknown, path: string): SourceConfig {
     return s
   }
   if (o.type === 'replay') {
-    known(o, path, ['type', 'file', 'format', 'timeBase'])
+    known(o, path, ['type', 'file', 'format', 'timeBase', 'start'])
     const s: SourceConfig = { type: 'replay', file: str(o.file, `${path}.file`) }
     if (o.format !== undefined) {
       if (o.format !== 'csv' && o.format !== 'ndjson') fail(`${path}.format`, 'must be "csv" or "ndjson"')
@@ -158,6 +162,10 @@ function source (v: unknown, path: string): SourceConfig {
     if (o.timeBase !== undefined) {
       if (o.timeBase !== 'relative' && o.timeBase !== 'absolute') fail(`${path}.timeBase`, 'must be "relative" or "absolute"')
       s.timeBase = o.timeBase
+    }
+    if (o.start !== undefined) {
+      if (o.start !== 'first-subscriber' && o.start !== 'now') fail(`${path}.start`, 'must be "first-subscriber" or "now"')
+      s.start = o.start
     }
     return s
   }

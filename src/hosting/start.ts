@@ -50,7 +50,7 @@ async function sourceModel (p: PortConfig, startUs: number): Promise<Model | und
   const src = p.source
   if (src?.type === 'poisson') return poisson({ channels: p.channels, rateHz: src.rateHz, seed: src.seed, startUs })
   if (src?.type === 'pacemaker') return pacemaker({ channels: p.channels, rateHz: src.rateHz, phase: src.phase, startUs })
-  if (src?.type === 'replay') return await replayFile(src.file, { channels: p.channels, format: src.format, timeBase: src.timeBase, startUs })
+  if (src?.type === 'replay') return await replayFile(src.file, { channels: p.channels, format: src.format, timeBase: src.timeBase, start: src.start, startUs })
   return undefined
 }
 

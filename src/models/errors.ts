@@ -9,6 +9,8 @@ export type ModelUsageErrorCode =
   | 'invalid-time'
   | 'invalid-pulse'
   | 'invalid-argument'
+  | 'invalid-start'
+  | 'already-started'
 
 /** Codes of {@link ReplayFormatError}; REPLAY-FORMAT.md lists the rule each one stands for. */
 export type ReplayErrorCode =

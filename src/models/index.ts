@@ -129,7 +129,7 @@ import type { PoissonInit } from './poisson.ts'
 import { Pacemaker } from './pacemaker.ts'
 import type { PacemakerInit } from './pacemaker.ts'
 import { Replay } from './replay.ts'
-import type { ReplayInit } from './replay.ts'
+import type { ReplayInit, ReplayStart } from './replay.ts'
 import { parseSpikeTrain, readSpikeTrainFile } from './replay-parse.ts'
 import type { ReplayParseOptions, SpikeTrain } from './replay-parse.ts'
 import { CultureEmulator } from './culture-emulator.ts'
@@ -154,7 +154,7 @@ export { evokedProbability } from './culture-emulator.ts'
 export { cultureChannel, cultureElectrode } from './culture.ts'
 export { weightOf } from './memristor.ts'
 export { pulseChargeNc } from './culture-device.ts'
-export type { LifInit, AdexInit, PoissonInit, PacemakerInit, ReplayInit, ReplayParseOptions, SpikeTrain }
+export type { LifInit, AdexInit, PoissonInit, PacemakerInit, ReplayInit, ReplayStart, ReplayParseOptions, SpikeTrain }
 export type { CultureEmulatorInit, CultureDevice, StimulationLimits, MemristorInit, RateRuleInit, StdpRuleInit, SynapseInit }
 export type { SpikeOrigin, RecordSink, StimulusOutcome, StimRefusal, StimulusPulseShape } from './culture-device.ts'
 export type { StimulationCounters } from './stim-guard.ts'

@@ -8,6 +8,10 @@
  *   earlier than `startUs` are skipped and counted as `skipped`.
  *
  * Pacing is the caller's: a real-time node calls `advanceTo(clock.nowUs())`, a simulation any time it likes.
+ *
+ * Start: `start` says when a real-time driver starts the train (REPLAY-FORMAT.md, "Start"):
+ * 'first-subscriber' (default) when its out port gets its first stream, 'now' at `startUs`. The model
+ * itself only records the choice; the driver calls `startAt(now)` at the moment it starts.
  */
 import { checkChannels, checkNumber } from './params.ts'
 import { ModelParamError, ModelUsageError } from './errors.ts'
@@ -18,21 +22,31 @@ export interface ReplayInit {
   /** Output channel count (default maxChannel + 1 of the train); every id in the train must be below it. */
   channels?: number
   timeBase?: 'relative' | 'absolute'
-  /** Start time, µs (default 0). */
+  /** Start time, µs (default 0); `startAt` may move it before the first `advanceTo`. */
   startUs?: number
+  /** When a real-time driver starts the train (default 'first-subscriber'). */
+  start?: ReplayStart
 }
+
+/**
+ * When a replay starts in real time: when its out port gets its first stream (a subscriber or a push
+ * link), or as soon as it is driven.
+ */
+export type ReplayStart = 'first-subscriber' | 'now'
 
 export class Replay implements SourceModel {
   readonly output: PortSpec
   readonly inputs: readonly PortSpec[] = []
   readonly channels: number
   readonly timeBase: 'relative' | 'absolute'
+  readonly start: ReplayStart
   readonly #train: SpikeTrain
-  readonly #offsetUs: number
+  #offsetUs = 0
   #next = 0
-  #timeUs: number
+  #timeUs = 0
   #spikes = 0
   #skipped = 0
+  #advanced = false
 
   constructor (train: SpikeTrain, init: ReplayInit = {}) {
     if (train.timeUs.length === 0 || train.channel.length !== train.timeUs.length) {
@@ -43,13 +57,19 @@ export class Replay implements SourceModel {
     if (train.maxChannel >= this.channels) throw new ModelParamError('channels', `the train uses channel ${train.maxChannel}`)
     this.timeBase = init.timeBase ?? 'relative'
     if (this.timeBase !== 'relative' && this.timeBase !== 'absolute') throw new ModelParamError('timeBase', 'must be relative or absolute')
-    this.#timeUs = checkNumber('startUs', init.startUs ?? 0)
-    this.#offsetUs = this.timeBase === 'relative' ? this.#timeUs - train.timeUs[0] : 0
-    while (this.#next < train.timeUs.length && train.timeUs[this.#next] + this.#offsetUs < this.#timeUs) {
-      this.#next++
-      this.#skipped++
-    }
+    this.start = init.start ?? 'first-subscriber'
+    if (this.start !== 'first-subscriber' && this.start !== 'now') throw new ModelParamError('start', 'must be first-subscriber or now')
+    this.#place(checkNumber('startUs', init.startUs ?? 0))
     this.output = { name: 'spikes', kind: 'spike', channels: this.channels }
+  }
+
+  /**
+   * Start the train at `startUs` instead of the `startUs` it was built with (relative: the first event is
+   * placed there; absolute: events before it are skipped). Only before the first `advanceTo`.
+   */
+  startAt (startUs: number): void {
+    if (this.#advanced) throw new ModelUsageError('already-started', 'startAt must come before the first advanceTo')
+    this.#place(checkNumber('startUs', startUs))
   }
 
   get timeUs (): number {
@@ -84,6 +104,7 @@ export class Replay implements SourceModel {
 
   advanceTo (tUs: number, emit: EventSink): void {
     if (!Number.isFinite(tUs)) throw new ModelUsageError('invalid-time', `advanceTo needs a finite time, got ${tUs}`)
+    this.#advanced = true
     const { channel, timeUs } = this.#train
     const n = timeUs.length
     while (this.#next < n) {
@@ -94,5 +115,17 @@ export class Replay implements SourceModel {
       this.#next++
     }
     if (tUs > this.#timeUs) this.#timeUs = tUs
+  }
+
+  #place (startUs: number): void {
+    const t = this.#train.timeUs
+    this.#timeUs = startUs
+    this.#offsetUs = this.timeBase === 'relative' ? startUs - t[0] : 0
+    this.#next = 0
+    this.#skipped = 0
+    while (this.#next < t.length && t[this.#next] + this.#offsetUs < startUs) {
+      this.#next++
+      this.#skipped++
+    }
   }
 }

@@ -66,6 +66,7 @@ export class OutPort {
   readonly #latenessUs: number
   #autoWatermark: boolean
   readonly #senders = new Set<EventSender>()
+  readonly #attachListeners = new Set<(sender: EventSender) => void>()
   #ch: Uint32Array
   #t: Float64Array
   #v: Float32Array | undefined
@@ -217,10 +218,26 @@ export class OutPort {
     this.#senders.add(sender)
     this.stats.streams = this.#senders.size
     if (this.#watermark > 0) sender.watermark(this.#watermark)
+    for (const fn of this.#attachListeners) {
+      try {
+        fn(sender)
+      } catch (err) {
+        log.error('attach listener failed: %e', err)
+      }
+    }
     return () => {
       this.#senders.delete(sender)
       this.stats.streams = this.#senders.size
     }
+  }
+
+  /**
+   * Call `fn` each time a stream is attached (a subscriber or a push link), after it has been added;
+   * returns a function that removes it. A throwing listener is logged, not propagated.
+   */
+  onAttach (fn: (sender: EventSender) => void): () => void {
+    this.#attachListeners.add(fn)
+    return () => { this.#attachListeners.delete(fn) }
   }
 
   get senders (): ReadonlySet<EventSender> {

@@ -15,7 +15,7 @@ import { SCENARIOS } from '../../interop-tests/scenarios/index.ts'
 const ROOT = join(import.meta.dirname, '..', '..')
 const RUNNER = join(ROOT, 'interop-tests', 'run.ts')
 
-interface Row { type?: string, scenario: string, dialer: string, listener: string, result: string, reason: string }
+interface Row { type?: string, scenario: string, dialer: string, listener: string, result: string, reason: string, duration_ms?: number }
 interface Summary { bench: string, passed: number, failed: number, skipped: number }
 
 async function runner (args: string[]): Promise<{ code: number | null, rows: Row[], summary: Summary, stderr: string }> {
@@ -116,18 +116,28 @@ test.serial('the runner reports FAIL when an implementation exits 1 or reports w
 })
 
 test.serial('an implementation that hangs fails at the deadline and is killed with its children', async t => {
-  t.timeout(60_000)
+  // The deadline applies to every cell, ts × ts included: it must leave room for two Node + libp2p
+  // start-ups on a busy machine (3 s did not). Each hanging cell then lasts about the deadline plus the
+  // runner's grace for the listener (3 s) and kill wait; four cells, two at a time.
+  const deadlineS = 12
+  t.timeout(120_000)
   const out = await mkdtemp(join(tmpdir(), 'spikewire-interop-hang-'))
   t.teardown(async () => { await rm(out, { recursive: true, force: true }) })
   const manifest = join(import.meta.dirname, 'fixtures', 'broken-impls.json')
-  const r = await runner(['--manifest', manifest, '--impls', 'ts,hang', '--only', 'connect-and-describe', '--timeout', '3', '--out', out])
+  const r = await runner(['--manifest', manifest, '--impls', 'ts,hang', '--only', 'connect-and-describe', '--timeout', String(deadlineS), '--out', out])
   t.is(r.code, 1)
   const cell = (d: string, l: string): Row | undefined => r.rows.find(x => x.dialer === d && x.listener === l)
-  t.is(cell('ts', 'ts')?.result, 'pass')
-  t.regex(cell('hang', 'ts')?.reason ?? '', /^timeout: the dialer did not finish within 3000 ms/)
+  t.is(cell('ts', 'ts')?.result, 'pass', cell('ts', 'ts')?.reason)
+  t.regex(cell('hang', 'ts')?.reason ?? '', new RegExp(`^timeout: the dialer did not finish within ${deadlineS * 1000} ms`))
   t.regex(cell('ts', 'hang')?.reason ?? '', /the listener did not finish after `done`/)
   t.is(cell('hang', 'hang')?.result, 'fail')
   t.is(r.summary.failed, 3)
+  // A hanging dialer is given up at the deadline, not before and not much after: the run ends within the
+  // listener's grace (3 s) and the kill wait (2 s) after it, plus room for a busy machine.
+  for (const c of [cell('hang', 'ts'), cell('hang', 'hang')]) {
+    const ms = c?.duration_ms ?? NaN
+    t.true(ms >= deadlineS * 1000 - 50 && ms <= deadlineS * 1000 + 10_000, `${c?.dialer}→${c?.listener} took ${ms} ms`)
+  }
   // The process groups were killed: the child that `hang` started is gone too.
   const ps = spawn('ps', ['-eo', 'args'], { stdio: ['ignore', 'pipe', 'ignore'] })
   let list = ''

@@ -3,6 +3,7 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseSpikeTrain, readSpikeTrainFile, replay, replayFile, ReplayFormatError } from '../../src/models/index.ts'
+import { ModelParamError, ModelUsageError } from '../../src/models/errors.ts'
 import type { ReplayErrorCode, ReplayParseOptions } from '../../src/models/index.ts'
 import { collect } from './helpers.ts'
 
@@ -111,4 +112,23 @@ test('files: format from the extension, size checked before reading', async t =>
   } finally {
     await rm(dir, { recursive: true })
   }
+})
+
+test('start: first-subscriber by default; startAt places the train before the first advanceTo, never after', t => {
+  const train = parseSpikeTrain('channel,time_us\n0,1000\n1,1500\n0,3000\n')
+  const rel = replay(train, { startUs: 0 })
+  t.is(rel.start, 'first-subscriber')
+  rel.startAt(10_000)
+  t.is(rel.timeUs, 10_000)
+  t.deepEqual(collect(rel, 20_000), [{ channel: 0, timeUs: 10_000 }, { channel: 1, timeUs: 10_500 }, { channel: 0, timeUs: 12_000 }])
+  const err = t.throws(() => { rel.startAt(30_000) }, { instanceOf: ModelUsageError })
+  t.is(err?.code, 'already-started')
+  // Absolute time base: file times stay; events before the new start are skipped and counted.
+  const abs = replay(train, { timeBase: 'absolute', start: 'now' })
+  t.is(abs.start, 'now')
+  abs.startAt(1200)
+  t.deepEqual(collect(abs, 5000), [{ channel: 1, timeUs: 1500 }, { channel: 0, timeUs: 3000 }])
+  t.is(abs.stats().skipped, 1)
+  const bad = t.throws(() => replay(train, { start: 'later' as 'now' }), { instanceOf: ModelParamError })
+  t.is(bad?.param, 'start')
 })

@@ -84,6 +84,12 @@ export function median (xs: number[]): number {
   return s[Math.floor(s.length / 2)]
 }
 
+/** The p-quantile (0 ≤ p ≤ 1) of `xs`, nearest rank. */
+export function quantile (xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]
+}
+
 export function std (xs: number[]): number {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1))
