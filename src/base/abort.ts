@@ -1,6 +1,7 @@
 /**
- * Waiting that an AbortSignal can cut short: sleeps, sleeps until a clock reading, and deadlines. One place
- * for what the wire, protocol and CLI code would otherwise each write with `new Promise(setTimeout)`.
+ * Waiting that an AbortSignal can cut short: sleeps, sleeps until a clock reading, deadlines, and waits
+ * bounded in time. One place for what the wire, protocol and CLI code would otherwise each write with
+ * `new Promise(setTimeout)`.
  */
 import type { Clock } from './clock.ts'
 
@@ -60,5 +61,22 @@ export async function raceAbort<T> (promise: Promise<T>, signal?: AbortSignal): 
     })])
   } finally {
     if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Resolves when the signal aborts (at once when it has). */
+export async function untilAborted (signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return
+  await new Promise<void>(resolve => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+}
+
+/** Wait for `promise` at most `ms`; resolves true when it settled in time (a rejection is rethrown). */
+export async function within (promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, ms) })
+  try {
+    return await Promise.race([promise.then(() => true), late])
+  } finally {
+    clearTimeout(timer)
   }
 }
