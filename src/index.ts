@@ -35,6 +35,8 @@ export type { SubscribeOptions, SubscriptionStats, GapDetail } from './protocols
 export { PushLink } from './protocols/events/push-link.ts'
 export type { PushOptions, PushLinkStats } from './protocols/events/push-link.ts'
 export { RejectedError } from './protocols/events/events-client.ts'
+export { LinkClosedError } from './wire/errors.ts'
+export { PeerReportedError, RemoteCloseError } from './codec/errors.ts'
 export { Inbox } from './wire/inbox.ts'
 export type { Delivery, WatermarkNote, Pausable } from './wire/inbox.ts'
 export type { LinkStatus, LinkState, ReconnectOptions } from './wire/reconnect.ts'

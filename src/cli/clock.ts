@@ -1,4 +1,5 @@
 /** `spikewire clock`: synchronise with a remote node's clock and print offset ± uncertainty, round trip, drift. */
+import { untilAborted } from '../base/abort.ts'
 import { startClient } from './client.ts'
 import { EXIT_FAILURE, EXIT_OK, multiaddrArg, parseCommand, seconds } from './command.ts'
 import type { Command } from './command.ts'
@@ -59,7 +60,7 @@ export const command: Command = {
       pc.addEventListener('status', e => {
         if (e.detail.state === 'retrying') err(`clock: ${e.detail.error?.message ?? 'link lost'}; retrying`)
       })
-      await new Promise(resolve => { done.signal.addEventListener('abort', resolve, { once: true }) })
+      await untilAborted(done.signal)
       const e = pc.estimate()
       const ok = Number.isFinite(e.uncertaintyUs)
       const s = pc.stats

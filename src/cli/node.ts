@@ -5,7 +5,8 @@ import type { Command } from './command.ts'
 import { modelText, table } from './format.ts'
 import { StatsReporter, watchNode } from './node-report.ts'
 import { Lines } from './output.ts'
-import { onStopSignal, within } from './signals.ts'
+import { within } from '../base/abort.ts'
+import { onStopSignal } from './signals.ts'
 
 /** How long closing every stream and stopping libp2p may take before the command gives up (exit 1). */
 const STOP_TIMEOUT_MS = 10_000

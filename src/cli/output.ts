@@ -3,6 +3,7 @@
  * of crashing, and a flush before the process exits (pipes are asynchronous in Node: exiting at once
  * would cut buffered lines).
  */
+import { sleep } from '../base/abort.ts'
 
 const stdoutBroken = new AbortController()
 let installed = false
@@ -55,5 +56,5 @@ export async function flushStdio (timeoutMs = 30_000): Promise<void> {
   const pending = (): boolean =>
     (process.stdout.writableLength > 0 && !stdoutBroken.signal.aborted && !process.stdout.destroyed) ||
     (process.stderr.writableLength > 0 && !process.stderr.destroyed)
-  for (let waited = 0; pending() && waited < timeoutMs; waited += 5) await new Promise(resolve => setTimeout(resolve, 5))
+  for (let waited = 0; pending() && waited < timeoutMs; waited += 5) await sleep(5)
 }

@@ -21,14 +21,3 @@ export function onStopSignal (command: string, stop: (signal: string) => void): 
   for (const s of SIGNALS) process.on(s, handler)
   return () => { for (const s of SIGNALS) process.off(s, handler) }
 }
-
-/** Wait for `p` at most `ms`; resolves true when it settled in time (a rejection is rethrown). */
-export async function within (p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, ms) })
-  try {
-    return await Promise.race([p.then(() => true), late])
-  } finally {
-    clearTimeout(timer)
-  }
-}

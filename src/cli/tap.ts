@@ -8,7 +8,8 @@ import { EXIT_OK, UsageError, channelList, multiaddrArg, parseCommand, seconds }
 import type { Command } from './command.ts'
 import { statusJson, statusText } from './format.ts'
 import { Lines, err, out, stdoutClosed } from './output.ts'
-import { onStopSignal, within } from './signals.ts'
+import { within } from '../base/abort.ts'
+import { onStopSignal } from './signals.ts'
 import { TapPrinter } from './tap-printer.ts'
 
 const help = `Usage: spikewire tap MULTIADDR PORT [--json] [--duration S] [--channels 0,1,5] [--quiet]

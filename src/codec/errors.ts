@@ -1,6 +1,7 @@
 import { SpikewireBaseError } from '../base/errors.ts'
 import { ErrorCode } from './constants.ts'
 import type { ErrorCodeName } from './constants.ts'
+import type { Close, WireErrorCode } from './messages.ts'
 
 /**
  * An error that has a code in the spikewire error registry (spec §10). The `code` is stable and is what
@@ -41,6 +42,57 @@ export class MessageError extends SpikewireError {
 /** A valid message that breaks the stream rules (spec §9): order, sequence, time, port, authorisation. */
 export class StreamError extends SpikewireError {
   override name = 'StreamError'
+}
+
+/**
+ * An error the peer reported on the wire rather than one found here: `code` is the registry name it sent,
+ * or 'internal-error' when the number it sent is not registered; `wireCode` is always the number it sent.
+ */
+export class PeerReportedError extends SpikewireError {
+  override name = 'PeerReportedError'
+
+  /** The peer's own explanation, if it gave one. */
+  readonly reason: string | undefined
+  readonly #wireCode: number
+
+  constructor (code: WireErrorCode, message: string, reason?: string) {
+    super(typeof code === 'number' ? (errorCodeName(code) ?? 'internal-error') : code, message)
+    this.#wireCode = typeof code === 'number' ? code : ErrorCode[code]
+    this.reason = reason
+  }
+
+  override get wireCode (): number {
+    return this.#wireCode
+  }
+}
+
+/** The acceptor refused an open with reject{code} (spec §9.2). */
+export class RejectedError extends PeerReportedError {
+  override name = 'RejectedError'
+
+  constructor (code: WireErrorCode, reason?: string) {
+    super(code, reason ?? `rejected: ${String(code)}`, reason)
+  }
+}
+
+/**
+ * The peer ended the stream with close{code} (spec §8.9) where the local side did not expect a clean end:
+ * a code other than normal, or any close before the answer a request waits for.
+ */
+export class RemoteCloseError extends PeerReportedError {
+  override name = 'RemoteCloseError'
+
+  constructor (code: WireErrorCode, reason?: string) {
+    super(code, `the peer closed the stream with ${String(code)}${reason === undefined ? '' : `: ${reason}`}`, reason)
+  }
+}
+
+/**
+ * How a session that was set up ends on the remote's close: cleanly (undefined) for close{normal},
+ * otherwise with a RemoteCloseError carrying the remote's code.
+ */
+export function remoteCloseError (close: Close): RemoteCloseError | undefined {
+  return close.code === 'normal' ? undefined : new RemoteCloseError(close.code, close.reason)
 }
 
 const names = new Map<number, ErrorCodeName>(

@@ -8,7 +8,7 @@
  * the target is above it; it falls only once it is more than `hysteresisUs` above the target, so that a
  * target wandering by less than that leaves D, and the intervals, untouched.
  */
-import { InvalidTimingOptionError } from './errors.ts'
+import { check } from './check.ts'
 import type { LatencyTracker } from '../protocols/clock/latency.ts'
 
 export interface FixedDelay { mode: 'fixed', us: number }
@@ -40,10 +40,6 @@ export interface AdaptiveDelay {
   retargetEveryUs?: number
 }
 export type PlayoutDelay = FixedDelay | SynapticDelay | AdaptiveDelay
-
-function check (ok: boolean, message: string): void {
-  if (!ok) throw new InvalidTimingOptionError(message)
-}
 
 export class DelayController {
   readonly mode: PlayoutDelay['mode']

@@ -25,7 +25,8 @@ import { resolve } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { SystemClock } from '../base/clock.ts'
 import type { Clock } from '../base/clock.ts'
-import { ClosedError, DeliveryThreadError, InvalidTimingOptionError } from './errors.ts'
+import { check } from './check.ts'
+import { ClosedError, DeliveryThreadError } from './errors.ts'
 import type { TimedEvent } from './compensate.ts'
 import { TimingErrors } from './timing-errors.ts'
 import type { TimingErrorStats } from './timing-errors.ts'
@@ -87,10 +88,6 @@ export interface DeliveryThreadStats {
 interface InFlight { event: TimedEvent, onDone: ((e: TimedEvent) => void) | undefined, timed: boolean }
 
 type State = 'starting' | 'ready' | 'failed' | 'closing' | 'closed'
-
-function check (ok: boolean, message: string): void {
-  if (!ok) throw new InvalidTimingOptionError(message)
-}
 
 function moduleUrl (m: string | URL): string {
   if (m instanceof URL) return m.href

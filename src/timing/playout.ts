@@ -21,7 +21,8 @@
  * Delivery happens from scheduler timers, and synchronously inside push() for an event due already.
  */
 import { logger } from '@libp2p/logger'
-import { ClosedError, InvalidTimingOptionError } from './errors.ts'
+import { check } from './check.ts'
+import { ClosedError } from './errors.ts'
 import { DelayController } from './delay.ts'
 import { LatencyTracker } from '../protocols/clock/latency.ts'
 import type { PlayoutDelay } from './delay.ts'
@@ -99,10 +100,6 @@ export interface PlayoutOptions<T> {
 }
 
 interface Entry<T> { item: T, timeUs: number, mappedUs: number, dueUs: number, late: boolean, violation: boolean }
-
-function check (ok: boolean, message: string): void {
-  if (!ok) throw new InvalidTimingOptionError(message)
-}
 
 export class PlayoutBuffer<T> extends EventTarget {
   readonly #s: Scheduler

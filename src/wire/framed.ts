@@ -18,6 +18,11 @@ export interface FramedStreamInit {
   decodeOptions?: () => DecodeOptions
   /** Called for every message, in order (replaceable through `FramedStream.onMessage`). Throwing fails the stream. */
   onMessage?: (msg: Message) => void
+  /**
+   * Called when bytes arrive, before they are decoded: the place to take a receive timestamp (clock
+   * probes). Throwing fails the stream.
+   */
+  onData?: () => void
   /** The remote closed its write side cleanly after whole frames. */
   onRemoteEnd?: () => void
   /** The stream is gone (closed, reset or failed); `error` is set unless it closed cleanly. */
@@ -130,6 +135,7 @@ export class FramedStream {
   #onData (data: Uint8Array | Uint8ArrayList): void {
     this.#guard(() => {
       if (this.#failed !== undefined) return
+      this.#init.onData?.()
       for (const body of this.#decoder.push(data)) {
         const msg = decodeMessage(body, this.#init.decodeOptions?.() ?? {})
         if (this.#peerClosed) throw new StreamError('unexpected-message', `${msg.type} after the peer's close`)

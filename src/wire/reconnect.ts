@@ -1,8 +1,10 @@
 /**
  * Keeping a link up: run a session, and when it ends, wait with exponential backoff and jitter, then run
- * it again — until closed or until an error that retrying cannot fix. Used by subscriptions and push links.
+ * it again — until closed or until an error that retrying cannot fix. ReconnectingLink (link.ts) runs it for
+ * subscriptions, push links and clock syncs.
  */
 import { logger } from '@libp2p/logger'
+import { sleep } from '../base/abort.ts'
 
 const log = logger('spikewire:reconnect')
 
@@ -33,6 +35,8 @@ export interface LinkStatus {
 export interface Session {
   /** Resolves when the session ends: with an error unless it ended cleanly. */
   ended: Promise<Error | undefined>
+  /** End the session gracefully because the link is closing (send what is queued, close{normal}). */
+  close?: () => Promise<void>
 }
 
 export interface ReconnectLoopInit {
@@ -42,7 +46,10 @@ export interface ReconnectLoopInit {
   onStatus: (s: LinkStatus) => void
   options?: ReconnectOptions | false
   signal: AbortSignal
+  /** Source of jitter, 0..1 (default Math.random). */
   random?: () => number
+  /** How to wait between attempts (default: a timer that the signal cuts short). */
+  wait?: (ms: number, options: { signal: AbortSignal }) => Promise<void>
 }
 
 /** The wait before attempt `attempt` (1-based), ms. */
@@ -55,6 +62,7 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
   const { signal } = init
   const opts = init.options === false ? { maxAttempts: 1 } : (init.options ?? {})
   const random = init.random ?? Math.random
+  const wait = init.wait ?? sleep
   let attempt = 0
   let lastError: Error | undefined
   while (!signal.aborted) {
@@ -67,6 +75,8 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
       err = await session.ended
       if (init.options === false) return err
     } catch (e) {
+      // A connect cut short by closing the link is not a failure of the link.
+      if (signal.aborted) break
       err = e instanceof Error ? e : new Error(String(e))
       attempt++
     }
@@ -80,20 +90,7 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
     const delayMs = backoffDelay(Math.max(attempt, 1), opts, random)
     init.onStatus({ state: 'retrying', attempt, delayMs, error: err })
     log('retrying in %d ms after %s', Math.round(delayMs), err?.message ?? 'a clean close')
-    await sleep(delayMs, signal)
+    await wait(delayMs, { signal })
   }
   return lastError
-}
-
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return
-  await new Promise<void>(resolve => {
-    const done = (): void => {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const t = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
 }

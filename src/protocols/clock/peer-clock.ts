@@ -6,16 +6,16 @@
  *
  * Events: 'estimate' (ClockEstimate, after every burst), 'status' (LinkStatus).
  */
-import { TypedEventEmitter } from 'main-event'
 import type { Libp2p } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { CLOCK_PROTOCOL, MAX_CLOCK_ID, StreamError } from '../../codec/index.ts'
+import { CLOCK_PROTOCOL, MAX_CLOCK_ID, StreamError, remoteCloseError } from '../../codec/index.ts'
 import type { Message } from '../../codec/index.ts'
-import { FramedStream } from '../../wire/framed.ts'
-import { reconnectLoop } from '../../wire/reconnect.ts'
-import type { LinkState, LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
-import { parseTarget } from '../../wire/target.ts'
+import { dialFramed } from '../../wire/dial.ts'
+import { LinkClosedError } from '../../wire/errors.ts'
+import { ReconnectingLink } from '../../wire/link.ts'
+import type { LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
 import type { Target } from '../../wire/target.ts'
+import { raceAbort, sleepUntil } from '../../base/abort.ts'
 import { wireTime } from '../../base/clock.ts'
 import type { Clock } from '../../base/clock.ts'
 import { ClockEstimator } from './estimator.ts'
@@ -55,42 +55,27 @@ interface Pending { id: number, t1: number, wireT1: number, burst: number, timer
 /** Requests left unanswered after which the stream is given up as dead (it is then reopened). */
 const MAX_OUTSTANDING = 32
 
-export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
+export class PeerClock extends ReconnectingLink<PeerClockEvents> {
   readonly estimator: ClockEstimator
   readonly stats: PeerClockStats = { probes: 0, answers: 0, timeouts: 0, late: 0, rejected: 0, bursts: 0 }
-  state: LinkState = 'connecting'
+  readonly #libp2p: Libp2p
+  readonly #target: Target
   readonly #clock: Clock
   readonly #maxDriftPpm: number
   readonly #schedule: ProbeSchedule
-  readonly #controller = new AbortController()
-  readonly #done: Promise<void>
-  readonly #first = Promise.withResolvers<void>()
   readonly #converged = Promise.withResolvers<void>()
   #nextId = 1
 
   constructor (libp2p: Libp2p, target: Target, clock: Clock, options: PeerClockOptions = {}) {
-    super()
+    super({ name: 'clock sync', reconnect: options.reconnect, signal: options.signal })
+    this.#libp2p = libp2p
+    this.#target = target
     this.#clock = clock
     this.estimator = new ClockEstimator(options.estimator)
     this.#maxDriftPpm = options.estimator?.maxDriftPpm ?? 200
     this.#schedule = new ProbeSchedule(options.schedule)
-    this.#first.promise.catch(() => {})
     this.#converged.promise.catch(() => {})
-    options.signal?.addEventListener('abort', () => { void this.close() }, { once: true })
-    this.#done = reconnectLoop({
-      signal: this.#controller.signal,
-      options: options.reconnect,
-      isPermanent: () => false,
-      onStatus: s => {
-        this.state = s.state
-        this.safeDispatchEvent('status', { detail: s })
-      },
-      connect: async signal => await this.#connect(libp2p, target, signal)
-    }).then(err => {
-      this.state = 'closed'
-      this.#first.reject(err ?? new Error('clock sync closed'))
-      this.#converged.reject(err ?? new Error('clock sync closed'))
-    })
+    this.start()
   }
 
   /** The estimate now. */
@@ -103,48 +88,41 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
     return this.estimator.toLocal(remoteUs)
   }
 
-  /** Resolves after the first answered burst. */
-  async ready (): Promise<void> {
-    await this.#first.promise
+  /** Resolves after the first answered burst; rejects if the clock sync ends before. */
+  override async ready (): Promise<void> {
+    await super.ready()
   }
 
   /** Resolves once the estimator reports convergence. */
   async converged (options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (options.signal === undefined) return await this.#converged.promise
-    await Promise.race([this.#converged.promise, new Promise((_resolve, reject) => {
-      options.signal!.addEventListener('abort', () => { reject(options.signal!.reason) }, { once: true })
-    })])
+    await raceAbort(this.#converged.promise, options.signal)
   }
 
-  async close (): Promise<void> {
-    this.#controller.abort()
-    await this.#done
+  protected override onEnd (err: Error | undefined): void {
+    this.#converged.reject(err ?? new LinkClosedError('clock sync'))
   }
 
-  async #connect (libp2p: Libp2p, target: Target, signal: AbortSignal): Promise<Session> {
-    const stream = await libp2p.dialProtocol(parseTarget(target), CLOCK_PROTOCOL, { signal })
+  protected override async openSession (signal: AbortSignal): Promise<Session> {
     const ended = Promise.withResolvers<Error | undefined>()
     // Outstanding requests, oldest first: the server answers in order (spec §9.3.1).
     const pending: Pending[] = []
     let waiting = 0
     let t4 = 0
-    stream.addEventListener('message', () => { t4 = this.#clock.nowUs() })
-    const framed = new FramedStream(stream, {
+    const { framed } = await dialFramed(this.#libp2p, this.#target, CLOCK_PROTOCOL, {
       maxFrameBytes: 1024,
+      onData: () => { t4 = this.#clock.nowUs() },
       onClose: err => {
         for (const p of pending) clearTimeout(p.timer)
         pending.length = 0
         ended.resolve(err)
       }
-    })
-    const onAbort = (): void => { void framed.close('normal') }
-    signal.addEventListener('abort', onAbort, { once: true })
-    void ended.promise.then(() => { signal.removeEventListener('abort', onAbort) })
+    }, { signal })
     let answeredInBurst = 0
     let consistentInBurst = false
     framed.onMessage = (msg: Message) => {
       if (msg.type === 'close') {
-        ended.resolve(undefined)
+        ended.resolve(remoteCloseError(msg))
+        void framed.stream.close().catch(() => {})
         return
       }
       if (msg.type !== 'clock-response') throw new StreamError('unexpected-message', `expected clock-response, got ${msg.type}`)
@@ -179,7 +157,7 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
         answeredInBurst = 0
         consistentInBurst = false
         for (const at of this.#schedule.burstTimes(start)) {
-          await sleepUntil(this.#clock, at, signal)
+          await sleepUntil(this.#clock, at, { signal })
           if (!framed.open || signal.aborted) return
           const id = this.#nextId
           this.#nextId = this.#nextId >= MAX_CLOCK_ID ? 1 : this.#nextId + 1
@@ -200,10 +178,11 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
           framed.send({ type: 'clock-request', id, t1: wireT1 })
         }
         // Give the last probe of the burst time to come back before judging the burst.
-        await sleepUntil(this.#clock, this.#clock.nowUs() + Math.min(this.#schedule.probeTimeoutUs, 4 * Math.max(1000, this.estimator.estimate(this.#clock.nowUs()).rttUs || 0)), signal, () => waiting === 0)
+        const settleUs = Math.min(this.#schedule.probeTimeoutUs, 4 * Math.max(1000, this.estimator.estimate(this.#clock.nowUs()).rttUs || 0))
+        await sleepUntil(this.#clock, this.#clock.nowUs() + settleUs, { signal, until: () => waiting === 0 })
         const est = this.estimator.estimate(this.#clock.nowUs())
         if (answeredInBurst > 0) {
-          this.#first.resolve()
+          this.markReady()
           if (est.converged) this.#converged.resolve()
           this.safeDispatchEvent('estimate', { detail: est })
         }
@@ -215,24 +194,6 @@ export class PeerClock extends TypedEventEmitter<PeerClockEvents> {
       }
     }
     loop().catch(err => { framed.fail(new StreamError('internal-error', (err as Error).message)) })
-    return { ended: ended.promise }
-  }
-}
-
-/** Wait until the clock reaches `atUs` (or `done()` holds, or the signal aborts). */
-async function sleepUntil (clock: Clock, atUs: number, signal: AbortSignal, done?: () => boolean): Promise<void> {
-  for (;;) {
-    if (signal.aborted || done?.() === true) return
-    const waitMs = (atUs - clock.nowUs()) / 1000
-    if (waitMs <= 0) return
-    await new Promise<void>(resolve => {
-      const finish = (): void => {
-        clearTimeout(t)
-        signal.removeEventListener('abort', finish)
-        resolve()
-      }
-      const t = setTimeout(finish, done === undefined ? waitMs : Math.min(waitMs, 1))
-      signal.addEventListener('abort', finish, { once: true })
-    })
+    return { ended: ended.promise, close: async () => { await framed.close('normal') } }
   }
 }

@@ -5,8 +5,8 @@
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { DESCRIBE_PROTOCOL, DESCRIBE_TIMEOUT_MS, StreamError } from '../../codec/index.ts'
 import type { Description, Message } from '../../codec/index.ts'
+import { request } from '../../wire/dial.ts'
 import { FramedStream } from '../../wire/framed.ts'
-import { parseTarget } from '../../wire/target.ts'
 import type { Target } from '../../wire/target.ts'
 
 /** Serve one describe stream with the node's current description. */
@@ -23,32 +23,21 @@ export function handleDescribeStream (stream: Stream, describe: () => Descriptio
   }
 }
 
-/** Ask a remote node for its description. */
+/**
+ * Ask a remote node for its description. Rejects with a RemoteCloseError when the listener closes instead
+ * of answering, a StreamError 'timeout' after DESCRIBE_TIMEOUT_MS, or the error of the dial.
+ */
 export async function describeRemote (libp2p: Libp2p, target: Target, options: { signal?: AbortSignal } = {}): Promise<Description & { peer: string }> {
-  const timeout = AbortSignal.timeout(DESCRIBE_TIMEOUT_MS)
-  const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
-  const connection = await libp2p.dial(parseTarget(target), { signal })
-  const stream = await connection.newStream(DESCRIBE_PROTOCOL, { signal })
-  const { promise, resolve, reject } = Promise.withResolvers<Description>()
-  const framed = new FramedStream(stream, {
-    onClose: err => { reject(err ?? new StreamError('unexpected-message', 'the stream closed without a description')) }
-  })
-  framed.onMessage = (msg: Message) => {
-    if (msg.type !== 'description') throw new StreamError('unexpected-message', `expected description, got ${msg.type}`)
-    resolve(msg)
-  }
-  const onAbort = (): void => {
-    const err = new StreamError('timeout', 'no description in time')
-    framed.fail(err)
-    reject(err)
-  }
-  signal.addEventListener('abort', onAbort, { once: true })
-  try {
-    framed.send({ type: 'describe-request' })
-    const d = await promise
-    await framed.close().catch(() => {})
-    return { ...d, peer: connection.remotePeer.toString() }
-  } finally {
-    signal.removeEventListener('abort', onAbort)
-  }
+  const { framed, reply, peer } = await request<Description>(libp2p, target, {
+    protocol: DESCRIBE_PROTOCOL,
+    request: { type: 'describe-request' },
+    timeoutMs: DESCRIBE_TIMEOUT_MS,
+    awaiting: 'description',
+    onReply: msg => {
+      if (msg.type !== 'description') throw new StreamError('unexpected-message', `expected description, got ${msg.type}`)
+      return msg
+    }
+  }, options)
+  await framed.close().catch(() => {})
+  return { ...reply, peer }
 }

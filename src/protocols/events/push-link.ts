@@ -3,16 +3,16 @@
  * restarts and disconnects like a subscription. Events emitted while the link is down are not queued
  * for it (it is a live link); the time without a link is reported in the stats.
  *
- * Events: 'status' (LinkStatus).
+ * Events: 'status' (LinkStatus). A receiver's close{code} other than normal ends the stream with a
+ * RemoteCloseError carrying that code.
  */
-import { TypedEventEmitter } from 'main-event'
 import type { Libp2p } from '@libp2p/interface'
-import { MIN_MAX_EVENTS, StreamError } from '../../codec/index.ts'
+import { MIN_MAX_EVENTS, RemoteCloseError, StreamError, remoteCloseError } from '../../codec/index.ts'
 import type { Open } from '../../codec/index.ts'
 import type { OutPort } from '../../ports/out-port.ts'
-import { PERMANENT_REJECTS, RejectedError, openEventsStream } from './events-client.ts'
-import { reconnectLoop } from '../../wire/reconnect.ts'
-import type { LinkState, LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
+import { ReconnectingLink } from '../../wire/link.ts'
+import type { LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
+import { isPermanentRefusal, openEventsStream } from './events-client.ts'
 import { EventSender } from '../../wire/sender.ts'
 import type { SenderStats } from '../../wire/sender.ts'
 import type { Target } from '../../wire/target.ts'
@@ -33,65 +33,50 @@ export interface PushLinkStats extends SenderStats {
   connects: number
 }
 
+/**
+ * Errors after which pushing again cannot help: a permanent refusal, or ports that do not fit (found here,
+ * or reported by the receiver's close before accept).
+ */
+function isPermanentPushError (err: Error): boolean {
+  return isPermanentRefusal(err) || ((err instanceof StreamError || err instanceof RemoteCloseError) &&
+    (err.code === 'kind-mismatch' || err.code === 'channel-out-of-range'))
+}
+
 export interface PushLinkEvents {
   status: CustomEvent<LinkStatus>
 }
 
-export class PushLink extends TypedEventEmitter<PushLinkEvents> {
+export class PushLink extends ReconnectingLink<PushLinkEvents> {
   readonly port: OutPort
   readonly remotePort: string
   readonly stats: PushLinkStats = { connects: 0, events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0 }
   peer = ''
-  state: LinkState = 'connecting'
-  error: Error | undefined
-  readonly #controller = new AbortController()
-  readonly #done: Promise<void>
-  readonly #firstOpen = Promise.withResolvers<void>()
-  #current: { close: () => Promise<void> } | undefined
+  readonly #libp2p: Libp2p
+  readonly #target: Target
+  readonly #open: Open
+  readonly #options: PushOptions
 
   constructor (libp2p: Libp2p, port: OutPort, target: Target, remotePort: string, options: PushOptions = {}) {
-    super()
+    super({ name: 'push link', reconnect: options.reconnect, signal: options.signal, isPermanent: isPermanentPushError })
     this.port = port
     this.remotePort = remotePort
-    this.#firstOpen.promise.catch(() => {})
-    options.signal?.addEventListener('abort', () => { void this.close() }, { once: true })
-    const open: Open = { type: 'open', mode: 'push', port: remotePort, source: port.name }
-    if (options.channels !== undefined) open.channels = options.channels
-    if (options.delay !== undefined) open.delay = options.delay
-    this.#done = reconnectLoop({
-      signal: this.#controller.signal,
-      options: options.reconnect,
-      isPermanent: err => (err instanceof RejectedError && PERMANENT_REJECTS.has(err.code)) ||
-        (err instanceof StreamError && (err.code === 'kind-mismatch' || err.code === 'channel-out-of-range')),
-      onStatus: s => {
-        this.state = s.state
-        this.safeDispatchEvent('status', { detail: s })
-      },
-      connect: async (signal) => await this.#connect(libp2p, target, open, options, signal)
-    }).then(err => {
-      this.error = err
-      this.state = 'closed'
-      this.safeDispatchEvent('status', { detail: err === undefined ? { state: 'closed', attempt: 0 } : { state: 'closed', attempt: 0, error: err } })
-      this.#firstOpen.reject(err ?? new Error('push link closed'))
-    })
-  }
-
-  async ready (): Promise<void> {
-    await this.#firstOpen.promise
-  }
-
-  async done (): Promise<void> {
-    await this.#done
+    this.#libp2p = libp2p
+    this.#target = target
+    this.#options = options
+    this.#open = { type: 'open', mode: 'push', port: remotePort, source: port.name }
+    if (options.channels !== undefined) this.#open.channels = options.channels
+    if (options.delay !== undefined) this.#open.delay = options.delay
+    this.start()
   }
 
   /** Close the link: send what is queued, close{normal}, stop reconnecting. */
-  async close (): Promise<void> {
-    this.#controller.abort()
-    await this.#current?.close()
-    await this.#done
+  override async close (): Promise<void> {
+    await super.close()
   }
 
-  async #connect (libp2p: Libp2p, target: Target, open: Open, options: PushOptions, signal: AbortSignal): Promise<Session> {
+  protected override async openSession (signal: AbortSignal): Promise<Session> {
+    const open = this.#open
+    const options = this.#options
     const ended = Promise.withResolvers<Error | undefined>()
     let sender: EventSender | undefined
     const attached: { detach?: () => void } = {}
@@ -104,7 +89,7 @@ export class PushLink extends TypedEventEmitter<PushLinkEvents> {
       }
       ended.resolve(err)
     }
-    const opened = await openEventsStream(libp2p, target, open, { signal, maxFrameBytes: options.maxFrameBytes, onClose: err => { finish(err) } })
+    const opened = await openEventsStream(this.#libp2p, this.#target, open, { signal, maxFrameBytes: options.maxFrameBytes, onClose: err => { finish(err) } })
     const { framed, accept } = opened
     if (accept.kind !== this.port.kind) {
       const err = new StreamError('kind-mismatch', `remote port ${accept.port} is ${accept.kind}, local port ${this.port.name} is ${this.port.kind}`)
@@ -119,7 +104,7 @@ export class PushLink extends TypedEventEmitter<PushLinkEvents> {
     }
     this.peer = opened.peer
     this.stats.connects++
-    sender = new EventSender({
+    const s = new EventSender({
       framed,
       peer: opened.peer,
       maxEvents: accept.maxEvents ?? MIN_MAX_EVENTS,
@@ -127,21 +112,21 @@ export class PushLink extends TypedEventEmitter<PushLinkEvents> {
       queueEvents: options.queueEvents,
       slowConsumerMs: options.slowConsumerMs
     })
-    attached.detach = this.port.attach(sender)
+    sender = s
+    attached.detach = this.port.attach(s)
     opened.setHandler(msg => {
       if (msg.type !== 'close') throw new StreamError('unexpected-message', `${msg.type} is not allowed from the receiver of a push`)
-      finish(msg.code === 'normal' ? undefined : new Error(`receiver closed the stream: ${String(msg.code)}`))
+      finish(remoteCloseError(msg))
       void framed.stream.close().catch(() => {})
     })
-    const s = sender
-    this.#current = {
+    this.markReady()
+    return {
+      ended: ended.promise,
       close: async () => {
         attached.detach?.()
         await s.close()
       }
     }
-    this.#firstOpen.resolve()
-    return { ended: ended.promise }
   }
 
   #addStats (s: SenderStats): void {

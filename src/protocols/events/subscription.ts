@@ -3,18 +3,18 @@
  * or the connection dropping: it reconnects with backoff, resubscribes, and reports the gap.
  *
  * Events: 'status' (LinkStatus), 'gap' (GapDetail), 'loss' (Loss notice from the sender),
- * 'watermark' ({ time }). Batches arrive through `onBatch` listeners or `for await`.
+ * 'watermark' ({ time }). Batches arrive through `onBatch` listeners or `for await`. A publisher's
+ * close{code} other than normal ends the stream with a RemoteCloseError carrying that code.
  */
-import { TypedEventEmitter } from 'main-event'
 import type { Libp2p } from '@libp2p/interface'
-import { DEFAULT_MAX_EVENTS } from '../../codec/index.ts'
+import { DEFAULT_MAX_EVENTS, remoteCloseError } from '../../codec/index.ts'
 import type { Loss, Open } from '../../codec/index.ts'
 import { Inbox } from '../../wire/inbox.ts'
 import type { Delivery } from '../../wire/inbox.ts'
-import { PERMANENT_REJECTS, RejectedError, openEventsStream } from './events-client.ts'
+import { ReconnectingLink } from '../../wire/link.ts'
 import { EventReceiver } from '../../wire/receiver.ts'
-import { reconnectLoop } from '../../wire/reconnect.ts'
-import type { LinkState, LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
+import type { LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
+import { isPermanentRefusal, openEventsStream } from './events-client.ts'
 import type { Target } from '../../wire/target.ts'
 import { LatencyTracker } from '../clock/latency.ts'
 import type { PeerClock } from '../clock/peer-clock.ts'
@@ -73,20 +73,21 @@ export interface SubscriptionEvents {
   watermark: CustomEvent<{ time: number }>
 }
 
-export class Subscription extends TypedEventEmitter<SubscriptionEvents> implements AsyncIterable<Delivery> {
+export class Subscription extends ReconnectingLink<SubscriptionEvents> implements AsyncIterable<Delivery> {
   readonly port: string
   readonly inbox: Inbox
   readonly stats: SubscriptionStats = { connects: 0, batches: 0, events: 0, gapEvents: 0, lostEvents: 0, lossNotices: 0, reconnectGaps: 0, reconnectGapUs: 0, watermarks: 0 }
   /** PeerId of the publisher, once connected. */
   peer = ''
-  state: LinkState = 'connecting'
-  /** The error the subscription ended with, if any. */
-  error: Error | undefined
   /**
    * The publisher's time (clock sync, mapping, latency of this subscription's stream), handed over by the
    * node's clock service when the stream opens; undefined before, or when the node runs without clock sync.
    */
   time: PeerTime | undefined
+  readonly #libp2p: Libp2p
+  readonly #target: Target
+  readonly #open: Open
+  readonly #options: SubscribeOptions
 
   /** The clock sync with the publisher. */
   get clock (): PeerClock | undefined {
@@ -97,45 +98,21 @@ export class Subscription extends TypedEventEmitter<SubscriptionEvents> implemen
   get latency (): LatencyTracker {
     return this.time?.latency(`sub/${this.port}`) ?? NO_LATENCY
   }
-  readonly #controller = new AbortController()
-  readonly #done: Promise<void>
-  readonly #firstOpen = Promise.withResolvers<void>()
-  #current: { close: () => Promise<void> } | undefined
   #progress = 0
   #gapOpen = false
 
   constructor (libp2p: Libp2p, target: Target, port: string, options: SubscribeOptions = {}) {
-    super()
+    super({ name: 'subscription', reconnect: options.reconnect, signal: options.signal, isPermanent: isPermanentRefusal })
     this.port = port
     this.inbox = new Inbox(options.inboxCapacity)
-    this.#firstOpen.promise.catch(() => {})
-    options.signal?.addEventListener('abort', () => { void this.close() }, { once: true })
-    const open: Open = { type: 'open', mode: 'subscribe', port, maxEvents: options.maxEvents ?? DEFAULT_MAX_EVENTS }
-    if (options.channels !== undefined) open.channels = options.channels
-    if (options.delay !== undefined) open.delay = options.delay
-    if (options.source !== undefined) open.source = options.source
-    this.#done = reconnectLoop({
-      signal: this.#controller.signal,
-      options: options.reconnect,
-      isPermanent: err => err instanceof RejectedError && PERMANENT_REJECTS.has(err.code),
-      onStatus: s => { this.#status(s) },
-      connect: async (signal) => await this.#connect(libp2p, target, open, options, signal)
-    }).then(err => {
-      this.error = err
-      this.#status(err === undefined ? { state: 'closed', attempt: 0 } : { state: 'closed', attempt: 0, error: err })
-      this.#firstOpen.reject(err ?? new Error('subscription closed'))
-      this.inbox.end()
-    })
-  }
-
-  /** Resolves once the first stream is accepted; rejects if the subscription ends before. */
-  async ready (): Promise<void> {
-    await this.#firstOpen.promise
-  }
-
-  /** Resolves when the subscription has ended (closed, or gave up). */
-  async done (): Promise<void> {
-    await this.#done
+    this.#libp2p = libp2p
+    this.#target = target
+    this.#options = options
+    this.#open = { type: 'open', mode: 'subscribe', port, maxEvents: options.maxEvents ?? DEFAULT_MAX_EVENTS }
+    if (options.channels !== undefined) this.#open.channels = options.channels
+    if (options.delay !== undefined) this.#open.delay = options.delay
+    if (options.source !== undefined) this.#open.source = options.source
+    this.start()
   }
 
   onBatch (fn: (d: Delivery) => void): () => void {
@@ -147,23 +124,24 @@ export class Subscription extends TypedEventEmitter<SubscriptionEvents> implemen
   }
 
   /** Unsubscribe: close the stream with close{normal} and stop reconnecting. */
-  async close (): Promise<void> {
-    this.#controller.abort()
-    await this.#current?.close()
-    await this.#done
+  override async close (): Promise<void> {
+    await super.close()
   }
 
-  #status (s: LinkStatus): void {
-    this.state = s.state
+  protected override onStatus (s: LinkStatus): void {
     if (s.state === 'retrying' || s.state === 'closed') this.#gapOpen = this.stats.connects > 0
-    this.safeDispatchEvent('status', { detail: s })
   }
 
-  async #connect (libp2p: Libp2p, target: Target, open: Open, options: SubscribeOptions, signal: AbortSignal): Promise<Session> {
+  protected override onEnd (): void {
+    this.inbox.end()
+  }
+
+  protected override async openSession (signal: AbortSignal): Promise<Session> {
+    const open = this.#open
     const ended = Promise.withResolvers<Error | undefined>()
-    const opened = await openEventsStream(libp2p, target, open, {
+    const opened = await openEventsStream(this.#libp2p, this.#target, open, {
       signal,
-      maxFrameBytes: options.maxFrameBytes,
+      maxFrameBytes: this.#options.maxFrameBytes,
       onClose: err => { ended.resolve(err) }
     })
     const { framed, accept } = opened
@@ -201,16 +179,15 @@ export class Subscription extends TypedEventEmitter<SubscriptionEvents> implemen
     const removeSource = this.inbox.addSource(framed)
     opened.setHandler(msg => {
       if (msg.type === 'close') {
-        ended.resolve(msg.code === 'normal' ? undefined : new Error(`publisher closed the stream: ${String(msg.code)}`))
+        ended.resolve(remoteCloseError(msg))
         void framed.stream.close().catch(() => {})
         return
       }
       receiver.handle(msg)
     })
-    this.#current = { close: async () => { await framed.close('normal') } }
-    this.#firstOpen.resolve()
+    this.markReady()
     void ended.promise.then(() => { removeSource() })
-    return { ended: ended.promise }
+    return { ended: ended.promise, close: async () => { await framed.close('normal') } }
   }
 
   #resumeAfterGap (timeUs: number): void {

@@ -1,0 +1,123 @@
+/**
+ * Inbox (src/wire/inbox.ts): listeners get every delivery at once; an async iterator drains a bounded
+ * queue, and a full queue pauses the streams feeding it until it has half emptied.
+ */
+import test from 'ava'
+import { encodeFrame } from '../../src/codec/index.ts'
+import type { Batch } from '../../src/codec/index.ts'
+import { FramedStream } from '../../src/wire/framed.ts'
+import { Inbox } from '../../src/wire/inbox.ts'
+import type { Delivery, Pausable } from '../../src/wire/inbox.ts'
+import { memoryStreamPair, settle } from '../helpers/memory-stream.ts'
+
+function delivery (seq: number): Delivery {
+  const batch: Batch = { type: 'batch', seq, base: seq, count: 1, channels: Uint32Array.of(0), times: Float64Array.of(seq) }
+  return { peer: 'p', port: 'out', to: 'in', batch }
+}
+
+class Source implements Pausable {
+  calls: string[] = []
+  pause (): void { this.calls.push('pause') }
+  resume (): void { this.calls.push('resume') }
+}
+
+test('listeners and observers see every delivery; nothing queues when only listeners consume', t => {
+  const inbox = new Inbox(4)
+  const heard: number[] = []
+  const observed: number[] = []
+  const off = inbox.onDelivery(d => { heard.push(d.batch.seq) })
+  inbox.observe(d => { observed.push(d.batch.seq) })
+  for (let i = 0; i < 10; i++) inbox.push(delivery(i))
+  t.is(heard.length, 10)
+  t.is(observed.length, 10)
+  t.is(inbox.queued, 0)
+  off()
+  inbox.push(delivery(10))
+  t.is(heard.length, 10, 'a removed listener hears nothing more')
+  t.is(inbox.queued, 1, 'without a listener the delivery waits')
+})
+
+test('an iterator gets deliveries in order, then ends after end()', async t => {
+  const inbox = new Inbox(8)
+  inbox.push(delivery(0))
+  inbox.push(delivery(1))
+  const got: number[] = []
+  const reading = (async () => { for await (const d of inbox) got.push(d.batch.seq) })()
+  await settle()
+  inbox.push(delivery(2))
+  inbox.end()
+  await reading
+  t.deepEqual(got, [0, 1, 2])
+})
+
+test('a full queue pauses the sources; they resume once it has half emptied', async t => {
+  const inbox = new Inbox(4)
+  const a = new Source()
+  const b = new Source()
+  inbox.addSource(a)
+  inbox.addSource(b)
+  for (let i = 0; i < 3; i++) inbox.push(delivery(i))
+  t.deepEqual(a.calls, [])
+  inbox.push(delivery(3))
+  t.deepEqual(a.calls, ['pause'])
+  t.deepEqual(b.calls, ['pause'])
+  inbox.push(delivery(4)) // beyond capacity: still queued (the sources are paused, nothing is dropped)
+  t.is(inbox.queued, 5)
+  t.deepEqual(a.calls, ['pause'], 'paused once')
+  const it = inbox[Symbol.asyncIterator]()
+  const seqs: number[] = []
+  for (let k = 0; k < 2; k++) seqs.push((await it.next()).value.batch.seq)
+  t.deepEqual(a.calls, ['pause'], 'three left: above half')
+  seqs.push((await it.next()).value.batch.seq)
+  t.deepEqual(a.calls, ['pause', 'resume'], 'two left: half emptied')
+  t.deepEqual(b.calls, ['pause', 'resume'])
+  seqs.push((await it.next()).value.batch.seq, (await it.next()).value.batch.seq)
+  t.deepEqual(seqs, [0, 1, 2, 3, 4])
+  await it.return?.(undefined)
+})
+
+test('a source added while the inbox is paused starts paused; a removed source is left alone', t => {
+  const inbox = new Inbox(1)
+  const early = new Source()
+  const remove = inbox.addSource(early)
+  remove()
+  inbox.push(delivery(0))
+  t.deepEqual(early.calls, [])
+  const late = new Source()
+  inbox.addSource(late)
+  t.deepEqual(late.calls, ['pause'])
+})
+
+test('watermarks reach watermark listeners', t => {
+  const inbox = new Inbox()
+  const seen: number[] = []
+  const off = inbox.onWatermark(w => { seen.push(w.time) })
+  inbox.watermark({ peer: 'p', port: 'out', time: 5 })
+  off()
+  inbox.watermark({ peer: 'p', port: 'out', time: 6 })
+  t.deepEqual(seen, [5])
+})
+
+test('a paused inbox pauses a real stream: frames wait in it until the reader catches up', async t => {
+  const [a, b] = memoryStreamPair()
+  const inbox = new Inbox(2)
+  let n = 0
+  const framed = new FramedStream(b, { onMessage: () => { inbox.push(delivery(n++)) } })
+  inbox.addSource(framed)
+  for (let i = 0; i < 5; i++) a.send(encodeFrame({ type: 'describe-request' }))
+  await settle()
+  t.is(b.readStatus, 'paused')
+  t.is(b.pauses, 1)
+  t.is(inbox.queued, 2, 'the frames after the pause stay in the stream')
+  const got: number[] = []
+  const it = inbox[Symbol.asyncIterator]()
+  while (got.length < 5) {
+    got.push((await it.next()).value.batch.seq)
+    await settle()
+  }
+  t.deepEqual(got, [0, 1, 2, 3, 4])
+  t.is(b.readStatus, 'readable')
+  t.true(b.resumes >= 1)
+  t.true(framed.open)
+  await it.return?.(undefined)
+})
