@@ -49,12 +49,15 @@ export interface PushLinkEvents {
 export class PushLink extends ReconnectingLink<PushLinkEvents> {
   readonly port: OutPort
   readonly remotePort: string
-  readonly stats: PushLinkStats = { connects: 0, events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0 }
   peer = ''
   readonly #libp2p: Libp2p
   readonly #target: Target
   readonly #open: Open
   readonly #options: PushOptions
+  #connects = 0
+  /** Counts of the senders whose stream has ended; the current sender keeps its own (see `stats`). */
+  readonly #ended: SenderStats = { events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0 }
+  #sender: EventSender | undefined
 
   constructor (libp2p: Libp2p, port: OutPort, target: Target, remotePort: string, options: PushOptions = {}) {
     super({ name: 'push link', reconnect: options.reconnect, signal: options.signal, isPermanent: isPermanentPushError })
@@ -67,6 +70,26 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     if (options.channels !== undefined) this.#open.channels = options.channels
     if (options.delay !== undefined) this.#open.delay = options.delay
     this.start()
+  }
+
+  /**
+   * Counts across every stream of this link: each stream's sender keeps its counts (the one place they are
+   * kept); these are the sums over the streams that ended and the current one. `queuedEvents` is the
+   * current stream's queue.
+   */
+  get stats (): PushLinkStats {
+    const c = this.#sender?.stats
+    const e = this.#ended
+    return {
+      connects: this.#connects,
+      events: e.events + (c?.events ?? 0),
+      batches: e.batches + (c?.batches ?? 0),
+      watermarks: e.watermarks + (c?.watermarks ?? 0),
+      dropped: e.dropped + (c?.dropped ?? 0),
+      lossNotices: e.lossNotices + (c?.lossNotices ?? 0),
+      undelivered: e.undelivered + (c?.undelivered ?? 0),
+      queuedEvents: c?.queuedEvents ?? 0
+    }
   }
 
   /** Close the link: send what is queued, close{normal}, stop reconnecting. */
@@ -85,6 +108,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
       if (sender !== undefined) {
         sender.ended()
         this.#addStats(sender.stats)
+        if (this.#sender === sender) this.#sender = undefined
         sender = undefined
       }
       ended.resolve(err)
@@ -103,7 +127,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
       throw err
     }
     this.peer = opened.peer
-    this.stats.connects++
+    this.#connects++
     const s = new EventSender({
       framed,
       peer: opened.peer,
@@ -113,6 +137,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
       slowConsumerMs: options.slowConsumerMs
     })
     sender = s
+    this.#sender = s
     attached.detach = this.port.attach(s)
     opened.setHandler(msg => {
       if (msg.type !== 'close') throw new StreamError('unexpected-message', `${msg.type} is not allowed from the receiver of a push`)
@@ -130,11 +155,12 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
   }
 
   #addStats (s: SenderStats): void {
-    this.stats.events += s.events
-    this.stats.batches += s.batches
-    this.stats.watermarks += s.watermarks
-    this.stats.dropped += s.dropped
-    this.stats.lossNotices += s.lossNotices
-    this.stats.undelivered += s.undelivered
+    const e = this.#ended
+    e.events += s.events
+    e.batches += s.batches
+    e.watermarks += s.watermarks
+    e.dropped += s.dropped
+    e.lossNotices += s.lossNotices
+    e.undelivered += s.undelivered
   }
 }

@@ -20,6 +20,9 @@ import { LatencyTracker } from '../clock/latency.ts'
 import type { PeerClock } from '../clock/peer-clock.ts'
 import type { PeerTime } from '../clock/peer-time.ts'
 
+/** The counts a subscription takes from its receivers. */
+const EVENT_COUNTS = ['batches', 'events', 'gapEvents', 'lostEvents', 'lossNotices', 'watermarks'] as const
+
 /** The latency of a subscription that has no peer time (yet): always empty. */
 const NO_LATENCY = new LatencyTracker({ window: 1 })
 
@@ -76,7 +79,6 @@ export interface SubscriptionEvents {
 export class Subscription extends ReconnectingLink<SubscriptionEvents> implements AsyncIterable<Delivery> {
   readonly port: string
   readonly inbox: Inbox
-  readonly stats: SubscriptionStats = { connects: 0, batches: 0, events: 0, gapEvents: 0, lostEvents: 0, lossNotices: 0, reconnectGaps: 0, reconnectGapUs: 0, watermarks: 0 }
   /** PeerId of the publisher, once connected. */
   peer = ''
   /**
@@ -100,6 +102,11 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
   }
   #progress = 0
   #gapOpen = false
+  /** The link's own counts; event counts live in the receivers (one per stream, see `stats`). */
+  readonly #link = { connects: 0, reconnectGaps: 0, reconnectGapUs: 0 }
+  /** Event counts of the streams that have ended. */
+  readonly #ended: Record<typeof EVENT_COUNTS[number], number> = { batches: 0, events: 0, gapEvents: 0, lostEvents: 0, lossNotices: 0, watermarks: 0 }
+  #receiver: EventReceiver | undefined
 
   constructor (libp2p: Libp2p, target: Target, port: string, options: SubscribeOptions = {}) {
     super({ name: 'subscription', reconnect: options.reconnect, signal: options.signal, isPermanent: isPermanentRefusal })
@@ -113,6 +120,24 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
     if (options.delay !== undefined) this.#open.delay = options.delay
     if (options.source !== undefined) this.#open.source = options.source
     this.start()
+  }
+
+  /**
+   * Counts across every stream of this subscription: the event counts are those of each stream's receiver
+   * (the one place they are kept), summed over the streams that ended and the current one.
+   */
+  get stats (): SubscriptionStats {
+    const r = this.#receiver?.stats
+    const e = this.#ended
+    return {
+      ...this.#link,
+      batches: e.batches + (r?.batches ?? 0),
+      events: e.events + (r?.events ?? 0),
+      gapEvents: e.gapEvents + (r?.gapEvents ?? 0),
+      lostEvents: e.lostEvents + (r?.lostEvents ?? 0),
+      lossNotices: e.lossNotices + (r?.lossNotices ?? 0),
+      watermarks: e.watermarks + (r?.watermarks ?? 0)
+    }
   }
 
   onBatch (fn: (d: Delivery) => void): () => void {
@@ -129,7 +154,7 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
   }
 
   protected override onStatus (s: LinkStatus): void {
-    if (s.state === 'retrying' || s.state === 'closed') this.#gapOpen = this.stats.connects > 0
+    if (s.state === 'retrying' || s.state === 'closed') this.#gapOpen = this.#link.connects > 0
   }
 
   protected override onEnd (): void {
@@ -146,7 +171,7 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
     })
     const { framed, accept } = opened
     this.peer = opened.peer
-    this.stats.connects++
+    this.#link.connects++
     const receiver = new EventReceiver({
       kind: accept.kind,
       channels: accept.channels,
@@ -154,28 +179,23 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
       maxEvents: open.maxEvents ?? DEFAULT_MAX_EVENTS,
       onBatch: batch => {
         this.#resumeAfterGap(batch.times[0])
-        this.stats.batches++
-        this.stats.events += batch.count
         this.#progress = batch.times[batch.count - 1]
         this.inbox.push({ peer: this.peer, port: this.port, to: open.source ?? this.port, batch })
       },
       onWatermark: time => {
         this.#resumeAfterGap(time)
         this.#progress = time
-        this.stats.watermarks++
         this.inbox.watermark({ peer: this.peer, port: this.port, time })
         this.safeDispatchEvent('watermark', { detail: { time } })
       },
       onLoss: loss => {
-        this.stats.lostEvents += loss.count
-        this.stats.lossNotices++
         this.safeDispatchEvent('loss', { detail: loss })
       },
       onGap: missing => {
-        this.stats.gapEvents += missing
         this.safeDispatchEvent('gap', { detail: { reason: 'sequence', missing } })
       }
     })
+    this.#receiver = receiver
     const removeSource = this.inbox.addSource(framed)
     opened.setHandler(msg => {
       if (msg.type === 'close') {
@@ -186,17 +206,22 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
       receiver.handle(msg)
     })
     this.markReady()
-    void ended.promise.then(() => { removeSource() })
+    void ended.promise.then(() => {
+      removeSource()
+      const r = receiver.stats
+      for (const k of EVENT_COUNTS) this.#ended[k] += r[k]
+      if (this.#receiver === receiver) this.#receiver = undefined
+    })
     return { ended: ended.promise, close: async () => { await framed.close('normal') } }
   }
 
   #resumeAfterGap (timeUs: number): void {
     if (!this.#gapOpen) return
     this.#gapOpen = false
-    this.stats.reconnectGaps++
+    this.#link.reconnectGaps++
     const fromUs = this.#progress
     const toUs = Math.max(timeUs, fromUs)
-    this.stats.reconnectGapUs += toUs - fromUs
+    this.#link.reconnectGapUs += toUs - fromUs
     this.safeDispatchEvent('gap', { detail: { reason: 'reconnect', fromUs, toUs } })
   }
 }
