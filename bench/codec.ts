@@ -7,7 +7,7 @@ import { decode as cborDecode, encode as cborEncode } from 'cborg'
 import { decodeMessage, encodeFrame, splitFrames } from '../src/codec/index.ts'
 import type { Batch } from '../src/codec/index.ts'
 import { parseArgs } from 'node:util'
-import { prng } from '../src/models/prng.ts'
+import { prng } from '../src/base/prng.ts'
 
 const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, seconds: { type: 'string', default: '1' } } })
 const budgetMs = Number(args.seconds) * 1000

@@ -14,7 +14,7 @@
  */
 import { TimeHeap } from './heap.ts'
 import { Poisson } from './poisson.ts'
-import { Prng } from './prng.ts'
+import { Prng } from '../base/prng.ts'
 import { checkChannels, checkNumber, isChannel } from './params.ts'
 import { ModelParamError, ModelUsageError } from './errors.ts'
 import { MAX_AMPLITUDE, pulseChargeNc } from './culture-device.ts'

@@ -115,8 +115,8 @@ export interface PlasticityRule {
 /** Makes one rule instance per synapse. */
 export type RuleFactory = () => PlasticityRule
 
-export { Prng } from './prng.ts'
-export type { PrngState } from './prng.ts'
+export { Prng } from '../base/prng.ts'
+export type { PrngState } from '../base/prng.ts'
 export { ModelError, ModelParamError, ModelUsageError, ReplayFormatError } from './errors.ts'
 export type { ModelErrorCode, ModelUsageErrorCode, ReplayErrorCode } from './errors.ts'
 
@@ -147,7 +147,7 @@ import { Synapse } from './synapse.ts'
 import type { SynapseInit } from './synapse.ts'
 
 export { Lif, Adex, Poisson, Pacemaker, Replay, CultureEmulator, CultureModel, Memristor, RateRule, StdpRule, Synapse }
-export { prng } from './prng.ts'
+export { prng } from '../base/prng.ts'
 export { parseSpikeTrain, readSpikeTrainFile }
 export { StimulationGuard } from './stim-guard.ts'
 export { evokedProbability } from './culture-emulator.ts'

@@ -17,8 +17,8 @@
  * raises the weight (the polarity is this model's convention, chosen to match the 2020 weight mapping).
  * The state (R and the noise generator) is serializable and restores exactly.
  */
-import { Prng } from './prng.ts'
-import type { PrngState } from './prng.ts'
+import { Prng } from '../base/prng.ts'
+import type { PrngState } from '../base/prng.ts'
 import { checkNumber } from './params.ts'
 import { ModelParamError, ModelUsageError } from './errors.ts'
 import type { ModelParam, Pulse } from './index.ts'

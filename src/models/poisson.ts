@@ -6,7 +6,7 @@
  * simply replaced).
  */
 import { IndexedMinHeap } from './heap.ts'
-import { Prng } from './prng.ts'
+import { Prng } from '../base/prng.ts'
 import { checkChannels, checkNumber, isChannel, perChannel } from './params.ts'
 import { ModelUsageError } from './errors.ts'
 import type { EventSink, ModelDescription, ModelStats, PortSpec, SourceModel } from './index.ts'

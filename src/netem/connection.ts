@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { DelayLine } from './delay-line.ts'
 import type { Clock } from '../base/clock.ts'
 import type { ResolvedLinkParams } from './link.ts'
-import type { Random } from './prng.ts'
+import type { Prng } from '../base/prng.ts'
 import type { DirectionCounters } from './stats.ts'
 import type { Socket } from 'node:net'
 
@@ -42,7 +42,7 @@ export class Pipe {
   #sourceEnded = false
   #sinkGone = false
 
-  constructor (host: PipeHost, source: Socket, sink: Socket, params: ResolvedLinkParams, rng: Random, counters: DirectionCounters) {
+  constructor (host: PipeHost, source: Socket, sink: Socket, params: ResolvedLinkParams, rng: Prng, counters: DirectionCounters) {
     this.#host = host
     this.#source = source
     this.#sink = sink
@@ -192,8 +192,8 @@ export class ProxiedConnection {
 export interface ConnectionInit {
   up: ResolvedLinkParams
   down: ResolvedLinkParams
-  upRandom: Random
-  downRandom: Random
+  upRandom: Prng
+  downRandom: Prng
   upCounters: DirectionCounters
   downCounters: DirectionCounters
 }

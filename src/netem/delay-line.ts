@@ -1,6 +1,6 @@
 import { burstOf, sampleDelayUs } from './link.ts'
 import type { ResolvedLinkParams } from './link.ts'
-import type { Random } from './prng.ts'
+import type { Prng } from '../base/prng.ts'
 
 /** A piece of the byte stream held by a delay line. Times are µs on the proxy's clock. */
 export interface Chunk {
@@ -34,14 +34,14 @@ export const MAX_SEGMENT_BYTES = 16384
 export class DelayLine {
   #params: ResolvedLinkParams
   #burst: number
-  readonly #rng: Random
+  readonly #rng: Prng
   #queue: Chunk[] = []
   #head = 0
   #bytes = 0
   #lastReleaseUs = -Infinity
   #tatUs = -Infinity
 
-  constructor (params: ResolvedLinkParams, rng: Random) {
+  constructor (params: ResolvedLinkParams, rng: Prng) {
     this.#params = params
     this.#burst = burstOf(params)
     this.#rng = rng

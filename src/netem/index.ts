@@ -29,9 +29,7 @@ export { NetemAddressError, NetemParamsError, NetemClosedError } from './errors.
 export { isLoopback } from './address.ts'
 export { DelayLine } from './delay-line.ts'
 export { PreciseTimer } from './precise-timer.ts'
-export { createRandom } from './prng.ts'
 export type { Chunk } from './delay-line.ts'
-export type { Random } from './prng.ts'
 export type { LinkParams, ResolvedLinkParams } from './link.ts'
 export type { DirectionStats, Percentiles } from './stats.ts'
 
@@ -52,7 +50,7 @@ export interface DelayProxyInit {
   /** Target → client link. */
   down?: LinkParams
   /**
-   * Seed of the jitter generator (32-bit integer, default 0). Connection n (0, 1, …, in accept order) and
+   * Seed of the jitter generator (src/base/prng.ts; an integer 0 ≤ seed < 2^53, default 0). Connection n (0, 1, …, in accept order) and
    * direction get their own stream derived from it, so a run's delay samples per connection repeat exactly
    * as long as the bytes arrive in the same reads.
    */

@@ -1,6 +1,5 @@
 import { NetemParamsError } from './errors.ts'
-import { normal } from './prng.ts'
-import type { Random } from './prng.ts'
+import type { Prng } from '../base/prng.ts'
 
 /**
  * How one direction of the emulated link behaves. All fields are optional in `set()`; omitted fields keep
@@ -86,14 +85,14 @@ export function burstOf (p: ResolvedLinkParams): number {
 }
 
 /** One delay sample in microseconds: delay plus a jitter sample from the configured distribution, ≥ 0. */
-export function sampleDelayUs (p: ResolvedLinkParams, rng: Random): number {
+export function sampleDelayUs (p: ResolvedLinkParams, rng: Prng): number {
   let jitter = 0
   if (p.jitterMs > 0) {
     if (p.jitter === 'uniform') {
       jitter = (rng.next() * 2 - 1) * p.jitterMs
     } else {
       let z: number
-      do z = normal(rng); while (Math.abs(z) > 2)
+      do z = rng.normal(); while (Math.abs(z) > 2)
       jitter = z * p.jitterMs
     }
   }

@@ -3,10 +3,11 @@ import { logger } from '@libp2p/logger'
 import { SystemClock } from '../base/clock.ts'
 import { assertLoopback } from './address.ts'
 import { ProxiedConnection, resetSocket } from './connection.ts'
-import { NetemAddressError, NetemClosedError } from './errors.ts'
+import { NetemAddressError, NetemClosedError, NetemParamsError } from './errors.ts'
 import { DEFAULT_LINK, resolveLink } from './link.ts'
 import { PreciseTimer } from './precise-timer.ts'
-import { createRandom, mixSeed } from './prng.ts'
+import { prng } from '../base/prng.ts'
+import type { Prng } from '../base/prng.ts'
 import { DirectionCounters } from './stats.ts'
 import type { Clock } from '../base/clock.ts'
 import type { Pipe, PipeHost } from './connection.ts'
@@ -40,7 +41,8 @@ class DelayProxyImpl implements DelayProxy, PipeHost {
   readonly clock: Clock
   readonly #server: Server
   readonly #target: HostPort
-  readonly #seed: number
+  /** The generator whose sub-streams 2·id and 2·id + 1 jitter connection id's two directions. */
+  readonly #random: Prng
   readonly #timer: PreciseTimer
   readonly #params: Record<Direction, ResolvedLinkParams>
   readonly #counters = { up: new DirectionCounters(), down: new DirectionCounters() }
@@ -57,7 +59,9 @@ class DelayProxyImpl implements DelayProxy, PipeHost {
   constructor (init: DelayProxyInit, up: ResolvedLinkParams, down: ResolvedLinkParams) {
     this.clock = init.clock ?? new SystemClock()
     this.#target = { ...init.target }
-    this.#seed = init.seed ?? 0
+    const seed = init.seed ?? 0
+    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 53) throw new NetemParamsError(`seed must be an integer in [0, 2^53), got ${seed}`)
+    this.#random = prng(seed)
     this.#params = { up, down }
     this.#timer = new PreciseTimer(this.clock, nowUs => { this.#fire(nowUs) }, init.spinMs ?? 1)
     this.#server = createServer({ allowHalfOpen: true, noDelay: true }, socket => { this.#accept(socket) })
@@ -206,8 +210,8 @@ class DelayProxyImpl implements DelayProxy, PipeHost {
     const conn = new ProxiedConnection(this, id, client, server, {
       up: this.#params.up,
       down: this.#params.down,
-      upRandom: createRandom(mixSeed(this.#seed, id * 2)),
-      downRandom: createRandom(mixSeed(this.#seed, id * 2 + 1)),
+      upRandom: this.#random.fork((id * 2) % 2 ** 32),
+      downRandom: this.#random.fork((id * 2 + 1) % 2 ** 32),
       upCounters: this.#counters.up,
       downCounters: this.#counters.down
     })

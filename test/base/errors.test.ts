@@ -133,7 +133,7 @@ test('throws that were bare RangeError or TypeError now carry a class and a code
   t.is(t.throws(() => api.fromHex('zz'), { instanceOf: api.InvalidArgumentError })?.code, 'invalid-argument')
   t.is(t.throws(() => new api.BatchBuilder(0), { instanceOf: api.InvalidArgumentError })?.code, 'invalid-argument')
   t.is(t.throws(() => new api.BatchBuilder(4).take(0), { instanceOf: api.InvalidArgumentError })?.code, 'invalid-argument')
-  t.is(t.throws(() => api.models.prng(1).int(0), { instanceOf: api.models.ModelUsageError })?.code, 'invalid-argument')
+  t.is(t.throws(() => api.models.prng(1).int(0), { instanceOf: api.InvalidArgumentError })?.code, 'invalid-argument')
 })
 
 test('a node names a missing or duplicate port with PortError, a clock target without a peer id with InvalidArgumentError', async t => {

@@ -3,14 +3,14 @@ import { DelayLine, MAX_SEGMENT_BYTES } from '../../src/netem/delay-line.ts'
 import { isLoopback } from '../../src/netem/address.ts'
 import { NetemParamsError } from '../../src/netem/errors.ts'
 import { DEFAULT_LINK, burstOf, resolveLink, sampleDelayUs } from '../../src/netem/link.ts'
-import { createRandom } from '../../src/netem/prng.ts'
+import { prng } from '../../src/base/prng.ts'
 import { std } from './helpers.ts'
 import type { LinkParams } from '../../src/netem/link.ts'
 
 const T0 = 1_700_000_000_000_000 // µs, as from a ManualClock
 
 function line (params: LinkParams, seed = 1): DelayLine {
-  return new DelayLine(resolveLink(DEFAULT_LINK, params), createRandom(seed))
+  return new DelayLine(resolveLink(DEFAULT_LINK, params), prng(seed))
 }
 
 function releases (l: DelayLine): number[] {
@@ -63,7 +63,7 @@ test('the same seed repeats the same delays; another seed does not', t => {
 
 test('uniform jitter: bounds [delay − j, delay + j], standard deviation j/√3', t => {
   const p = resolveLink(DEFAULT_LINK, { delayMs: 20, jitterMs: 6 })
-  const rng = createRandom(5)
+  const rng = prng(5)
   const xs = Array.from({ length: 20_000 }, () => sampleDelayUs(p, rng) / 1000)
   t.true(Math.min(...xs) >= 14 && Math.max(...xs) <= 26)
   t.true(Math.min(...xs) < 14.1 && Math.max(...xs) > 25.9)
@@ -74,7 +74,7 @@ test('uniform jitter: bounds [delay − j, delay + j], standard deviation j/√3
 
 test('normal jitter: truncated at ±2 j, standard deviation ≈ 0.88 j', t => {
   const p = resolveLink(DEFAULT_LINK, { delayMs: 20, jitterMs: 4, jitter: 'normal' })
-  const rng = createRandom(6)
+  const rng = prng(6)
   const xs = Array.from({ length: 20_000 }, () => sampleDelayUs(p, rng) / 1000)
   t.true(Math.min(...xs) >= 12 && Math.max(...xs) <= 28)
   t.true(Math.abs(std(xs) / (0.88 * 4) - 1) < 0.04, `std ${std(xs)}`)
@@ -82,7 +82,7 @@ test('normal jitter: truncated at ±2 j, standard deviation ≈ 0.88 j', t => {
 
 test('delay plus jitter is clamped at zero', t => {
   const p = resolveLink(DEFAULT_LINK, { delayMs: 1, jitterMs: 5 })
-  const rng = createRandom(7)
+  const rng = prng(7)
   const xs = Array.from({ length: 1000 }, () => sampleDelayUs(p, rng))
   t.true(xs.every(x => x >= 0))
   t.true(xs.some(x => x === 0))

@@ -19,7 +19,7 @@ import type { PlayoutDelay, PlayoutStats } from '../../src/timing/playout.ts'
 import { DeliveryThread } from '../../src/timing/delivery-thread.ts'
 import { startNode, until } from '../helpers/nodes.ts'
 import { FAST_SYNC, absQuantile, converged, emitTrain, isiErrors, ms, proxyTo } from './helpers.ts'
-import { prng } from '../../src/models/prng.ts'
+import { prng } from '../../src/base/prng.ts'
 
 const SPIKES = 200
 const JITTER = { delayMs: 20, jitterMs: 5 }

@@ -12,7 +12,7 @@ import { SkewedClock, SystemClock } from '../../src/base/clock.ts'
 import type { TimedEvent } from '../../src/timing/compensate.ts'
 import { startNode, until } from '../helpers/nodes.ts'
 import { FAST_SYNC, absQuantile, converged, emitTrain, ms, proxyTo } from './helpers.ts'
-import { prng } from '../../src/models/prng.ts'
+import { prng } from '../../src/base/prng.ts'
 
 const OFFSET_US = 1_500_000
 const PATH = { delayMs: 20 }

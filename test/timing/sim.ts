@@ -1,7 +1,7 @@
 /** Simulated spike streams for playout and merge tests. */
 import { SkewedClock } from '../../src/base/clock.ts'
 import { SimulatedScheduler } from '../../src/timing/sim-scheduler.ts'
-import { prng } from '../../src/models/prng.ts'
+import { prng } from '../../src/base/prng.ts'
 
 /** Uniform numbers in [0, 1) from the models' seeded generator: the same seed, the same sequence. */
 export function rng (seed: number): () => number {

@@ -8,7 +8,7 @@ import { clockSample } from '../../../src/protocols/clock/sample.ts'
 import { ProbeSchedule } from '../../../src/protocols/clock/schedule.ts'
 import type { ClockEstimatorOptions } from '../../../src/protocols/clock/estimator.ts'
 import type { ClockSample } from '../../../src/protocols/clock/sample.ts'
-import { prng } from '../../../src/models/prng.ts'
+import { prng } from '../../../src/base/prng.ts'
 
 /** Uniform numbers in [0, 1) from the models' seeded generator: the same seed, the same sequence. */
 export function rng (seed: number): () => number {

@@ -3,7 +3,7 @@
  * Pure JavaScript integer arithmetic, so a seed gives the same sequence on every platform.
  * Not for cryptography.
  */
-import { ModelParamError, ModelUsageError } from './errors.ts'
+import { InvalidArgumentError } from './errors.ts'
 
 const TWO_32 = 4294967296
 const TWO_53 = 9007199254740992
@@ -42,7 +42,7 @@ export class Prng {
    */
   constructor (seed = 0) {
     if (!Number.isInteger(seed) || seed < 0 || seed >= TWO_53) {
-      throw new ModelParamError('seed', `must be an integer in [0, 2^53), got ${seed}`)
+      throw new InvalidArgumentError(`seed must be an integer in [0, 2^53), got ${seed}`)
     }
     this.#seedLo = seed >>> 0
     this.#seedHi = Math.floor(seed / TWO_32) >>> 0
@@ -78,7 +78,7 @@ export class Prng {
    */
   fork (stream: number): Prng {
     if (!Number.isInteger(stream) || stream < 0 || stream >= TWO_32) {
-      throw new ModelParamError('stream', `must be an integer in [0, 2^32), got ${stream}`)
+      throw new InvalidArgumentError(`stream must be an integer in [0, 2^32), got ${stream}`)
     }
     const p = new Prng(0)
     p.#init(splitmix32(this.#seedLo ^ splitmix32(stream)), (this.#seedHi ^ rotl(splitmix32(stream ^ 0x5bd1e995), 7)) >>> 0)
@@ -92,9 +92,9 @@ export class Prng {
   setState (state: PrngState): void {
     const [a, b, c, d] = state.s
     for (const x of state.s) {
-      if (!Number.isInteger(x) || x < 0 || x >= TWO_32) throw new ModelParamError('state', 'state words must be uint32')
+      if (!Number.isInteger(x) || x < 0 || x >= TWO_32) throw new InvalidArgumentError('state: state words must be uint32')
     }
-    if ((a | b | c | d) === 0) throw new ModelParamError('state', 'the all-zero state is invalid')
+    if ((a | b | c | d) === 0) throw new InvalidArgumentError('state: the all-zero state is invalid')
     this.#s0 = a
     this.#s1 = b
     this.#s2 = c
@@ -134,7 +134,7 @@ export class Prng {
 
   /** Uniform integer in [0, n) without modulo bias; 1 ≤ n ≤ 2^32. */
   int (n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > TWO_32) throw new ModelUsageError('invalid-argument', `int(n) needs 1 ≤ n ≤ 2^32, got ${n}`)
+    if (!Number.isInteger(n) || n < 1 || n > TWO_32) throw new InvalidArgumentError(`int(n) needs 1 ≤ n ≤ 2^32, got ${n}`)
     const limit = TWO_32 - (TWO_32 % n)
     for (;;) {
       const x = this.nextUint32()

@@ -1,5 +1,6 @@
 import test from 'ava'
-import { Prng, prng, ModelParamError } from '../../src/models/index.ts'
+import { Prng, prng } from '../../src/base/prng.ts'
+import { InvalidArgumentError } from '../../src/base/errors.ts'
 
 test('xoshiro128** matches the reference implementation from state {1, 2, 3, 4}', t => {
   const p = Prng.fromState({ s: [1, 2, 3, 4], spare: null })
@@ -74,7 +75,7 @@ test('state can be saved and restored', t => {
 
 test('invalid seeds are refused', t => {
   for (const s of [-1, 1.5, 2 ** 53, Number.NaN]) {
-    const err = t.throws(() => prng(s), { instanceOf: ModelParamError })
-    t.is(err?.code, 'invalid-param')
+    const err = t.throws(() => prng(s), { instanceOf: InvalidArgumentError })
+    t.is(err?.code, 'invalid-argument')
   }
 })
