@@ -54,7 +54,7 @@ test('when stdout falls behind, whole batches are counted as not printed, never 
   const { addr } = await startNode(t, await writeJson(join(dir, 'fast.json'), config))
   const tap = cli(t, ['tap', addr, 'spikes', '--json', '--duration', '2'])
   tap.child.stdout!.pause()
-  await tap.until(() => tap.errJson.some(l => l.event === 'output' && l.skipping === true), 10_000, 'the tap to skip output')
+  await tap.until(() => tap.errJson.some(l => l.event === 'output' && l.skipping === true), 20_000, 'the tap to skip output')
   tap.child.stdout!.resume()
   t.is((await tap.exit(20_000)).code, 0, tap.stderr)
   const summary = tap.json.at(-1)!
@@ -127,19 +127,19 @@ test.serial('a tap survives the publisher process being killed and restarted on 
   const first = await startNode(t, config)
   const tap = cli(t, ['tap', first.addr, 'spikes', '--json', '--duration', '30', '--max-backoff', '0.5'])
   const eventCount = (): number => tap.json.filter(l => l.channel !== undefined).length
-  await tap.until(() => eventCount() >= 50, 10_000, 'events before the kill')
+  await tap.until(() => eventCount() >= 50, 20_000, 'events before the kill')
 
   first.proc.kill('SIGKILL')
   t.is((await first.proc.exit(5000)).signal, 'SIGKILL')
-  await tap.until(() => tap.errJson.some(l => l.state === 'retrying'), 5000, 'the tap to notice the loss')
+  await tap.until(() => tap.errJson.some(l => l.state === 'retrying'), 20_000, 'the tap to notice the loss')
   const beforeRestart = eventCount()
 
   const second = await startNode(t, config)
   t.is(second.peer, first.peer)
   t.is(second.addr, first.addr)
-  await tap.until(() => tap.errJson.filter(l => l.state === 'open').length >= 2, 10_000, 'the tap to reconnect')
-  await tap.until(() => eventCount() >= beforeRestart + 50, 10_000, 'events after the reconnect')
-  await tap.until(() => tap.errJson.some(l => l.event === 'gap' && l.reason === 'reconnect'), 5000, 'the reconnect gap line')
+  await tap.until(() => tap.errJson.filter(l => l.state === 'open').length >= 2, 20_000, 'the tap to reconnect')
+  await tap.until(() => eventCount() >= beforeRestart + 50, 20_000, 'events after the reconnect')
+  await tap.until(() => tap.errJson.some(l => l.event === 'gap' && l.reason === 'reconnect'), 20_000, 'the reconnect gap line')
 
   tap.kill('SIGINT')
   t.is((await tap.exit(10_000)).code, 0, tap.stderr)

@@ -19,7 +19,7 @@ export async function startHosted (t: ExecutionContext, config: NodeConfig, opti
 }
 
 /** Poll `fn` until it returns true or the time runs out. */
-export async function until (fn: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function until (fn: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!fn()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)

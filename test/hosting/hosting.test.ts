@@ -20,7 +20,7 @@ test('a LIF neuron hosted from config fires when a Poisson source pushes into it
   const sub = watcher.subscribe(lifNode.multiaddrs[0], 'spikes')
   let out = 0
   sub.onBatch(d => { out += d.batch.count })
-  await until(() => out >= 5, 8000, 'neuron output spikes')
+  await until(() => out >= 5, 20_000, 'neuron output spikes')
   const host = hosts[0].host
   const stats = host.stats() as { model: Record<string, number>, playout: { delivered: number } }
   t.true(stats.playout.delivered > 0)

@@ -29,7 +29,7 @@ async function victimWithWitness (t: ExecutionContext): Promise<{ node: Spikewir
 async function stillServes (t: ExecutionContext, node: SpikewireNode, witness: () => number): Promise<void> {
   const before = witness()
   node.outPort('spikes').emit(1, nowUs(node))
-  await until(() => witness() > before, 3000, 'the witness subscriber to get an event')
+  await until(() => witness() > before, 20_000, 'the witness subscriber to get an event')
   t.pass()
 }
 

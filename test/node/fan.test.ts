@@ -30,7 +30,7 @@ test('fan-out: 8 subscribers each get every event; a filtered one gets only its 
     if (ch === 3 || ch === 4) { filtered++; filteredSum += ch }
     if (k % 1000 === 999) await new Promise(resolve => setImmediate(resolve))
   }
-  await until(() => counts.slice(0, 7).every(c => c === 20_000) && counts[7] === filtered, 10_000, 'every subscriber')
+  await until(() => counts.slice(0, 7).every(c => c === 20_000) && counts[7] === filtered, 20_000, 'every subscriber')
   t.deepEqual(sums.slice(0, 7), new Array(7).fill(expectedSum))
   t.is(sums[7], filteredSum)
   for (const s of streams) t.is(s.stats.gapEvents + s.stats.lostEvents, 0)
@@ -48,7 +48,7 @@ test('fan-in: 3 pushers into one in port, each event delivered with its source',
     const i = k % 3
     txs[i].outPort(`out${i}`).emit(k % 4, nowUs(txs[i]))
   }
-  await until(() => [...bySource.values()].reduce((a, b) => a + b, 0) === 3000, 5000, 'all pushed events')
+  await until(() => [...bySource.values()].reduce((a, b) => a + b, 0) === 3000, 20_000, 'all pushed events')
   t.deepEqual(new Map([...bySource].sort()), new Map(txs.map((x, i) => [`${x.peerId}/out${i}`, 1000] as [string, number]).sort()))
   t.is(rx.inPort('in').stats.gapEvents, 0)
 })
@@ -102,7 +102,7 @@ test('a slow subscriber loses events, counted on both sides, without disturbing 
   await Promise.all([f.ready(), s.ready()])
   const port = pub.outPort('spikes')
   const t0 = nowUs(pub)
-  const total = 400_000
+  const total = 200_000
   for (let k = 0; k < total; k++) {
     port.emit(k % 1024, t0 + Math.floor(k / 100))
     if (k % 4096 === 4095) await new Promise(resolve => setImmediate(resolve))

@@ -47,7 +47,7 @@ export async function proxyTo (t: ExecutionContext, node: SpikewireNode, up: Lin
 }
 
 /** Wait for a peer clock to converge, with a deadline. */
-export async function converged (pc: PeerClock, timeoutMs = 8000): Promise<void> {
+export async function converged (pc: PeerClock, timeoutMs = 20_000): Promise<void> {
   await pc.converged({ signal: AbortSignal.timeout(timeoutMs) })
 }
 

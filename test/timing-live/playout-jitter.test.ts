@@ -69,7 +69,7 @@ async function measure (t: ExecutionContext, delay: PlayoutDelay, warmup: number
   })
   const r = prng(seed)
   const all = await emitTrain(pub, 'spikes', warmup + SPIKES, () => 5 + 10 * r.next())
-  await until(() => played.length === all.length, 3000, 'every spike played out')
+  await until(() => played.length === all.length, 20_000, 'every spike played out')
   const stats = p.stats()
   p.close()
 

@@ -39,7 +39,7 @@ test('synaptic delay over a 20 ms path: d = 50 ms lands exactly at time + d; d =
   const syn10 = sub.playout(s, { delay: { mode: 'synaptic', us: 10_000 }, onEvent: e => { short.push(e) } })
   const r = prng(5)
   const sent = await emitTrain(pub, 'axon', 100, () => 5 + 10 * r.next())
-  await until(() => long.length === sent.length && short.length === sent.length, 3000, 'every spike delivered by both synapses')
+  await until(() => long.length === sent.length && short.length === sent.length, 20_000, 'every spike delivered by both synapses')
   const s50 = syn50.stats()
   const s10 = syn10.stats()
   syn50.close()

@@ -47,7 +47,7 @@ test.serial('events are delivered by the driver in the worker at their due time,
   const order = Array.from({ length: n }, (_, i) => (i * 37) % n)
   const done: TimedEvent[] = []
   for (const i of order) t.true(thread.post(event(i, t0 + i * 3000), e => { done.push(e) }))
-  await until(() => done.length === n, 5000, 'every delivery reported')
+  await until(() => done.length === n, 20_000, 'every delivery reported')
 
   t.deepEqual(done.map(e => e.channel), Array.from({ length: n }, (_, i) => i), 'reported in due order')
   t.is(Atomics.load(mem.counters, 0), n, 'the driver saw every event')
@@ -79,7 +79,7 @@ test.serial('the worker follows a clock that is not the system clock', async t =
   const done: TimedEvent[] = []
   const t0 = clock.nowUs()
   for (let i = 0; i < 20; i++) thread.post(event(i, t0 + 10_000 + i * 5000), e => { done.push(e) })
-  await until(() => done.length === 20, 5000, 'deliveries')
+  await until(() => done.length === 20, 20_000, 'deliveries')
   // Delivery times are read on the skewed clock: never early, and within a few ms of due (2.5 s off
   // otherwise; the bound leaves room for a pause of this shared machine).
   const err = done.map(e => e.atUs - e.dueUs)
@@ -96,7 +96,7 @@ test.serial('a past due time is delivered at once and counted as a late hand-ove
   const now = clock.nowUs()
   thread.post(event(1, now - 5000), e => { done.push(e) })
   thread.post(event(2, now - 5000, true), e => { done.push(e) })
-  await until(() => done.length === 2, 2000, 'deliveries')
+  await until(() => done.length === 2, 20_000, 'deliveries')
   const s = thread.stats()
   t.is(s.lateHandoffs, 1)
   t.is(s.delivered, 2)
@@ -141,7 +141,7 @@ test.serial('a throwing deliver() is counted and the thread goes on', async t =>
   const done: number[] = []
   const t0 = clock.nowUs() + 5000
   for (let i = 0; i < 6; i++) thread.post(event(i, t0 + i * 1000), e => { done.push(e.channel) })
-  await until(() => done.length === 6, 2000, 'deliveries')
+  await until(() => done.length === 6, 20_000, 'deliveries')
   const s = thread.stats()
   t.is(s.driverErrors, 1)
   t.is(s.delivered, 6, 'reported delivered: the driver was called at its time')
@@ -157,7 +157,7 @@ test.serial('close(): queued events are discarded and counted, the driver is clo
   const now = clock.nowUs()
   thread.post(event(0, now + 2000), e => { done.push(e.channel) })
   for (let i = 1; i <= 5; i++) thread.post(event(i, now + 60e6), e => { done.push(e.channel) })
-  await until(() => done.length === 1, 2000, 'the first delivery')
+  await until(() => done.length === 1, 20_000, 'the first delivery')
   await thread.close()
   const s = thread.stats()
   t.is(s.delivered, 1)
