@@ -134,7 +134,7 @@ function portName (f: Fields, key: number, name: string): string {
 
 function readModel (f: Fields | undefined): ModelInfo | undefined {
   if (f === undefined) return undefined
-  const model: ModelInfo = { name: f.text(Key.model.name, 'name', MAX_TEXT_BYTES, 1) }
+  const model: ModelInfo = { name: f.text(Key.model.name, 'name') }
   const params = f.array(Key.model.params, 'params', MAX_PARAMS, false)
   if (params !== undefined) {
     model.params = params.map((p, i): Param => {
@@ -142,7 +142,7 @@ function readModel (f: Fields | undefined): ModelInfo | undefined {
       if (!Array.isArray(p) || p.length !== 3) invalid(`${what} must be [name, value, unit]`)
       const value = p[1]
       if (typeof value !== 'number' || !Number.isFinite(value)) invalid(`${what} value must be a finite number`)
-      return [checkText(p[0], `${what} name`, MAX_TEXT_BYTES, 1), value, checkText(p[2], `${what} unit`, 64, 0)]
+      return [checkText(p[0], `${what} name`, MAX_TEXT_BYTES, 0), value, checkText(p[2], `${what} unit`, MAX_TEXT_BYTES, 0)]
     })
   }
   return model
@@ -205,13 +205,14 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
       const msg: Message = {
         type,
         name: m.text(Key.description.name, 'name', MAX_TEXT_BYTES, 1),
-        role: m.text(Key.description.role, 'role', 64, 1),
+        // §8.2: name is 1 to 256 bytes; role and software are texts (0 to 256 bytes, §8.1).
+        role: m.text(Key.description.role, 'role'),
         ports,
-        software: m.text(Key.description.software, 'software', MAX_TEXT_BYTES, 1)
+        software: m.text(Key.description.software, 'software')
       }
       set(msg, 'model', readModel(m.mapField(Key.description.model, 'model', false)))
       const protocols = m.array(Key.description.protocols, 'protocols', MAX_PROTOCOL_IDS, false)
-      set(msg, 'protocols', protocols?.map((p, i) => checkText(p, `description.protocols[${i}]`, MAX_TEXT_BYTES, 1)))
+      set(msg, 'protocols', protocols?.map((p, i) => checkText(p, `description.protocols[${i}]`, MAX_TEXT_BYTES, 0)))
       return msg
     }
     case 'open': {
