@@ -15,7 +15,8 @@ const T0 = 1_764_000_000_000_000
 async function victimWithWitness (t: ExecutionContext): Promise<{ node: SpikewireNode, witness: () => number, addr: string }> {
   const node = await startNode(t, {
     name: 'victim',
-    limits: { openTimeoutMs: 300 },
+    // Long enough that a busy machine delivers the hostile bytes first; the timeout case waits for it.
+    limits: { openTimeoutMs: 2000 },
     ports: [{ name: 'spikes', direction: 'out', channels: 8 }, { name: 'stim', direction: 'in', channels: 8, push: '*' }]
   })
   const other = await startNode(t, { name: 'witness' })
@@ -79,7 +80,9 @@ const cases: Array<{ title: string, bytes: () => Uint8Array, code: string, pushF
   },
   {
     title: 'pushed loss notice whose seq + count exceeds 2^53 − 1',
-    bytes: () => new Uint8Array([...encodeFrame(openPush), ...encodeFrame({ type: 'loss', seq: 0, count: Number.MAX_SAFE_INTEGER, reason: 'other' })]),
+    bytes: () => new Uint8Array([...encodeFrame(openPush),
+      ...encodeFrame({ type: 'batch', seq: 0, base: T0, count: 1, channels: Uint32Array.of(1), times: Float64Array.of(T0) }),
+      ...encodeFrame({ type: 'loss', seq: 1, count: Number.MAX_SAFE_INTEGER, reason: 'other' })]),
     code: 'invalid-message'
   },
   { title: 'open with a delay of 2^53 − 1 µs', bytes: () => encodeFrame({ ...openPush, delay: Number.MAX_SAFE_INTEGER }), code: 'invalid-message' },
