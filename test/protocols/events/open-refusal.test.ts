@@ -21,6 +21,8 @@ interface Script {
   server: Libp2p
   /** Messages received, one array per stream, in the order the streams were opened. */
   streams: Message[][]
+  /** How each stream ended: 'closed' (both write sides closed) or 'reset'. */
+  ends: string[]
 }
 
 /**
@@ -30,9 +32,11 @@ interface Script {
 async function scripted (t: ExecutionContext, answer: (msg: Message) => { send: Message[], end?: 'reset' | 'close' }): Promise<Script> {
   const server = await startAdversary(t)
   const streams: Message[][] = []
+  const ends: string[] = []
   await server.handle(EVENTS_PROTOCOL, stream => {
     const got: Message[] = []
-    streams.push(got)
+    const i = streams.push(got) - 1
+    stream.addEventListener('close', evt => { ends[i] = evt.error === undefined ? 'closed' : 'reset' })
     const decoder = new FrameDecoder()
     stream.addEventListener('message', evt => {
       try {
@@ -51,7 +55,7 @@ async function scripted (t: ExecutionContext, answer: (msg: Message) => { send: 
     })
     stream.addEventListener('remoteCloseWrite', () => { void stream.close().catch(() => {}) })
   })
-  return { server, streams }
+  return { server, streams, ends }
 }
 
 const ports = [{ name: 'spikes', direction: 'out' as const, channels: 4 }]
@@ -110,6 +114,10 @@ for (const form of ['close', 'reject'] as const) {
     t.true(form === 'close' ? sub.error instanceof RemoteCloseError : sub.error instanceof RejectedError, String(sub.error))
     t.is((sub.error as SpikewireError).code, 'invalid-message')
     t.is(s.streams.length, 1, 'one open, no retry')
+    if (form === 'reject') {
+      await until(() => s.ends[0] !== undefined, 20_000, 'the stream to end')
+      t.is(s.ends[0], 'closed', 'the opener closed its write side after the reject (§9.2.3), no reset')
+    }
   })
 }
 
