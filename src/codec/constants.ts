@@ -1,5 +1,5 @@
 /**
- * Normative constants of the spikewire wire format, spec v1 (spec/spikewire.md).
+ * Normative constants of the spikewire wire format, spec v1 revision 3 (spec/spikewire.md).
  * Every value here is quoted from the spec section named beside it; change both together.
  */
 
@@ -29,6 +29,10 @@ export const MAX_TEXT_BYTES = 256
 export const MAX_PORTS = 256
 /** §8.2 "A model lists at most 256 parameters." */
 export const MAX_PARAMS = 256
+/** §8.3 "delay: 0 to 2^32 − 1 µs" (revision 3). */
+export const MAX_DELAY_US = 0xffff_ffff
+/** §9.2.4 "A batch or loss whose seq + count exceeds 2^53 − 1 MUST be rejected with invalid-message." */
+export const MAX_SEQ_END = Number.MAX_SAFE_INTEGER
 /** §8.3 "A channel filter lists at most 65536 channel ids." */
 export const MAX_FILTER_CHANNELS = 65536
 /** §8.2 "At most 32 protocol ids." */

@@ -4,8 +4,8 @@
  * are ignored (forward compatibility); keys that are not unsigned integers are rejected.
  */
 import {
-  DEFAULT_MAX_EVENTS, Direction, Key, Kind, LossReason, MAX_CHANNELS, MAX_CLOCK_ID, MAX_FILTER_CHANNELS,
-  MAX_NESTING, MAX_PARAMS, MIN_MAX_EVENTS, MAX_PORTS, MAX_PROTOCOL_IDS, MAX_TEXT_BYTES, MAX_TIME_US, MessageType, Mode,
+  DEFAULT_MAX_EVENTS, Direction, Key, Kind, LossReason, MAX_CHANNELS, MAX_CLOCK_ID, MAX_DELAY_US, MAX_FILTER_CHANNELS,
+  MAX_NESTING, MAX_SEQ_END, MAX_PARAMS, MIN_MAX_EVENTS, MAX_PORTS, MAX_PROTOCOL_IDS, MAX_TEXT_BYTES, MAX_TIME_US, MessageType, Mode,
   PORT_NAME_PATTERN
 } from './constants.ts'
 import type { DirectionName, KindName, LossReasonName, MessageTypeName, ModeName } from './constants.ts'
@@ -134,7 +134,7 @@ function portName (f: Fields, key: number, name: string): string {
 
 function readModel (f: Fields | undefined): ModelInfo | undefined {
   if (f === undefined) return undefined
-  const model: ModelInfo = { name: f.text(Key.model.name, 'name', MAX_TEXT_BYTES, 1) }
+  const model: ModelInfo = { name: f.text(Key.model.name, 'name') }
   const params = f.array(Key.model.params, 'params', MAX_PARAMS, false)
   if (params !== undefined) {
     model.params = params.map((p, i): Param => {
@@ -142,7 +142,7 @@ function readModel (f: Fields | undefined): ModelInfo | undefined {
       if (!Array.isArray(p) || p.length !== 3) invalid(`${what} must be [name, value, unit]`)
       const value = p[1]
       if (typeof value !== 'number' || !Number.isFinite(value)) invalid(`${what} value must be a finite number`)
-      return [checkText(p[0], `${what} name`, MAX_TEXT_BYTES, 1), value, checkText(p[2], `${what} unit`, 64, 0)]
+      return [checkText(p[0], `${what} name`, MAX_TEXT_BYTES, 0), value, checkText(p[2], `${what} unit`, MAX_TEXT_BYTES, 0)]
     })
   }
   return model
@@ -163,9 +163,19 @@ function readPort (v: CborValue, i: number): PortInfo {
   return port
 }
 
-function code (f: Fields, key: number): WireErrorCode {
-  const n = f.uint(key, 'code', 0xffff_ffff)
+/** An error code (§8.1 "code": a uint, at most 2^53 − 1); a reject's is at least 1 (§8.5). */
+function code (f: Fields, key: number, min = 0): WireErrorCode {
+  const n = f.uint(key, 'code')
+  if (n < min) invalid(`${f.what}: code ${n} (normal) is not allowed here`)
   return errorCodeName(n) ?? n
+}
+
+/**
+ * §9.2.4: the events seq to seq + count − 1 and the next expected number seq + count stay within 2^53 − 1.
+ * A field rule of §7.5 step 4: it comes before the batch checks (too-many-events and the columns).
+ */
+function checkSeqEnd (what: string, seq: number, count: number): void {
+  if (seq + count > MAX_SEQ_END) invalid(`${what}: seq ${seq} + count ${count} exceeds 2^53 − 1`)
 }
 
 function set<T extends object, K extends string> (obj: T, key: K, value: unknown): void {
@@ -195,13 +205,14 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
       const msg: Message = {
         type,
         name: m.text(Key.description.name, 'name', MAX_TEXT_BYTES, 1),
-        role: m.text(Key.description.role, 'role', 64, 1),
+        // §8.2: name is 1 to 256 bytes; role and software are texts (0 to 256 bytes, §8.1).
+        role: m.text(Key.description.role, 'role'),
         ports,
-        software: m.text(Key.description.software, 'software', MAX_TEXT_BYTES, 1)
+        software: m.text(Key.description.software, 'software')
       }
       set(msg, 'model', readModel(m.mapField(Key.description.model, 'model', false)))
       const protocols = m.array(Key.description.protocols, 'protocols', MAX_PROTOCOL_IDS, false)
-      set(msg, 'protocols', protocols?.map((p, i) => checkText(p, `description.protocols[${i}]`, MAX_TEXT_BYTES, 1)))
+      set(msg, 'protocols', protocols?.map((p, i) => checkText(p, `description.protocols[${i}]`, MAX_TEXT_BYTES, 0)))
       return msg
     }
     case 'open': {
@@ -224,7 +235,7 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
           return c
         })
       }
-      set(msg, 'delay', m.optUint(Key.open.delay, 'delay'))
+      set(msg, 'delay', m.optUint(Key.open.delay, 'delay', MAX_DELAY_US))
       set(msg, 'maxEvents', m.optUint(Key.open.maxEvents, 'max-events'))
       if (msg.maxEvents !== undefined && msg.maxEvents < MIN_MAX_EVENTS) invalid(`open: max-events must be ≥ ${MIN_MAX_EVENTS}`)
       if (m.has(Key.open.source)) msg.source = portName(m, Key.open.source, 'source')
@@ -245,7 +256,7 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
     }
     case 'reject':
     case 'close': {
-      const msg: Message = { type, code: code(m, Key.close.code) }
+      const msg: Message = { type, code: code(m, Key.close.code, type === 'reject' ? 1 : 0) }
       set(msg, 'reason', m.optText(Key.close.reason, 'reason'))
       return msg
     }
@@ -254,11 +265,13 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
     case 'watermark':
       return { type, seq: m.uint(Key.watermark.seq, 'seq'), time: m.uint(Key.watermark.time, 'time') }
     case 'loss': {
+      const seq = m.uint(Key.loss.seq, 'seq')
       const count = m.uint(Key.loss.count, 'count')
       if (count < 1) invalid('loss: count must be ≥ 1')
-      const reasonNum = m.uint(Key.loss.reason, 'reason', 0xffff_ffff)
+      const reasonNum = m.uint(Key.loss.reason, 'reason')
+      checkSeqEnd('loss', seq, count)
       const reason = (Object.entries(LossReason) as Array<[LossReasonName, number]>).find(([, n]) => n === reasonNum)?.[0] ?? reasonNum
-      return { type, seq: m.uint(Key.loss.seq, 'seq'), count, reason }
+      return { type, seq, count, reason }
     }
     case 'clock-request':
       return { type, id: m.uint(Key.clockRequest.id, 'id', MAX_CLOCK_ID), t1: m.uint(Key.clockRequest.t1, 't1') }
@@ -281,6 +294,7 @@ function readBatch (m: Fields, options: DecodeOptions): Message {
   const dt = m.bytes(Key.batch.dt, 'dt', true)!
   const val = m.bytes(Key.batch.val, 'val', false)
   if (count < 1) invalid('batch: count must be ≥ 1')
+  checkSeqEnd('batch', seq, count)
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS
   if (count > maxEvents) throw new SpikewireError('too-many-events', `batch: count ${count} exceeds the limit of ${maxEvents}`)
   if (options.kind !== undefined && (options.kind === 'weighted') !== (val !== undefined)) {

@@ -39,8 +39,9 @@ export interface RequestInit<T> extends Omit<FramedStreamInit, 'onMessage'> {
   /** The first message, sent as soon as the stream is open. */
   request: Message
   /**
-   * Turn the first message of the remote into the answer. Throwing fails the request: a RejectedError or
-   * RemoteCloseError (the remote's word) resets the stream; any other error is first sent as close{code}.
+   * Turn the first message of the remote into the answer. Throwing fails the request: after a RejectedError
+   * or RemoteCloseError (the remote's word) the stream's write side is closed; any other error is sent as
+   * close{code} and the stream reset.
    * A close from the remote never reaches it: it becomes a RemoteCloseError.
    */
   onReply: (msg: Message, framed: FramedStream) => T
@@ -116,11 +117,26 @@ export async function request<T> (libp2p: Libp2p, target: Target, init: RequestI
     return { ...dialed, reply }
   } catch (err) {
     log('%s request to %s failed: %s', protocol, dialed.peer, (err as Error).message)
-    if (framed.open) framed.abort(err instanceof Error ? err : toSpikewireError(err))
+    if (framed.open) {
+      if (err instanceof RejectedError || err instanceof RemoteCloseError) endAfterRefusal(framed)
+      else framed.abort(err instanceof Error ? err : toSpikewireError(err))
+    }
     throw err
   } finally {
     deadline.removeEventListener('abort', onAbort)
   }
+}
+
+/** How long the remote gets to end its side after refusing, before the stream is reset, ms. */
+const REFUSAL_CLOSE_MS = 2000
+
+/**
+ * The remote refused (reject or close instead of the answer): we send nothing more and close our write side
+ * (spec §9.2.3, §9.2.10), resetting only if the stream does not end in time.
+ */
+function endAfterRefusal (framed: FramedStream): void {
+  void framed.stream.close({ signal: AbortSignal.timeout(REFUSAL_CLOSE_MS) })
+    .catch((err: unknown) => { framed.abort(err instanceof Error ? err : new Error(String(err))) })
 }
 
 /** True when `deadline` aborted by its own timeout rather than because the caller's signal did. */

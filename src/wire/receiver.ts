@@ -3,7 +3,7 @@
  * everything that arrives after accept (kind, channel range and filter are checked by the decoder with
  * `decodeOptions`), counts gaps and reported losses, and passes each batch on. A rule broken is a StreamError with the spec's code; the caller fails the stream with it.
  */
-import { StreamError } from '../codec/index.ts'
+import { MAX_SEQ_END, MessageError, StreamError } from '../codec/index.ts'
 import type { Batch, DecodeOptions, KindName, Loss, Message } from '../codec/index.ts'
 
 export interface ReceiverStats {
@@ -53,6 +53,7 @@ export class EventReceiver {
   handle (msg: Message): void {
     switch (msg.type) {
       case 'batch': {
+        this.#seqEnd(msg.seq, msg.count)
         this.#sequence(msg.seq)
         const first = msg.times[0]
         if (first < this.#lastTime || first < this.#watermark) {
@@ -77,6 +78,7 @@ export class EventReceiver {
         this.#init.onWatermark?.(msg.time)
         return
       case 'loss':
+        this.#seqEnd(msg.seq, msg.count)
         if (msg.seq !== this.#expected) throw new StreamError('invalid-sequence', `loss notice for sequence number ${msg.seq}, expected ${this.#expected}`)
         this.#expected = msg.seq + msg.count
         this.stats.lossNotices++
@@ -86,6 +88,14 @@ export class EventReceiver {
       default:
         throw new StreamError('unexpected-message', `${msg.type} is not allowed from the event sender`)
     }
+  }
+
+  /**
+   * §9.2.4: seq + count never exceeds 2^53 − 1. The decoder checks this already (§7.5 step 4); the check here
+   * keeps E within range whatever builds the message.
+   */
+  #seqEnd (seq: number, count: number): void {
+    if (seq + count > MAX_SEQ_END) throw new MessageError('invalid-message', `seq ${seq} + count ${count} exceeds 2^53 − 1`)
   }
 
   #sequence (seq: number): void {

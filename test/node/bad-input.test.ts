@@ -15,7 +15,8 @@ const T0 = 1_764_000_000_000_000
 async function victimWithWitness (t: ExecutionContext): Promise<{ node: SpikewireNode, witness: () => number, addr: string }> {
   const node = await startNode(t, {
     name: 'victim',
-    limits: { openTimeoutMs: 300 },
+    // Long enough that a busy machine delivers the hostile bytes first; the timeout case waits for it.
+    limits: { openTimeoutMs: 2000 },
     ports: [{ name: 'spikes', direction: 'out', channels: 8 }, { name: 'stim', direction: 'in', channels: 8, push: '*' }]
   })
   const other = await startNode(t, { name: 'witness' })
@@ -72,6 +73,21 @@ const cases: Array<{ title: string, bytes: () => Uint8Array, code: string, pushF
     code: 'invalid-sequence'
   },
   {
+    // Spec §9.2.4 (revision 3): a hostile peer made the node count a gap of more than 2^53 events this way.
+    title: 'pushed batch whose seq + count exceeds 2^53 − 1',
+    bytes: () => new Uint8Array([...encodeFrame(openPush), ...encodeFrame({ type: 'batch', seq: Number.MAX_SAFE_INTEGER, base: T0, count: 1, channels: Uint32Array.of(1), times: Float64Array.of(T0) })]),
+    code: 'invalid-message'
+  },
+  {
+    title: 'pushed loss notice whose seq + count exceeds 2^53 − 1',
+    bytes: () => new Uint8Array([...encodeFrame(openPush),
+      ...encodeFrame({ type: 'batch', seq: 0, base: T0, count: 1, channels: Uint32Array.of(1), times: Float64Array.of(T0) }),
+      ...encodeFrame({ type: 'loss', seq: 1, count: Number.MAX_SAFE_INTEGER, reason: 'other' })]),
+    code: 'invalid-message'
+  },
+  { title: 'open with a delay of 2^53 − 1 µs', bytes: () => encodeFrame({ ...openPush, delay: Number.MAX_SAFE_INTEGER }), code: 'invalid-message' },
+  { title: 'push open with max-events below 4096', bytes: () => encodeFrame({ ...openPush, maxEvents: 10 }), code: 'invalid-message' },
+  {
     title: 'pushed weighted values into a spike port',
     bytes: () => new Uint8Array([...encodeFrame(openPush), ...encodeFrame({ type: 'batch', seq: 0, base: T0, count: 1, channels: Uint32Array.of(1), times: Float64Array.of(T0), values: Float32Array.of(1) })]),
     code: 'kind-mismatch'
@@ -91,6 +107,23 @@ for (const c of cases) {
     await stillServes(t, node, witness)
   })
 }
+
+test('bad input: a batch beyond 2^53 − 1 after a valid one leaves the in port\'s counts exact', async t => {
+  const { node, witness, addr } = await victimWithWitness(t)
+  const adversary = await startAdversary(t)
+  const stream = await dialRaw(adversary, addr, EVENTS_PROTOCOL)
+  const result = outcome(stream)
+  stream.send(new Uint8Array([...encodeFrame(openPush),
+    ...encodeFrame({ type: 'batch', seq: 0, base: T0, count: 1, channels: Uint32Array.of(1), times: Float64Array.of(T0) }),
+    ...encodeFrame({ type: 'batch', seq: Number.MAX_SAFE_INTEGER - 1, base: T0, count: 2, channels: Uint32Array.of(1, 2), times: Float64Array.of(T0, T0) })]))
+  const r = await result
+  t.is(closeCode(r.messages), 'invalid-message')
+  t.is(r.end, 'reset')
+  const stats = node.inPort('stim').stats
+  t.is(stats.events, 1)
+  t.is(stats.gapEvents, 0)
+  await stillServes(t, node, witness)
+})
 
 test('bad input: truncated frame then end of stream → malformed-frame', async t => {
   const { node, witness, addr } = await victimWithWitness(t)

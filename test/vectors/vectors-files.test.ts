@@ -204,3 +204,13 @@ test('every clocksync vector the spec cites exists', async (t) => {
   t.true(cited.length > 0)
   t.deepEqual(cited.filter((id) => !ids.has(id)), [])
 })
+
+test('every vector id the spec, its README and the implementer\'s guide cite exists', async (t) => {
+  const ids = new Set((await loaded).map((l) => l.vector.id))
+  const id = new RegExp(`\\b(?:${AREAS.join('|')})-(?:ok|fail)-\\d\\d\\b`, 'g')
+  for (const file of ['spikewire.md', 'README.md', 'implementers-guide.md']) {
+    const text = await readFile(fileURLToPath(new URL(`../../spec/${file}`, import.meta.url)), 'utf8')
+    const cited = [...new Set([...text.matchAll(id)].map((m) => m[0]))]
+    t.deepEqual(cited.filter((c) => !ids.has(c)), [], `${file} cites vectors that do not exist`)
+  }
+})

@@ -4,7 +4,7 @@
  * into close{code} and a reset by the FramedStream it runs in.
  */
 import test from 'ava'
-import { StreamError, encodeFrame, encodePackedBatch, packColumns } from '../../src/codec/index.ts'
+import { SpikewireError, StreamError, encodeFrame, encodePackedBatch, packColumns } from '../../src/codec/index.ts'
 import type { Batch, ErrorCodeName, Loss, Message } from '../../src/codec/index.ts'
 import { FramedStream } from '../../src/wire/framed.ts'
 import { EventReceiver } from '../../src/wire/receiver.ts'
@@ -102,6 +102,36 @@ for (const v of violations) {
   })
 }
 
+const MAX = Number.MAX_SAFE_INTEGER
+
+function anyCode (fn: () => void): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    return err instanceof SpikewireError ? err.code : 'not a SpikewireError'
+  }
+  return undefined
+}
+
+test('a batch or loss whose seq + count exceeds 2^53 − 1 is invalid-message and counts no gap (spec §9.2.4)', t => {
+  for (const msg of [batch(MAX, [0]), batch(MAX - 1, [0, 1]), { type: 'loss', seq: MAX - 2, count: 3, reason: 'other' } as Loss]) {
+    const { rx, got, gaps } = receiver()
+    t.is(anyCode(() => { rx.handle(msg) }), 'invalid-message', `${msg.type} ${msg.seq}`)
+    t.is(got.length, 0)
+    t.deepEqual(gaps, [])
+    t.like(rx.stats, { gapEvents: 0, lostEvents: 0, events: 0 })
+  }
+})
+
+test('seq + count exactly 2^53 − 1 is valid: the gap before it is counted exactly', t => {
+  const { rx, got } = receiver()
+  rx.handle(batch(MAX - 2, [0, 1]))
+  t.is(got.length, 1)
+  t.is(rx.stats.gapEvents, MAX - 2)
+  rx.handle({ type: 'watermark', seq: MAX, time: T0 + 1 })
+  t.is(rx.stats.gapEvents, MAX - 2, 'the next expected number was 2^53 − 1')
+})
+
 test('equal times across batches are in order (times are non-decreasing, not increasing)', t => {
   const { rx, got } = receiver()
   rx.handle(batch(0, [3, 3]))
@@ -139,6 +169,9 @@ const onTheWire: Array<{ name: string, frames: Array<Message | Uint8Array>, code
   { name: 'a channel outside the port', frames: [batch(0, [0], [8])], code: 'channel-out-of-range' },
   { name: 'a channel outside the filter', frames: [batch(0, [0], [2])], code: 'channel-out-of-range', init: { filter: [1] } },
   { name: 'more events than the limit', frames: [batch(0, [0, 0, 0])], code: 'too-many-events', init: { maxEvents: 2 } },
+  { name: 'seq + count beyond 2^53 − 1', frames: [batch(MAX, [0])], code: 'invalid-message' },
+  { name: 'seq + count beyond 2^53 − 1 and more events than the limit (the seq rule is checked first)', frames: [batch(MAX - 1, [0, 0, 0])], code: 'invalid-message', init: { maxEvents: 2 } },
+  { name: 'a loss notice whose seq + count is beyond 2^53 − 1', frames: [{ type: 'loss', seq: MAX, count: 1, reason: 'queue-overflow' }], code: 'invalid-message' },
   { name: 'a weighted batch on a spike stream', frames: [encodeFrame({ type: 'batch', seq: 0, base: T0, count: 1, channels: Uint32Array.of(0), times: Float64Array.of(T0), values: Float32Array.of(1) })], code: 'kind-mismatch' }
 ]
 

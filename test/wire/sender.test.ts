@@ -122,6 +122,35 @@ test('a watermark is sent when nothing is queued, skipped while data waits, and 
   t.is(sender.stats.watermarks, 1)
 })
 
+test('watermarks never count queued events or pass their times, also around drops (spec §9.2.4, §9.2.5)', async t => {
+  const [a, b] = memoryStreamPair()
+  const receiver = new EventReceiver({ ...decode, onBatch: () => {} })
+  const seen: Message[] = []
+  const rx = new FramedStream(b, { decodeOptions: () => receiver.decodeOptions, onMessage: m => { seen.push(m); receiver.handle(m) } })
+  const sender = new EventSender({ framed: new FramedStream(a, {}), maxEvents: 4096, queueEvents: 6 })
+  let at = 0
+  for (let round = 0; round < 4; round++) {
+    a.block()
+    for (let k = 0; k < 4; k++) {
+      sender.offer(events(3, at))
+      at += 10
+      // The port promises W = the time of its next event, whatever the stream still holds.
+      sender.watermark(T0 + at)
+    }
+    a.unblock()
+    await settle()
+    sender.watermark(T0 + at)
+    await settle()
+  }
+  t.true(rx.open, rx.failure?.message ?? 'the receiver found no invalid-sequence and no time-regression')
+  t.true(sender.stats.dropped > 0, 'the queue overflowed')
+  t.is(receiver.stats.gapEvents, 0, 'every watermark carried the next seq to be sent or reported')
+  t.is(receiver.stats.lostEvents, sender.stats.dropped)
+  const order = seen.map(m => m.type)
+  t.true(order.includes('loss') && order.includes('watermark'))
+  t.true(order.lastIndexOf('loss') < order.lastIndexOf('watermark'), 'a loss notice goes out before the next watermark')
+})
+
 test('a channel filter is reported by wants()', t => {
   const { sender } = setup({ filter: [1, 3] })
   t.true(sender.filtered)

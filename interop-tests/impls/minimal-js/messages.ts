@@ -138,7 +138,8 @@ export function decodeMessage (body: Uint8Array): Msg {
     }
     case 'reject':
     case 'close': {
-      const m: Msg = { type, code: codeName(f.u53(1, 'code')) }
+      // §8.5 (revision 3): a reject's code is 1 to 2^53 − 1; 0 (normal) is not a refusal.
+      const m: Msg = { type, code: codeName(f.u53(1, 'code', type === 'reject' ? 1 : 0)) }
       if (f.has(2)) m.reason = f.text(2, 'reason')
       return m
     }

@@ -156,7 +156,8 @@ function buildFail (def: VectorDef): VectorFile {
     ok(deterministic(bytes), `${def.id}: the fault must lie above CBOR, the bytes must be deterministic`)
     const decoded = decodeStrict(bytes)
     if (decoded instanceof Map && decoded.get(0) === MESSAGE_TYPES.batch && batchTypesOk(decoded)) {
-      deepStrictEqual([...batchErrors(decoded, def.context)], [def.code], `${def.id}: batch faults`)
+      deepStrictEqual([...batchErrors(decoded, def.context)].sort(), [def.code, ...def.alsoBreaks ?? []].sort(),
+        `${def.id}: batch faults`)
     }
   }
   return record(def, { cbor_hex: toHex(bytes) })

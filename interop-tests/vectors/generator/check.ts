@@ -28,6 +28,8 @@ export function batchErrors (map: Map<unknown, unknown>, ctx: Context = {}): Set
   if (val !== undefined && val.length !== 4 * count) errs.add('column-mismatch')
   if (ctx.kind !== undefined && (ctx.kind === 'weighted') !== (val !== undefined)) errs.add('kind-mismatch')
   if (count === 0) errs.add('invalid-message')
+  // §9.2.4: seq + count must not exceed 2^53 − 1 (a field rule, §7.5 step 4).
+  if (BigInt(map.get(1) as number) + BigInt(count) > BigInt(MAX_UINT)) errs.add('invalid-message')
   if (ctx.max_events !== undefined && count > ctx.max_events) errs.add('too-many-events')
   if (dt !== undefined) {
     let t = BigInt(map.get(2) as number)
@@ -122,6 +124,7 @@ export function replayStream (messages: Message[], ctx: Context): StreamOutcome 
       if (time < watermark) return failed('time-regression')
       watermark = time
     } else if (msg.type === 'loss') {
+      if (BigInt(seq) + BigInt(map.get(2) as number) > BigInt(MAX_UINT)) return failed('invalid-message')
       if (seq !== expected) return failed('invalid-sequence')
       expected += map.get(2) as number
     } else if (msg.type === 'close') {

@@ -34,6 +34,11 @@ export interface VectorDef {
   messages?: Message[]
   failAt?: number
   gap?: number
+  /**
+   * Batch failures that break other rules as well, on purpose: the order of checks (spec §7.5) makes `code`
+   * win over these. The generator checks that the bytes break exactly `code` and these.
+   */
+  alsoBreaks?: string[]
   /** invalid-cbor vectors whose fault cborg itself does not detect (so the generator cannot check it). */
   cborgBlind?: boolean
 }

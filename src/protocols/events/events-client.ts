@@ -2,7 +2,9 @@
  * The opener side of /spikewire/events/1.0.0 (spec §9.2): dial, send open, wait for accept or reject.
  */
 import type { Libp2p } from '@libp2p/interface'
-import { EVENTS_PROTOCOL, MIN_MAX_EVENTS, OPEN_TIMEOUT_MS, RejectedError, StreamError, toSpikewireError } from '../../codec/index.ts'
+import {
+  EVENTS_PROTOCOL, MIN_MAX_EVENTS, OPEN_TIMEOUT_MS, RejectedError, RemoteCloseError, StreamError, toSpikewireError
+} from '../../codec/index.ts'
 import type { Accept, DecodeOptions, ErrorCodeName, Message, Open } from '../../codec/index.ts'
 import { request } from '../../wire/dial.ts'
 import type { FramedStream } from '../../wire/framed.ts'
@@ -15,9 +17,16 @@ export const PERMANENT_REJECTS: ReadonlySet<string> = new Set<ErrorCodeName>([
   'unknown-port', 'wrong-direction', 'unauthorized', 'channel-out-of-range', 'unsupported', 'invalid-message'
 ])
 
-/** True when an open failed in a way that retrying cannot fix: the acceptor refused it for good. */
+/** Closes received instead of an answer to our open (spec §9.2.2: the open failed with that code). */
+const closedBeforeAnswer = new WeakSet<Error>()
+
+/**
+ * True when an open failed in a way that retrying cannot fix: the acceptor refused it for good, with
+ * reject{code} or with close{code} instead of an answer. Spec §9.2.2: an invalid open may be refused either
+ * way, and an opener treats both alike.
+ */
 export function isPermanentRefusal (err: Error): boolean {
-  return err instanceof RejectedError && PERMANENT_REJECTS.has(err.code)
+  return (err instanceof RejectedError || closedBeforeAnswer.has(err)) && PERMANENT_REJECTS.has((err as RejectedError).code)
 }
 
 export interface OpenedStream {
@@ -63,7 +72,10 @@ export async function openEventsStream (libp2p: Libp2p, target: Target, open: Op
       framed.onMessage = m => { held.push(m) }
       return msg
     }
-  }, { signal: options.signal })
+  }, { signal: options.signal }).catch((err: unknown) => {
+    if (err instanceof RemoteCloseError) closedBeforeAnswer.add(err)
+    throw err
+  })
   const setHandler = (fn: (msg: Message) => void): void => {
     framed.onMessage = fn
     while (held.length > 0 && framed.open) {

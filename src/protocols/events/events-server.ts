@@ -65,10 +65,21 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
     ctx.onRefused(peer, open, code, reason)
     log('refused %s on port %s: %s (%s)', peer, open?.port, code, reason)
     framed.send({ type: 'reject', code, reason })
+    // A close that crossed the reject is the opener giving up; anything else is still unexpected (§9.2.3).
+    framed.onMessage = (m: Message) => {
+      if (m.type !== 'close') throw new StreamError('unexpected-message', `${m.type} after the reject`)
+    }
     void framed.stream.close().catch(err => { framed.abort(err) })
   }
 
   framed.onMessage = (msg: Message) => {
+    if (msg.type === 'close') {
+      // §9.2.3: the opener gave up before our answer. The stream has ended: no answer, no close of ours.
+      clearTimeout(timer)
+      log('%s closed the events stream before opening (%s)', peer, msg.code)
+      void framed.stream.close().catch(err => { framed.abort(err) })
+      return
+    }
     if (msg.type !== 'open') throw new StreamError('unexpected-message', `expected open, got ${msg.type}`)
     clearTimeout(timer)
     framed.onMessage = (m: Message) => {

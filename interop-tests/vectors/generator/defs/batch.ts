@@ -68,6 +68,9 @@ export const batch: VectorDef[] = [
   ok('batch-ok-12', 'events only on channels of the stream\'s filter',
     'The stream was opened with the filter [0, 2, 4]; every event is on one of those channels.',
     [[0, T0], [4, T0 + 10], [2, T0 + 20]], { context: { ...SPIKE, filter: [0, 2, 4] } }),
+  ok('batch-ok-13', 'batch whose seq + count is exactly 2^53 − 1',
+    'seq 2^53 − 3 and count 2: the last event has seq 2^53 − 2 and the next expected number is 2^53 − 1, ' +
+    'the largest allowed (§9.2.4).', [[0, T0], [1, T0 + 1]], { seq: MAX - 2 }),
 
   fail('batch-fail-01', 'ch column holds fewer varints than count', 'count 3 but ch holds 2 varints.',
     'column-mismatch', raw({ count: 3, ch: '0102', dt: '000a0a' })),
@@ -131,5 +134,15 @@ export const batch: VectorDef[] = [
     raw({ seq: -1, count: 1, ch: '00', dt: '00' })),
   fail('batch-fail-28', 'channel not in the stream\'s filter', 'The stream was opened with the filter ' +
     '[0, 2, 4]; channel 3 is within the port but outside the filter.', 'channel-out-of-range',
-  raw({ count: 2, ch: '0003', dt: '0005' }), { ...SPIKE, filter: [0, 2, 4] })
+  raw({ count: 2, ch: '0003', dt: '0005' }), { ...SPIKE, filter: [0, 2, 4] }),
+  fail('batch-fail-29', 'seq 2^53 − 1 and count 1', 'seq + count = 2^53 exceeds 2^53 − 1: invalid-message (§9.2.4). ' +
+    'A hostile peer sent such batches and the receiver counted a gap of more than 2^53 events.',
+  'invalid-message', raw({ seq: MAX, count: 1, ch: '00', dt: '00' })),
+  {
+    ...fail('batch-fail-30', 'seq + count over 2^53 − 1 and count over max_events',
+      'seq 2^53 − 100 and count 4097 with max_events 4096: the bytes break two rules on purpose. seq + count is ' +
+      'a field rule (§7.5 step 4) and comes before too-many-events (step 6): invalid-message.',
+      'invalid-message', raw({ seq: MAX - 99, count: 4097, ch: '00'.repeat(4097), dt: '00'.repeat(4097) })),
+    alsoBreaks: ['too-many-events']
+  }
 ]

@@ -20,7 +20,9 @@ const CODES: Array<[string | number, string | undefined, string]> = [
   ['invalid-sequence', 'seq 3 < expected 5', 'A sequence number went backwards.'],
   ['slow-consumer', 'send queue full for 5 s', 'The event receiver could not keep up.'],
   ['timeout', 'no open within 10 s', 'The acceptor waited for an open that never came.'],
-  [4242, undefined, 'An unregistered code stays a number in JSON; a receiver MUST NOT fail on it.']
+  [4242, undefined, 'An unregistered code stays a number in JSON; a receiver MUST NOT fail on it.'],
+  [Number.MAX_SAFE_INTEGER, 'largest code', 'A code is a uint up to 2^53 − 1 (§8.1), not a 32-bit number: the ' +
+    'largest unregistered code is accepted and treated as an error with an unknown reason.']
 ]
 
 const minimal: Message = { type: 'close', code: 'normal' }

@@ -134,6 +134,23 @@ export const describe: VectorDef[] = [
   fail('describe-fail-18', 'role as an integer', 'role is a text string.', cborWith(minimal, (d) => d.set(2, 1)))
 ]
 
+describe.push({
+  id: 'describe-ok-09',
+  title: 'texts other than the name at their limits: empty or 256 bytes',
+  why: 'Only the name must hold at least one byte (§8.2); role, software, model names, parameter names and ' +
+    'units, and protocol ids are texts of 0 to 256 bytes (§8.1). A 256-byte role is unregistered (treated as ' +
+    '"other"); an empty software string is allowed. A receiver with tighter limits rejects valid descriptions.',
+  message: {
+    type: 'description',
+    name: 'n',
+    role: 'r'.repeat(256),
+    ports: [],
+    software: '',
+    model: { name: '', params: [['', 1, 'u'.repeat(256)], ['gain', 0.5, '']] },
+    protocols: ['', 'p'.repeat(256)]
+  }
+})
+
 function fail (id: string, title: string, why: string, cbor: string): VectorDef {
   return { id, title, why, code: 'invalid-message', cbor }
 }

@@ -85,6 +85,26 @@ open.push(fail('open-fail-13', 'source that is not a port name', 'source follows
   '([a-z0-9][a-z0-9_.-]*, 1 to 64 bytes); an upper-case name is invalid.',
 cborOf({ type: 'open', mode: 'push', port: 'stim', source: 'Pacemaker' })))
 
+// Revision 3: max-events keeps its range in push mode, where its value is ignored (§8.3), and delay is
+// bounded by 2^32 − 1 µs (§8.3).
+open.push(
+  fail('open-fail-14', 'push with max_events 10', 'max-events is meaningless in push mode and its value is ' +
+    'ignored, but its range (at least 4096) is checked in both modes like every field (§7.3, §8.3).',
+  cborOf({ type: 'open', mode: 'push', port: 'stim', max_events: 10 })),
+  fail('open-fail-15', 'delay 2^32 µs', 'delay is 0 to 2^32 − 1 µs; 2^32 is one over the bound.',
+    cborOf({ type: 'open', mode: 'push', port: 'stim', delay: 2 ** 32 })),
+  fail('open-fail-16', 'delay 2^53 − 1 µs', 'A delay of 285 years: a uint in range for most fields, but above ' +
+    'the 2^32 − 1 µs bound of delay. Found by a hostile peer whose open was accepted.',
+  cborOf({ type: 'open', mode: 'push', port: 'stim', delay: Number.MAX_SAFE_INTEGER })),
+  {
+    id: 'open-ok-08',
+    title: 'open: push with the largest delay (2^32 − 1 µs)',
+    why: 'The largest delay, about 71.6 minutes, in a 5-byte CBOR integer. Whether the acceptor can apply ' +
+      'it is its decision (reject{unsupported}, §9.2.8); the message is valid.',
+    message: { type: 'open', mode: 'push', port: 'stim', delay: 0xffff_ffff }
+  }
+)
+
 function fail (id: string, title: string, why: string, cbor: string): VectorDef {
   return { id, title, why, code: 'invalid-message', cbor }
 }

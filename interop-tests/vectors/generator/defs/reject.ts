@@ -44,7 +44,10 @@ export const reject: VectorDef[] = [
     cborOf({ ...minimal, reason: 'a' + 'é'.repeat(128) })),
   fail('reject-fail-04', 'reject reason as a byte string', 'reason is a text string.',
     cborWith(minimal, (r) => r.set(2, new Uint8Array([0x6e, 0x6f])))),
-  fail('reject-fail-05', 'negative reject code', 'code is an unsigned integer.', cborWith(minimal, (r) => r.set(1, -17)))
+  fail('reject-fail-05', 'negative reject code', 'code is an unsigned integer.', cborWith(minimal, (r) => r.set(1, -17))),
+  fail('reject-fail-06', 'reject with code 0 (normal)', 'A reject refuses an open; 0 means a normal end and is ' +
+    'outside the range of a reject\'s code (1 to 2^53 − 1, §8.5). The opener treats its open as failed with ' +
+    'invalid-message.', cborOf({ type: 'reject', code: 'normal', reason: 'ok' }))
 ]
 
 function fail (id: string, title: string, why: string, cbor: string): VectorDef {

@@ -90,3 +90,23 @@ export const stream: VectorDef[] = [
   fail('stream-fail-17', 'batch after close', 'close is the last message a side sends.',
     'unexpected-message', [ACC, batch(0, [[0, T0]]), { type: 'close', code: 'normal' }, batch(1, [[0, T0 + 1]])], 3)
 ]
+
+// Revision 3 (§9.2.4, §9.2.6): what a watermark's seq and time mean when events are queued or dropped.
+stream.push(
+  ok('stream-ok-10', 'unreported drops revealed by a watermark, then a loss notice',
+    'Events 2 to 4 were dropped without a report; the sender then drops 5 and 6 and reports them. A loss ' +
+    'must start at E, so it first sends a watermark with seq 5 that reveals the gap (gap: 3). Having no newer ' +
+    'promise to make, it carries the later of its last watermark and its last sent event time (T0 + 200).', [
+      ACC, batch(0, [[0, T0 + 100], [1, T0 + 200]]), wm(5, T0 + 200),
+      { type: 'loss', seq: 5, count: 2, reason: 'queue-overflow' }, batch(7, [[2, T0 + 900]])], 3),
+  fail('stream-fail-18', 'watermark seq counting events still queued',
+    'Events 3 and 4 are numbered but still queued when the sender writes a watermark with seq 5 (the next ' +
+    'number it will assign) instead of 3 (the next it will send); the receiver counts a gap of 2 and then ' +
+    'rejects the batch that starts at 3.',
+    'invalid-sequence', [ACC, batch(0, [[0, T0], [1, T0 + 1], [2, T0 + 2]]), wm(5, T0 + 10),
+      batch(3, [[3, T0 + 5], [4, T0 + 6]])], 3),
+  fail('stream-fail-19', 'watermark passing the time of an event still queued',
+    'An event at T0 + 500 is still queued when the sender writes a watermark at T0 + 1000 (its clock); the ' +
+    'batch that then carries the event breaks the promise.',
+    'time-regression', [ACC, batch(0, [[0, T0 + 100]]), wm(1, T0 + 1000), batch(1, [[1, T0 + 500]])], 3)
+)
