@@ -53,6 +53,8 @@ export async function openEventsStream (libp2p: Libp2p, target: Target, open: Op
     awaiting: 'accept or reject',
     maxFrameBytes: options.maxFrameBytes,
     decodeOptions: () => decodeOptions,
+    // Each end finishes an events stream with its own close or reject (spec §9.2.10).
+    closeRequired: true,
     onClose: options.onClose,
     onReply: (msg, framed) => {
       if (msg.type === 'reject') throw new RejectedError(msg.code, msg.reason)

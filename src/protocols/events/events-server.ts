@@ -19,7 +19,6 @@ import { EventSender } from '../../wire/sender.ts'
 
 const log = logger('spikewire:events-server')
 
-
 export interface EventsServerContext {
   clock: Clock
   maxFrameBytes: number
@@ -48,6 +47,9 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
   const framed = new FramedStream(stream, {
     maxFrameBytes: ctx.maxFrameBytes,
     decodeOptions: () => decodeOptions,
+    // A peer that ends its write side without a close has failed the stream (spec §9.2.10): the stream is
+    // reset and nothing more is sent to it; onClose below then detaches its sender or receiver.
+    closeRequired: true,
     onClose: (err) => {
       clearTimeout(timer)
       untrack?.()
