@@ -92,7 +92,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     }
   }
 
-  /** Close the link: send what is queued, close{normal}, stop reconnecting. */
+  /** Close the link: send what is queued, close{normal}, stop reconnecting (the node's stop uses close{shutdown}). */
   override async close (): Promise<void> {
     await super.close()
   }
@@ -147,9 +147,9 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     this.markReady()
     return {
       ended: ended.promise,
-      close: async () => {
+      close: async code => {
         attached.detach?.()
-        await s.close()
+        await s.close({ code })
       }
     }
   }
