@@ -5,6 +5,7 @@
  */
 import test from 'ava'
 import { join } from 'node:path'
+import type { Stream } from '@libp2p/interface'
 import { EVENTS_PROTOCOL, FrameDecoder, decodeMessage, encodeFrame } from '../../src/codec/index.ts'
 import type { Message } from '../../src/codec/index.ts'
 import { startAdversary } from '../helpers/adversary.ts'
@@ -45,7 +46,7 @@ test('a tap that never reaches its node exits 1 after --duration, its failed att
 
 test('the summary counts each close, reject and stream error of a scripted publisher by code', async t => {
   // The publisher answers each open differently, in this order, then keeps the last stream open.
-  const script: Array<(stream: import('@libp2p/interface').Stream, port: string) => void> = [
+  const script: Array<(stream: Stream, port: string) => void> = [
     (s, port) => {
       s.send(encodeFrame({ type: 'accept', port, kind: 'spike', channels: 2, time: T }))
       s.send(encodeFrame({ type: 'batch', seq: 0, base: T, count: 2, channels: Uint32Array.of(0, 1), times: Float64Array.of(T, T + 5) }))

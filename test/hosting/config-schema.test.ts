@@ -284,26 +284,50 @@ test('docs/config.md documents every field of the schema', t => {
 })
 
 test('the schema and parseConfig agree on generated ports, sources and limits', t => {
-  const value = fc.oneof(
-    fc.constantFrom(undefined, null, '', '*', 'spikes', 'Bad', 'in', 'out', 'spike', 'weighted', 'poisson', 'pacemaker', 'replay', [], {}, [PEER], ['x'], true),
-    fc.constantFrom(0, 1, -1, 0.5, 2 ** 32 - 1, 2 ** 32, 1e5, 1e5 + 1, 1e-6, 0.999999, 1, 4096, 65536, 1048576, 1048577),
-    fc.integer({ min: -5, max: 70_000 })
+  // Each field takes a valid value most of the time and a value just outside its rules now and then, so
+  // valid and invalid configs both occur often and each invalid one is usually wrong in one place.
+  const mix = (valid: unknown[], invalid: unknown[]): fc.Arbitrary<unknown> =>
+    fc.oneof({ arbitrary: fc.constantFrom(...valid), weight: 12 }, { arbitrary: fc.constantFrom(...invalid), weight: 1 })
+  const range = (r: Tunable): fc.Arbitrary<unknown> => mix([r.min, r.max, r.default], [r.min - 1, r.max + 1, r.min + 0.5, String(r.default)])
+  const stray = mix([undefined], [1, 'x'])
+  const seed = mix([0, 7, 2 ** 32 - 1], [2 ** 32, -1, 0.5])
+  const source = fc.oneof(
+    fc.record({ type: mix(['poisson'], ['noise']), rateHz: mix([0, 5, 1e5], [1e5 + 1, -1, '5']), seed, phase: stray }, { requiredKeys: ['type', 'rateHz'] }),
+    fc.record({ type: mix(['pacemaker'], ['Pacemaker']), rateHz: mix([1e-6, 5, 1e5], [0, 1e5 + 1]), phase: mix([0, 0.5, 0.999999], [1, -0.1]), seed: stray }, { requiredKeys: ['type', 'rateHz'] }),
+    fc.record({
+      type: mix(['replay'], ['replays']),
+      file: mix(['train.csv'], ['', 7]),
+      format: mix(['csv', 'ndjson'], ['tsv']),
+      timeBase: mix(['relative', 'absolute'], ['local']),
+      start: mix(['first-subscriber', 'now'], ['later']),
+      rateHz: stray
+    }, { requiredKeys: ['type', 'file'] })
   )
-  const maybe = (keys: string[]): fc.Arbitrary<Record<string, unknown>> =>
-    fc.record(Object.fromEntries(keys.map(k => [k, value])), { requiredKeys: [] })
-  const source = fc.tuple(fc.constantFrom('poisson', 'pacemaker', 'replay', 'noise'), maybe(['rateHz', 'seed', 'phase', 'file', 'format', 'timeBase', 'start']))
-    .map(([type, rest]) => ({ type, ...rest }))
-  const port = fc.tuple(maybe(['name', 'direction', 'kind', 'channels', 'subscribe', 'push']), fc.option(source, { nil: undefined }))
-    .map(([p, s]) => s === undefined ? p : { ...p, source: s })
-  const limits = maybe([...Object.keys(LIMITS), 'other'])
-  const config = fc.tuple(fc.array(port, { maxLength: 1 }), fc.option(limits, { nil: undefined }), maybe(Object.keys(OUT_PORT)))
+  const peers = mix(['*', [], [PEER]], [['x'], 'all', {}])
+  const common = {
+    name: mix(['spikes', 'a.b_c-1', '0'], ['Bad', '', '-a', 5]),
+    kind: mix(['spike', 'weighted'], ['analog', null]),
+    channels: mix([1, 4, 2 ** 32 - 1], [0, 2 ** 32, 1.5, '4']),
+    model: mix([{ name: 'm' }, { name: 'm', params: [['a', 1, ''], ['b', 2.5, 'mV']] }], [{ name: 'm', params: [['a', 1]] }, {}]),
+    extra: stray
+  }
+  const required = ['name', 'direction', 'channels'] as const
+  const port = fc.oneof(
+    fc.record({ ...common, direction: mix(['out'], ['both']), subscribe: peers, source, push: mix([undefined], ['*']) }, { requiredKeys: [...required] }),
+    fc.record({ ...common, direction: mix(['in'], ['In']), push: peers, subscribe: mix([undefined], ['*']), source: mix([undefined], [{ type: 'poisson', rateHz: 1 }]) }, { requiredKeys: [...required] })
+  )
+  const limits = fc.record({ ...Object.fromEntries(Object.entries(LIMITS).map(([k, r]) => [k, range(r)])), other: stray }, { requiredKeys: [] })
+  const tuning = fc.record(Object.fromEntries(Object.entries(OUT_PORT).map(([k, r]) => [k, range(r)])), { requiredKeys: [] })
+  const config = fc.tuple(fc.array(port, { minLength: 1, maxLength: 1 }), fc.option(limits, { nil: undefined }), tuning)
     .map(([ports, l, rest]) => JSON.parse(JSON.stringify({ name: 'x', ports, limits: l, ...rest })) as unknown)
   let accepted = 0
+  const runs = 5000
   fc.assert(fc.property(config, c => {
     const v = judge(c)
     if (v.validator) accepted++
     return v.schema === v.validator
-  }), { numRuns: 3000, seed: 11 })
-  t.log(`${accepted} of 3000 generated configs valid`)
-  t.true(accepted > 0, 'some generated configs are valid')
+  }), { numRuns: runs, seed: 11 })
+  t.log(`${accepted} of ${runs} generated configs valid`)
+  t.true(accepted > runs / 10, `${accepted} valid: too few to compare verdicts on valid configs`)
+  t.true(accepted < runs - runs / 10, `${accepted} valid: too few invalid ones`)
 })

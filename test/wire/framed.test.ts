@@ -202,7 +202,7 @@ test('closeRequired: a remote end without a close fails the stream, resets it an
   const err = await closed.promise
   t.true(err instanceof StreamError)
   t.is((err as StreamError).code, 'unexpected-message')
-  t.is(framed.failure, err)
+  t.is(framed.failure as Error | undefined, err)
   t.false(remoteEnded, 'not a clean end')
   t.not(await seen.ended, undefined, 'the peer sees a reset')
   t.deepEqual(seen.messages, [], 'no close is sent on a failed stream (spec §9.2.10)')
