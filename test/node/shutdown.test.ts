@@ -92,9 +92,9 @@ test('stopping a node still ends the streams peers opened to it with close{shutd
   }))
   await until(() => node.outPort('spikes').stats.streams === 1 && node.inPort('stim').stats.streams === 1, 20_000, 'both streams open')
   await node.stop()
-  for (const { r } of results) {
+  for (const [i, { r }] of results.entries()) {
     const o = await r
     const close = o.messages.find(m => m.type === 'close')
-    t.is(close?.type === 'close' ? close.code : undefined, 'shutdown')
+    t.is(close?.type === 'close' ? close.code : undefined, 'shutdown', `${['subscribe', 'push'][i]}: ${JSON.stringify(o)}`)
   }
 })

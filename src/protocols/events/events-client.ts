@@ -26,7 +26,9 @@ export interface OpenedStream {
   peer: string
   /**
    * Install the handler for messages after accept. Messages that arrived together with the accept are
-   * held until then, already decoded with the accepted port's kind, channel count and our batch limit.
+   * held until then, already decoded with the accepted port's kind, channel count and our batch limit. They
+   * are handed over even when the stream ended meanwhile (they arrived before its end), unless handling
+   * one of them fails the stream.
    */
   setHandler: (fn: (msg: Message) => void) => void
 }
@@ -68,11 +70,13 @@ export async function openEventsStream (libp2p: Libp2p, target: Target, open: Op
   }, { signal: options.signal })
   const setHandler = (fn: (msg: Message) => void): void => {
     framed.onMessage = fn
-    while (held.length > 0 && framed.open) {
+    const failure = framed.failure
+    while (held.length > 0 && framed.failure === failure) {
       try {
         fn(held.shift()!)
       } catch (err) {
         framed.fail(toSpikewireError(err))
+        break
       }
     }
   }

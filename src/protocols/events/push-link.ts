@@ -102,8 +102,10 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     const options = this.#options
     const ended = Promise.withResolvers<Error | undefined>()
     let sender: EventSender | undefined
+    let finished = false
     const attached: { detach?: () => void } = {}
     const finish = (err?: Error): void => {
+      finished = true
       attached.detach?.()
       if (sender !== undefined) {
         sender.ended()
@@ -139,6 +141,8 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     sender = s
     this.#sender = s
     attached.detach = this.port.attach(s)
+    // The stream may have ended between accept and here (e.g. the receiver ended its write side).
+    if (finished) finish()
     opened.setHandler(msg => {
       if (msg.type !== 'close') throw new StreamError('unexpected-message', `${msg.type} is not allowed from the receiver of a push`)
       finish(remoteCloseError(msg))
