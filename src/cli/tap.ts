@@ -5,7 +5,7 @@ import type { Subscription } from '../protocols/events/subscription.ts'
 import type { Playout } from '../timing/compensate.ts'
 import type { LatePolicy, PlayoutDelay } from '../timing/playout.ts'
 import { startClient } from './client.ts'
-import { EXIT_OK, UsageError, channelList, multiaddrArg, parseCommand, seconds } from './command.ts'
+import { EXIT_OK, UsageError, channelList, describeError, multiaddrArg, parseCommand, seconds } from './command.ts'
 import type { Command } from './command.ts'
 import { statusJson, statusText } from './format.ts'
 import { Lines, err, out, stdoutClosed } from './output.ts'
@@ -138,7 +138,7 @@ export const command: Command = {
     if (sub.stats.connects === 0 && (reason === 'duration' || reason === 'signal')) {
       // Scripts must be able to tell a tap that never reached its port from a quiet port.
       const ranS = (durationUs / 1e6).toFixed(1)
-      const why = lastError === undefined ? '' : ` (last error: ${lastError.message.replace(/\s*\n\s*/g, ' ')})`
+      const why = lastError === undefined ? '' : ` (last error: ${describeError(lastError)})`
       throw new SpikewireError('timeout', `never subscribed to ${port} at ${target} in the ${ranS} s it ran${why}`)
     }
     return EXIT_OK
