@@ -1,15 +1,17 @@
 /** `spikewire tap`: subscribe to a remote out port and print its events live, then a summary. */
 import { PORT_NAME_PATTERN } from '../codec/constants.ts'
+import { SpikewireError } from '../codec/errors.ts'
 import type { Subscription } from '../protocols/events/subscription.ts'
 import type { Playout } from '../timing/compensate.ts'
 import type { LatePolicy, PlayoutDelay } from '../timing/playout.ts'
 import { startClient } from './client.ts'
-import { EXIT_OK, UsageError, channelList, multiaddrArg, parseCommand, seconds } from './command.ts'
+import { EXIT_OK, UsageError, channelList, describeError, multiaddrArg, parseCommand, seconds } from './command.ts'
 import type { Command } from './command.ts'
 import { statusJson, statusText } from './format.ts'
 import { Lines, err, out, stdoutClosed } from './output.ts'
 import { within } from '../base/abort.ts'
 import { onStopSignal } from './signals.ts'
+import { TapErrors } from './tap-errors.ts'
 import { TapPrinter } from './tap-printer.ts'
 
 const help = `Usage: spikewire tap MULTIADDR PORT [--json] [--duration S] [--channels 0,1,5] [--quiet]
@@ -19,9 +21,14 @@ Subscribe to the out port PORT of the node at MULTIADDR and print its events as 
 The subscription reconnects when the link drops or the node restarts. At the end (after
 --duration, or on SIGINT/SIGTERM) a summary line is printed: events, duration, rate, batches,
 gaps (events missing from a stream), losses (events the publisher reported dropped),
-reconnects and the time without data across them.
+reconnects and the time without data across them, and what ended streams and attempts,
+counted by code: closes the publisher sent, its refusals, stream errors, failed attempts.
 
-Status changes (connecting, open, retrying, gaps, losses) go to stderr, one per line.
+Status changes (connecting, open, retrying, closes, gaps, losses) go to stderr, one per line.
+
+Exit status: 0 when it subscribed; 1 when the publisher refused the subscription for good
+(e.g. unknown-port), or when it never subscribed in the time it ran (e.g. connection
+refused for the whole --duration; the summary is printed first).
 If stdout falls more than 4 MiB behind, whole batches are not printed; the summary counts them.
 
 Options:
@@ -88,6 +95,8 @@ export const command: Command = {
     const status = new Lines(json, line => { err(json ? line : `tap: ${line}`) })
     const closed = stdoutClosed()
 
+    const errors = new TapErrors()
+    let lastError: Error | undefined
     const node = await startClient('spikewire-tap')
     const startUs = node.clock.nowUs()
     const printer = new TapPrinter({
@@ -108,7 +117,8 @@ export const command: Command = {
     try {
       status.print({ event: 'status', state: 'connecting', attempt: 0, target, port }, `connecting to ${target} ${port}`)
       sub = node.subscribe(target, port, { channels, reconnect: { maxDelayMs: maxBackoffS * 1000 } })
-      watch(sub, status)
+      watch(sub, status, errors)
+      sub.addEventListener('status', e => { lastError = e.detail.error ?? lastError })
       if (delay === undefined) sub.onBatch(d => { printer.batch(d) })
       else playout = node.playout(sub, { delay, late: late as LatePolicy | undefined, onEvent: e => { printer.played(e) } })
       void sub.done().then(() => { end.resolve('ended') })
@@ -123,15 +133,27 @@ export const command: Command = {
     }
     const durationUs = node.clock.nowUs() - startUs
     if (reason === 'ended' && sub.error !== undefined && sub.stats.connects === 0) throw sub.error
-    if (!closed.aborted) printSummary(sub, printer, durationUs, reason, json, playout)
+    if (!closed.aborted) printSummary(sub, printer, errors, durationUs, reason, json, playout)
     if (reason === 'ended' && sub.error !== undefined) throw sub.error
+    if (sub.stats.connects === 0 && (reason === 'duration' || reason === 'signal')) {
+      // Scripts must be able to tell a tap that never reached its port from a quiet port.
+      const ranS = (durationUs / 1e6).toFixed(1)
+      const why = lastError === undefined ? '' : ` (last error: ${describeError(lastError)})`
+      throw new SpikewireError('timeout', `never subscribed to ${port} at ${target} in the ${ranS} s it ran${why}`)
+    }
     return EXIT_OK
   }
 }
 
-function watch (sub: Subscription, status: Lines): void {
+function watch (sub: Subscription, status: Lines, errors: TapErrors): void {
+  sub.addEventListener('close', e => {
+    const { code, reason } = e.detail
+    errors.close(code)
+    status.print({ event: 'close', code, reason }, `the publisher closed the stream: ${String(code)}${reason === undefined ? '' : ` (${reason})`}`)
+  })
   sub.addEventListener('status', e => {
     const s = e.detail
+    errors.status(s)
     if (s.state === 'connecting' && s.attempt === 0) return
     const peer = s.state === 'open' ? sub.peer : undefined
     status.print({ event: 'status', ...statusJson(s), peer }, peer === undefined ? statusText(s) : `open (peer ${peer})`)
@@ -150,7 +172,7 @@ function watch (sub: Subscription, status: Lines): void {
   })
 }
 
-function printSummary (sub: Subscription, printer: TapPrinter, durationUs: number, reason: EndReason, json: boolean, playout: Playout | undefined): void {
+function printSummary (sub: Subscription, printer: TapPrinter, errors: TapErrors, durationUs: number, reason: EndReason, json: boolean, playout: Playout | undefined): void {
   const s = sub.stats
   const durationS = durationUs / 1e6
   const clock = sub.clock?.estimate()
@@ -166,6 +188,7 @@ function printSummary (sub: Subscription, printer: TapPrinter, durationUs: numbe
     gaps: s.gapEvents,
     losses: s.lostEvents,
     loss_notices: s.lossNotices,
+    streams: s.connects,
     reconnects: Math.max(0, s.connects - 1),
     reconnect_gaps: s.reconnectGaps,
     reconnect_gap_ms: round1(s.reconnectGapUs / 1000),
@@ -179,6 +202,7 @@ function printSummary (sub: Subscription, printer: TapPrinter, durationUs: numbe
     printed: printer.printedEvents,
     not_printed: printer.notPrintedEvents,
     not_printed_batches: printer.notPrintedBatches,
+    ...errors.json(),
     ...playoutSummary(playout),
     ended: reason
   }
@@ -189,6 +213,8 @@ function printSummary (sub: Subscription, printer: TapPrinter, durationUs: numbe
       `(${summary.reconnect_gap_ms} ms without data), ${printer.notPrintedEvents} not printed` +
       (lat.count > 0 ? `; latency p50 ${(lat.p50Us / 1000).toFixed(3)} ms, p99 ${(lat.p99Us / 1000).toFixed(3)} ms, max ${(lat.maxUs / 1000).toFixed(3)} ms` : '') +
       (clock !== undefined && Number.isFinite(clock.uncertaintyUs) ? `; clock offset ${(clock.offsetUs / 1000).toFixed(3)} ± ${(clock.uncertaintyUs / 1000).toFixed(3)} ms` : '') +
+      (errors.text() === '' ? '' : `; ${errors.text()}`) +
+      (s.connects === 0 ? '; never subscribed' : '') +
       (playout === undefined ? '' : playoutText(summary)))
 }
 

@@ -125,7 +125,7 @@ export class Adex implements NeuronModel {
     return {
       name: 'adex',
       params: [
-        ['channels', this.channels, '1'],
+        ['channels', this.channels, ''],
         ['C', p.cPf, 'pF'],
         ['g_L', p.gLNs, 'nS'],
         ['E_L', p.eLMv, 'mV'],

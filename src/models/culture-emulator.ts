@@ -103,18 +103,18 @@ export class CultureEmulator implements CultureDevice {
     return {
       name: 'culture-emulator',
       params: [
-        ['electrodes', this.electrodes, '1'],
+        ['electrodes', this.electrodes, ''],
         ['spontaneous_rate', sum / this.electrodes, 'Hz'],
-        ['p_max', p.pMax, '1'],
-        ['w50', p.w50, '1'],
-        ['slope', p.slope, '1'],
+        ['p_max', p.pMax, ''],
+        ['w50', p.w50, ''],
+        ['slope', p.slope, ''],
         ['latency_mean', p.latMean, 'ms'],
         ['latency_sd', p.latSd, 'ms'],
         ['latency_min', p.latMin, 'ms'],
         ['latency_max', p.latMax, 'ms'],
         ['pulse_width', this.pulse.widthUs, 'us'],
         ['full_scale', this.pulse.fullScaleUa, 'uA'],
-        ['seed', this.seed, '1']
+        ['seed', this.seed, '']
       ]
     }
   }

@@ -37,7 +37,7 @@
  * ## Description
  * `describe()` returns `{ name, params: [[name, value, unit], ...] }` for the node description on the
  * wire. Units are SI-ish strings: "ms", "us", "mV", "V", "nA", "uA", "pF", "nS", "Hz", "kOhm", "nC";
- * "1" marks a dimensionless number.
+ * "" marks a dimensionless number (spec §8.2).
  */
 
 /** Receives output events. `value` is present for weighted outputs only. */

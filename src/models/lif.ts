@@ -96,7 +96,7 @@ export class Lif implements NeuronModel, SchedulableModel {
     return {
       name: 'lif',
       params: [
-        ['channels', this.channels, '1'],
+        ['channels', this.channels, ''],
         ['C', p.cPf, 'pF'],
         ['tau_m', p.tauMs, 'ms'],
         ['E_L', p.eLMv, 'mV'],

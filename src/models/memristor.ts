@@ -117,13 +117,13 @@ export class Memristor {
     return [
       ['R_min', this.rMinKOhm, 'kOhm'],
       ['R_max', this.rMaxKOhm, 'kOhm'],
-      ['alpha_p', p.alphaP, '1'],
-      ['alpha_d', p.alphaD, '1'],
+      ['alpha_p', p.alphaP, ''],
+      ['alpha_d', p.alphaD, ''],
       ['V_th', p.vTh, 'V'],
       ['V_0', p.v0, 'V'],
       ['V_ref', p.vRef, 'V'],
       ['width_ref', p.widthRef, 'us'],
-      ['noise', p.noise, '1']
+      ['noise', p.noise, '']
     ]
   }
 

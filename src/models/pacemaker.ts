@@ -52,7 +52,7 @@ export class Pacemaker implements SourceModel {
   describe (): ModelDescription {
     let sum = 0
     for (const r of this.#rate) sum += r
-    return { name: 'pacemaker', params: [['channels', this.channels, '1'], ['rate', sum / this.channels, 'Hz']] }
+    return { name: 'pacemaker', params: [['channels', this.channels, ''], ['rate', sum / this.channels, 'Hz']] }
   }
 
   stats (): ModelStats {

@@ -56,7 +56,7 @@ export class Poisson implements SourceModel {
     for (const r of this.#rate) sum += r
     return {
       name: 'poisson',
-      params: [['channels', this.channels, '1'], ['rate', sum / this.channels, 'Hz'], ['seed', this.seed, '1']]
+      params: [['channels', this.channels, ''], ['rate', sum / this.channels, 'Hz'], ['seed', this.seed, '']]
     }
   }
 

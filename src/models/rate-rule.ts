@@ -47,9 +47,9 @@ export class RateRule implements PlasticityRule {
   params (): ModelParam[] {
     return [
       ['rate_window', this.windowUs / 1000, 'ms'],
-      ['rate_max_count', this.maxCount, '1'],
-      ['rate_high', this.highCount, '1'],
-      ['rate_low', this.lowCount, '1'],
+      ['rate_max_count', this.maxCount, ''],
+      ['rate_high', this.highCount, ''],
+      ['rate_low', this.lowCount, ''],
       ['pulse_amplitude', this.pulseV, 'V'],
       ['pulse_width', this.widthUs, 'us']
     ]

@@ -86,10 +86,10 @@ export class Replay implements SourceModel {
     return {
       name: 'replay',
       params: [
-        ['channels', this.channels, '1'],
-        ['events', t.length, '1'],
+        ['channels', this.channels, ''],
+        ['events', t.length, ''],
         ['duration', (t[t.length - 1] - t[0]) / 1000, 'ms'],
-        ['absolute_time', this.timeBase === 'absolute' ? 1 : 0, '1']
+        ['absolute_time', this.timeBase === 'absolute' ? 1 : 0, '']
       ]
     }
   }

@@ -60,11 +60,11 @@ export class StdpRule implements PlasticityRule {
 
   params (): ModelParam[] {
     return [
-      ['A_plus', this.aPlus, '1'],
-      ['A_minus', this.aMinus, '1'],
+      ['A_plus', this.aPlus, ''],
+      ['A_minus', this.aMinus, ''],
       ['tau_plus', this.tauPlusUs / 1000, 'ms'],
       ['tau_minus', this.tauMinusUs / 1000, 'ms'],
-      ['fixed_pulses', this.mapping === 'fixed' ? 1 : 0, '1'],
+      ['fixed_pulses', this.mapping === 'fixed' ? 1 : 0, ''],
       ['pulse_amplitude', this.pulseV, 'V'],
       ['pulse_width', this.widthUs, 'us']
     ]

@@ -124,11 +124,11 @@ export class Synapse implements SchedulableModel {
     return {
       name: `memristive-synapse/${rule.name}`,
       params: [
-        ['synapses', this.synapses, '1'],
+        ['synapses', this.synapses, ''],
         ['delay', this.delayUs / 1000, 'ms'],
         ...d.params(),
         ...rule.params(),
-        ['seed', this.#seed, '1']
+        ['seed', this.#seed, '']
       ]
     }
   }

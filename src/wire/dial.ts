@@ -77,7 +77,12 @@ export async function request<T> (libp2p: Libp2p, target: Target, init: RequestI
       maxFrameBytes: init.maxFrameBytes,
       decodeOptions: init.decodeOptions,
       onData: init.onData,
-      onRemoteEnd: init.onRemoteEnd,
+      closeRequired: init.closeRequired,
+      onRemoteEnd: () => {
+        // The remote ended its write side before answering: no answer will come (spec §9.1, §9.2.2).
+        settle(() => { answer.reject(new StreamError('unexpected-message', `the stream ended before ${awaiting}`)) })
+        init.onRemoteEnd?.()
+      },
       onClose: err => {
         settle(() => { answer.reject(err ?? new StreamError('unexpected-message', `the stream closed before ${awaiting}`)) })
         onClose?.(err)

@@ -23,8 +23,18 @@ export interface FramedStreamInit {
    * probes). Throwing fails the stream.
    */
   onData?: () => void
-  /** The remote closed its write side cleanly after whole frames. */
+  /**
+   * The remote closed its write side cleanly after whole frames, and every frame it sent has been handled
+   * (frames held while the stream was paused come first).
+   */
   onRemoteEnd?: () => void
+  /**
+   * The stream's rules require each end to finish with a `close` or `reject` of its own (events streams,
+   * spec §9.2.10): a remote end of the write side without one, while this end has not ended the stream
+   * itself, means the stream has failed. It is then reset without sending anything, and fails with
+   * StreamError 'unexpected-message' (a local report: nothing is sent), instead of calling onRemoteEnd.
+   */
+  closeRequired?: boolean
   /** The stream is gone (closed, reset or failed); `error` is set unless it closed cleanly. */
   onClose?: (error?: Error) => void
 }
@@ -37,8 +47,10 @@ export class FramedStream {
   readonly #init: FramedStreamInit
   #failed: SpikewireError | undefined
   #closed = false
-  /** The peer sent close: it is the last message it may send (spec §8.9, §9.2.10). */
+  /** The peer sent close or reject: the last message it may send (spec §8.9, §9.2.10). */
   #peerClosed = false
+  /** This end sent close or reject: it has ended the stream itself. */
+  #localEnded = false
 
   constructor (stream: Stream, init: FramedStreamInit) {
     this.stream = stream
@@ -48,7 +60,8 @@ export class FramedStream {
     // While paused, the muxer keeps what the remote had window for; never let that reset the stream.
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_PAUSED_BYTES)
     stream.addEventListener('message', evt => { this.#onData(evt.data) })
-    stream.addEventListener('remoteCloseWrite', () => { this.#onRemoteCloseWrite() })
+    // 'end', not 'remoteCloseWrite': the latter fires while frames may still wait in a paused stream.
+    stream.addEventListener('end', () => { this.#onEnd() })
     stream.addEventListener('close', evt => {
       this.#closed = true
       this.#guard(() => this.#init.onClose?.(this.#failed ?? evt.error))
@@ -60,12 +73,18 @@ export class FramedStream {
     return this.#failed
   }
 
+  /** True once the peer has sent its close or reject. */
+  get peerClosed (): boolean {
+    return this.#peerClosed
+  }
+
   get open (): boolean {
     return !this.#closed && this.#failed === undefined && this.stream.status === 'open'
   }
 
   /** Send one message. Returns false when the caller should wait for `drain()` before sending more. */
   send (msg: Message): boolean {
+    if (msg.type === 'close' || msg.type === 'reject') this.#localEnded = true
     return this.sendBytes(encodeFrame(msg))
   }
 
@@ -103,6 +122,7 @@ export class FramedStream {
   fail (err: SpikewireError): void {
     if (this.#failed !== undefined) return
     this.#failed = err
+    this.#localEnded = true
     this.stream.log?.('spikewire stream failed: %s %s', err.code, err.message)
     try {
       if (this.stream.status === 'open' && this.stream.writeStatus === 'writable') {
@@ -117,6 +137,7 @@ export class FramedStream {
   /** Close gracefully: send close{code} and close the write side, waiting for queued data to leave. */
   async close (code: ErrorCodeName = 'normal', reason?: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     if (!this.open) return
+    this.#localEnded = true
     try {
       if (this.stream.writeStatus === 'writable') {
         this.stream.send(encodeFrame(reason === undefined ? { type: 'close', code } : { type: 'close', code, reason }))
@@ -132,6 +153,18 @@ export class FramedStream {
     this.stream.abort(err)
   }
 
+  /**
+   * The stream has failed in a way there is nothing to tell the peer about (spec §9.2.10, abnormal end):
+   * reset it and send nothing. `failure` is then `err`. Idempotent, like fail().
+   */
+  abandon (err: SpikewireError): void {
+    if (this.#failed !== undefined) return
+    this.#failed = err
+    this.#localEnded = true
+    this.stream.log?.('spikewire stream abandoned: %s %s', err.code, err.message)
+    this.stream.abort(err)
+  }
+
   #onData (data: Uint8Array | Uint8ArrayList): void {
     this.#guard(() => {
       if (this.#failed !== undefined) return
@@ -139,16 +172,25 @@ export class FramedStream {
       for (const body of this.#decoder.push(data)) {
         const msg = decodeMessage(body, this.#init.decodeOptions?.() ?? {})
         if (this.#peerClosed) throw new StreamError('unexpected-message', `${msg.type} after the peer's close`)
-        if (msg.type === 'close') this.#peerClosed = true
+        if (msg.type === 'close' || msg.type === 'reject') this.#peerClosed = true
         this.onMessage(msg)
         if (this.#failed !== undefined || this.#closed) return
       }
     })
   }
 
-  #onRemoteCloseWrite (): void {
+  /** The remote's write side has ended and everything it sent has been read (not called on a reset). */
+  #onEnd (): void {
+    const status = this.stream.status
+    if (status === 'aborted' || status === 'reset' || this.#failed !== undefined) return
     this.#guard(() => {
       this.#decoder.end()
+      // A remote that half-closed without its close has failed the stream. (A stream whose whole connection
+      // closed is already closed here: its end is reported by onClose.)
+      if (this.#init.closeRequired === true && !this.#peerClosed && !this.#localEnded && status === 'open') {
+        this.abandon(new StreamError('unexpected-message', 'the peer ended its write side without a close'))
+        return
+      }
       this.#init.onRemoteEnd?.()
     })
   }

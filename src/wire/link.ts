@@ -9,7 +9,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { logger } from '@libp2p/logger'
 import { reconnectLoop } from './reconnect.ts'
-import type { LinkState, LinkStatus, ReconnectLoopInit, ReconnectOptions, Session } from './reconnect.ts'
+import type { EndCode, LinkState, LinkStatus, ReconnectLoopInit, ReconnectOptions, Session } from './reconnect.ts'
 import { LinkClosedError } from './errors.ts'
 
 const log = logger('spikewire:link')
@@ -112,12 +112,24 @@ export abstract class ReconnectingLink<Events extends LinkEvents = LinkEvents> e
     await this.#done.promise
   }
 
-  /** Stop reconnecting, end the current session gracefully, and wait until the link has ended. */
+  /** Stop reconnecting, end the current session gracefully (close{normal}), and wait until the link has ended. */
   async close (): Promise<void> {
+    await this.#end('normal')
+  }
+
+  /**
+   * Close because the node is shutting down: as close(), but the current stream ends with close{shutdown}
+   * (spec §9.2.10). The node calls this for its own links when it stops.
+   */
+  async shutdown (): Promise<void> {
+    await this.#end('shutdown')
+  }
+
+  async #end (code: EndCode): Promise<void> {
     this.#controller.abort()
     if (!this.#started) return
     try {
-      await this.#current?.close?.()
+      await this.#current?.close?.(code)
     } catch (err) {
       log('closing the %s session failed: %s', this.#init.name, (err as Error).message)
     }

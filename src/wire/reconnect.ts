@@ -32,11 +32,17 @@ export interface LinkStatus {
   error?: Error
 }
 
+/**
+ * Why a link ends its own stream: 'normal' when the application closes it, 'shutdown' when the node stops
+ * (spec §9.2.10: a node that shuts down sends close{shutdown} on each of its open events streams).
+ */
+export type EndCode = 'normal' | 'shutdown'
+
 export interface Session {
   /** Resolves when the session ends: with an error unless it ended cleanly. */
   ended: Promise<Error | undefined>
-  /** End the session gracefully because the link is closing (send what is queued, close{normal}). */
-  close?: () => Promise<void>
+  /** End the session gracefully because the link is closing (send what is queued, then close{code}). */
+  close?: (code: EndCode) => Promise<void>
 }
 
 export interface ReconnectLoopInit {

@@ -114,8 +114,11 @@ export class EventSender {
     this.#enqueue(encodeFrame({ type: 'watermark', seq: this.#nextSeq, time }), 0)
   }
 
-  /** Close gracefully after sending what is queued (bounded by `signal`). */
-  async close (options: { signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * Close gracefully after sending what is queued (bounded by `signal`): close{code}, 'normal' unless the
+   * node is shutting down.
+   */
+  async close (options: { signal?: AbortSignal, code?: 'normal' | 'shutdown' } = {}): Promise<void> {
     if (!this.open) return
     this.#flushLoss()
     while (this.#queue.length > 0 && this.framed.open) {
@@ -123,7 +126,7 @@ export class EventSender {
       if (this.#queue.length > 0) await this.framed.drain(options)
     }
     this.#end()
-    await this.framed.close('normal', undefined, options)
+    await this.framed.close(options.code ?? 'normal', undefined, options)
   }
 
   /** Stop using the stream (it is gone): count what was still queued as undelivered. */

@@ -42,7 +42,7 @@ test('describe returns the running node description; a tap on an unknown port is
   t.is(d.role, 'culture')
   t.is(d.peer, peer)
   t.deepEqual(d.ports, [
-    { name: 'spikes', direction: 'out', kind: 'spike', channels: 4, model: { name: 'poisson', params: [['channels', 4, '1'], ['rate', 200, 'Hz'], ['seed', 7, '1']] } },
+    { name: 'spikes', direction: 'out', kind: 'spike', channels: 4, model: { name: 'poisson', params: [['channels', 4, ''], ['rate', 200, 'Hz'], ['seed', 7, '']] } },
     { name: 'stim', direction: 'in', kind: 'weighted', channels: 2, model: { name: 'electrode', params: [['gain', 2, 'mV']] } }
   ])
   t.is(human.code, 0, human.stderr)

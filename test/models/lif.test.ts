@@ -126,7 +126,7 @@ test('describe() lists parameters with units; bad parameters throw ModelParamErr
   t.deepEqual(p.get('tau_m'), { value: 10, unit: 'ms' })
   t.deepEqual(p.get('C'), { value: 250, unit: 'pF' })
   t.deepEqual(p.get('I_bias'), { value: 0.2, unit: 'nA' })
-  t.deepEqual(p.get('channels'), { value: 4, unit: '1' })
+  t.deepEqual(p.get('channels'), { value: 4, unit: '' })
   t.throws(() => lif({ tauMs: 0 }), { instanceOf: ModelParamError })
   t.throws(() => lif({ vResetMv: -40 }), { instanceOf: ModelParamError })
   t.throws(() => lif({ channels: 2, biasNa: [1] }), { instanceOf: ModelParamError })

@@ -135,7 +135,7 @@ test('the packed tarball installs into a new project and works there', async t =
   t.deepEqual(files.filter(f => /\.test\.|tsconfig|tsbuildinfo/.test(f)), [], 'no test files or build configs')
   t.false(files.includes(stale), 'no file from an earlier build')
   const required = ['package.json', 'README.md', 'bin/spikewire.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
-    'dist/timing/delivery-worker.js', 'spec/spikewire.md', 'spec/spikewire.cddl']
+    'dist/timing/delivery-worker.js', 'spec/spikewire.md', 'spec/spikewire.cddl', 'schema/node-config.schema.json', 'docs/config.md']
   if (existsSync(join(ROOT, 'LICENSE'))) required.push('LICENSE')
   for (const f of required) t.true(files.includes(f), `the tarball has ${f}`)
   const untyped = files.filter(f => f.startsWith('dist/') && f.endsWith('.js') && !files.includes(f.replace(/\.js$/, '.d.ts')))

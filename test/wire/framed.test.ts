@@ -190,3 +190,61 @@ test('fail() is idempotent and send() after it returns false', async t => {
   await seen.ended
   t.deepEqual(seen.messages.map(m => m.type === 'close' && m.code), ['timeout'])
 })
+
+test('closeRequired: a remote end without a close fails the stream, resets it and sends nothing', async t => {
+  const [a, b] = memoryStreamPair()
+  const seen = observe(a)
+  const closed = Promise.withResolvers<Error | undefined>()
+  let remoteEnded = false
+  const framed = new FramedStream(b, { closeRequired: true, onRemoteEnd: () => { remoteEnded = true }, onClose: err => { closed.resolve(err) } })
+  a.send(encodeFrame(messages[2]))
+  await a.close()
+  const err = await closed.promise
+  t.true(err instanceof StreamError)
+  t.is((err as StreamError).code, 'unexpected-message')
+  t.is(framed.failure as Error | undefined, err)
+  t.false(remoteEnded, 'not a clean end')
+  t.not(await seen.ended, undefined, 'the peer sees a reset')
+  t.deepEqual(seen.messages, [], 'no close is sent on a failed stream (spec §9.2.10)')
+})
+
+test('closeRequired: a remote end after its close is a clean end', async t => {
+  const [a, b] = memoryStreamPair()
+  let remoteEnded = false
+  const framed = new FramedStream(b, { closeRequired: true, onRemoteEnd: () => { remoteEnded = true } })
+  a.send(encodeFrame({ type: 'close', code: 'normal' }))
+  await a.close()
+  await settle()
+  t.true(remoteEnded)
+  t.true(framed.peerClosed)
+  t.is(framed.failure, undefined)
+})
+
+test('closeRequired: a remote end after this end sent its close is a clean end (the peer answers a non-normal close so)', async t => {
+  const [a, b] = memoryStreamPair()
+  const closed = Promise.withResolvers<Error | undefined>()
+  const framed = new FramedStream(b, { closeRequired: true, onClose: err => { closed.resolve(err) } })
+  const remote = new FramedStream(a, { onRemoteEnd: () => { void a.close() } })
+  void remote
+  await framed.close('shutdown')
+  t.is(await closed.promise, undefined)
+  t.is(framed.failure, undefined)
+})
+
+test('frames held while paused are handled before the remote end: a close in the paused buffer counts', async t => {
+  const [a, b] = memoryStreamPair()
+  const got: Message[] = []
+  let remoteEnded = false
+  const framed = new FramedStream(b, { closeRequired: true, onMessage: m => { got.push(m) }, onRemoteEnd: () => { remoteEnded = true } })
+  framed.pause()
+  a.send(new Uint8Array([...encodeFrame(messages[2]), ...encodeFrame({ type: 'close', code: 'normal' })]))
+  await a.close()
+  await settle()
+  t.deepEqual(got, [], 'nothing handled while paused')
+  t.false(remoteEnded, 'the end waits for the held frames')
+  framed.resume()
+  await settle()
+  t.deepEqual(got.map(m => m.type), ['watermark', 'close'])
+  t.true(remoteEnded)
+  t.is(framed.failure, undefined)
+})

@@ -22,8 +22,10 @@ class Refused extends Error {
 class Scripted {
   readonly ended = Promise.withResolvers<Error | undefined>()
   closes = 0
+  /** The code each close asked the session to end with. */
+  readonly codes: string[] = []
   session (): Session {
-    return { ended: this.ended.promise, close: async () => { this.closes++; this.ended.resolve(undefined) } }
+    return { ended: this.ended.promise, close: async code => { this.closes++; this.codes.push(code); this.ended.resolve(undefined) } }
   }
 }
 
@@ -84,9 +86,22 @@ test('a link opens, becomes ready, and close() ends the session gracefully', asy
   t.is(link.state, 'open')
   await link.close()
   t.is(s.closes, 1)
+  t.deepEqual(s.codes, ['normal'])
   t.is(link.state, 'closed')
   t.is(link.error, undefined)
   t.is(link.ended, undefined, 'onEnd ran')
+  t.deepEqual(link.states, ['connecting', 'open', 'closed'])
+})
+
+test('shutdown() ends the session with the shutdown code and the link like close()', async t => {
+  const s = new Scripted()
+  const link = new TestLink([s, new Scripted()])
+  await link.ready()
+  await link.shutdown()
+  t.deepEqual(s.codes, ['shutdown'])
+  t.is(link.state, 'closed')
+  t.is(link.error, undefined)
+  t.is(link.opens, 1, 'no reconnect after shutdown')
   t.deepEqual(link.states, ['connecting', 'open', 'closed'])
 })
 

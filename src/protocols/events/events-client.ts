@@ -35,7 +35,9 @@ export interface OpenedStream {
   peer: string
   /**
    * Install the handler for messages after accept. Messages that arrived together with the accept are
-   * held until then, already decoded with the accepted port's kind, channel count and our batch limit.
+   * held until then, already decoded with the accepted port's kind, channel count and our batch limit. They
+   * are handed over even when the stream ended meanwhile (they arrived before its end), unless handling
+   * one of them fails the stream.
    */
   setHandler: (fn: (msg: Message) => void) => void
 }
@@ -62,6 +64,8 @@ export async function openEventsStream (libp2p: Libp2p, target: Target, open: Op
     awaiting: 'accept or reject',
     maxFrameBytes: options.maxFrameBytes,
     decodeOptions: () => decodeOptions,
+    // Each end finishes an events stream with its own close or reject (spec §9.2.10).
+    closeRequired: true,
     onClose: options.onClose,
     onReply: (msg, framed) => {
       if (msg.type === 'reject') throw new RejectedError(msg.code, msg.reason)
@@ -78,11 +82,13 @@ export async function openEventsStream (libp2p: Libp2p, target: Target, open: Op
   })
   const setHandler = (fn: (msg: Message) => void): void => {
     framed.onMessage = fn
-    while (held.length > 0 && framed.open) {
+    const failure = framed.failure
+    while (held.length > 0 && framed.failure === failure) {
       try {
         fn(held.shift()!)
       } catch (err) {
         framed.fail(toSpikewireError(err))
+        break
       }
     }
   }

@@ -19,7 +19,6 @@ import { EventSender } from '../../wire/sender.ts'
 
 const log = logger('spikewire:events-server')
 
-
 export interface EventsServerContext {
   clock: Clock
   maxFrameBytes: number
@@ -45,10 +44,19 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
   let decodeOptions: DecodeOptions = { maxEvents: ctx.maxEvents }
   let untrack: (() => void) | undefined
   let onClose: (() => void) | undefined
+  /**
+   * Resolves when the stream is gone. Closing for the node waits for it (bounded by the node's stop): the
+   * peer has then read our close and ended its side, so closing the connection cannot cut off what we sent.
+   */
+  const gone = Promise.withResolvers<void>()
   const framed = new FramedStream(stream, {
     maxFrameBytes: ctx.maxFrameBytes,
     decodeOptions: () => decodeOptions,
+    // A peer that ends its write side without a close has failed the stream (spec §9.2.10): the stream is
+    // reset and nothing more is sent to it; onClose below then detaches its sender or receiver.
+    closeRequired: true,
     onClose: (err) => {
+      gone.resolve()
       clearTimeout(timer)
       untrack?.()
       onClose?.()
@@ -124,6 +132,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
         await framed.close(code)
         sender.ended()
       }
+      await gone.promise
     })
     framed.onMessage = (m: Message) => {
       if (m.type !== 'close') throw new StreamError('unexpected-message', `${m.type} is not allowed from a subscriber`)
@@ -152,7 +161,10 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       detach()
       removeSource()
     }
-    untrack = ctx.track(async (code) => { await framed.close(code) })
+    untrack = ctx.track(async (code) => {
+      await framed.close(code)
+      await gone.promise
+    })
     framed.onMessage = (m: Message) => {
       if (m.type === 'close') {
         void framed.stream.close().catch(err => { framed.abort(err) })

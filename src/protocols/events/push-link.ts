@@ -92,7 +92,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     }
   }
 
-  /** Close the link: send what is queued, close{normal}, stop reconnecting. */
+  /** Close the link: send what is queued, close{normal}, stop reconnecting (the node's stop uses close{shutdown}). */
   override async close (): Promise<void> {
     await super.close()
   }
@@ -102,8 +102,10 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     const options = this.#options
     const ended = Promise.withResolvers<Error | undefined>()
     let sender: EventSender | undefined
+    let finished = false
     const attached: { detach?: () => void } = {}
     const finish = (err?: Error): void => {
+      finished = true
       attached.detach?.()
       if (sender !== undefined) {
         sender.ended()
@@ -139,6 +141,8 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     sender = s
     this.#sender = s
     attached.detach = this.port.attach(s)
+    // The stream may have ended between accept and here (e.g. the receiver ended its write side).
+    if (finished) finish()
     opened.setHandler(msg => {
       if (msg.type !== 'close') throw new StreamError('unexpected-message', `${msg.type} is not allowed from the receiver of a push`)
       finish(remoteCloseError(msg))
@@ -147,9 +151,9 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     this.markReady()
     return {
       ended: ended.promise,
-      close: async () => {
+      close: async code => {
         attached.detach?.()
-        await s.close()
+        await s.close({ code })
       }
     }
   }

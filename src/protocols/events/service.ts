@@ -91,13 +91,17 @@ export class EventsService implements Startable {
     })
   }
 
-  /** Close every stream: close{normal} on our own subscriptions and links, close{shutdown} to peers. */
+  /**
+   * Close every open events stream with close{shutdown} (spec §9.2.10): our own subscriptions and push links
+   * (after what they have queued) and the streams peers opened to us. An application's own close() of a
+   * subscription or link sends close{normal}.
+   */
   async stop (options: { signal?: AbortSignal } = {}): Promise<void> {
     const signal = options.signal ?? AbortSignal.timeout(DEFAULTS.stopStreamsMs)
     const aborted = new Promise(resolve => { signal.addEventListener('abort', resolve, { once: true }) })
     await Promise.allSettled([
-      ...[...this.#subscriptions].map(async s => { await s.close() }),
-      ...[...this.#links].map(async l => { await l.close() }),
+      ...[...this.#subscriptions].map(async s => { await s.shutdown() }),
+      ...[...this.#links].map(async l => { await l.shutdown() }),
       ...[...this.#active].map(async close => { await close('shutdown') })
     ].map(async p => await Promise.race([p, aborted])))
     await this.#c.libp2p.unhandle(EVENTS_PROTOCOL).catch(() => {})

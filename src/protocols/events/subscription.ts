@@ -3,12 +3,13 @@
  * or the connection dropping: it reconnects with backoff, resubscribes, and reports the gap.
  *
  * Events: 'status' (LinkStatus), 'gap' (GapDetail), 'loss' (Loss notice from the sender),
- * 'watermark' ({ time }). Batches arrive through `onBatch` listeners or `for await`. A publisher's
- * close{code} other than normal ends the stream with a RemoteCloseError carrying that code.
+ * 'watermark' ({ time }), 'close' (CloseDetail: each close the publisher sent, normal included, before or
+ * after accept). Batches arrive through `onBatch` listeners or `for await`. A publisher's close{code} other
+ * than normal ends the stream with a RemoteCloseError carrying that code.
  */
 import type { Libp2p } from '@libp2p/interface'
-import { DEFAULT_MAX_EVENTS, remoteCloseError } from '../../codec/index.ts'
-import type { Loss, Open } from '../../codec/index.ts'
+import { DEFAULT_MAX_EVENTS, RemoteCloseError, errorCodeName, remoteCloseError } from '../../codec/index.ts'
+import type { Loss, Open, WireErrorCode } from '../../codec/index.ts'
 import { Inbox } from '../../wire/inbox.ts'
 import type { Delivery } from '../../wire/inbox.ts'
 import { ReconnectingLink } from '../../wire/link.ts'
@@ -53,6 +54,12 @@ export interface GapDetail {
   toUs?: number
 }
 
+/** A close the publisher sent: its code (the registry name, or the number when unregistered) and reason. */
+export interface CloseDetail {
+  code: WireErrorCode
+  reason?: string
+}
+
 export interface SubscriptionStats {
   connects: number
   batches: number
@@ -74,6 +81,7 @@ export interface SubscriptionEvents {
   gap: CustomEvent<GapDetail>
   loss: CustomEvent<Loss>
   watermark: CustomEvent<{ time: number }>
+  close: CustomEvent<CloseDetail>
 }
 
 export class Subscription extends ReconnectingLink<SubscriptionEvents> implements AsyncIterable<Delivery> {
@@ -164,11 +172,18 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
   protected override async openSession (signal: AbortSignal): Promise<Session> {
     const open = this.#open
     const ended = Promise.withResolvers<Error | undefined>()
-    const opened = await openEventsStream(this.#libp2p, this.#target, open, {
-      signal,
-      maxFrameBytes: this.#options.maxFrameBytes,
-      onClose: err => { ended.resolve(err) }
-    })
+    let opened: Awaited<ReturnType<typeof openEventsStream>>
+    try {
+      opened = await openEventsStream(this.#libp2p, this.#target, open, {
+        signal,
+        maxFrameBytes: this.#options.maxFrameBytes,
+        onClose: err => { ended.resolve(err) }
+      })
+    } catch (err) {
+      // A close instead of accept (spec §9.2.2) is a close the publisher sent, too.
+      if (err instanceof RemoteCloseError) this.#closed(errorCodeName(err.wireCode) ?? err.wireCode, err.reason)
+      throw err
+    }
     const { framed, accept } = opened
     this.peer = opened.peer
     this.#link.connects++
@@ -199,6 +214,7 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
     const removeSource = this.inbox.addSource(framed)
     opened.setHandler(msg => {
       if (msg.type === 'close') {
+        this.#closed(msg.code, msg.reason)
         ended.resolve(remoteCloseError(msg))
         void framed.stream.close().catch(() => {})
         return
@@ -212,7 +228,11 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
       for (const k of EVENT_COUNTS) this.#ended[k] += r[k]
       if (this.#receiver === receiver) this.#receiver = undefined
     })
-    return { ended: ended.promise, close: async () => { await framed.close('normal') } }
+    return { ended: ended.promise, close: async code => { await framed.close(code) } }
+  }
+
+  #closed (code: WireErrorCode, reason: string | undefined): void {
+    this.safeDispatchEvent('close', { detail: reason === undefined ? { code } : { code, reason } })
   }
 
   #resumeAfterGap (timeUs: number): void {
