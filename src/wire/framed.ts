@@ -4,7 +4,7 @@
  * then reset the stream. Listener bodies are guarded: nothing a peer sends can throw out of them.
  */
 import type { Stream } from '@libp2p/interface'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { FrameDecoder, StreamError, decodeMessage, encodeFrame, toSpikewireError } from '../codec/index.ts'
 import type { DecodeOptions, ErrorCodeName, Message, SpikewireError } from '../codec/index.ts'
 
@@ -39,6 +39,11 @@ export class FramedStream {
   #closed = false
   /** The peer sent close: it is the last message it may send (spec §8.9, §9.2.10). */
   #peerClosed = false
+  /** hold(): frames already received wait in the decoder; the remote's end of writing waits behind them. */
+  #held = false
+  #endHeld = false
+  /** Bytes that arrived while held (the muxer may still deliver what was in flight). */
+  #heldBytes = new Uint8ArrayList()
 
   constructor (stream: Stream, init: FramedStreamInit) {
     this.stream = stream
@@ -99,6 +104,35 @@ export class FramedStream {
     this.stream.resume()
   }
 
+  /**
+   * Stop handing messages on, exactly at the next frame: frames already received stay in the decoder
+   * (their bytes only), and the stream is paused so the muxer window stops the remote. For a server that
+   * must answer every request in order but may not keep up.
+   */
+  hold (): void {
+    if (this.#held || !this.open) return
+    this.#held = true
+    if (this.stream.readStatus === 'readable') this.stream.pause()
+  }
+
+  get held (): boolean {
+    return this.#held
+  }
+
+  /** Hand on what hold() kept, then resume reading; a remote end that came meanwhile is handled after. */
+  release (): void {
+    if (!this.#held) return
+    this.#held = false
+    const rest = this.#heldBytes
+    this.#heldBytes = new Uint8ArrayList()
+    this.#onData(rest)
+    if (this.#held || !this.open) return
+    if (this.stream.readStatus === 'paused') this.stream.resume()
+    if (this.#held || !this.#endHeld) return
+    this.#endHeld = false
+    this.#onRemoteCloseWrite()
+  }
+
   /** Fail the stream: send close{code} if possible, then reset it. Idempotent. */
   fail (err: SpikewireError): void {
     if (this.#failed !== undefined) return
@@ -135,18 +169,26 @@ export class FramedStream {
   #onData (data: Uint8Array | Uint8ArrayList): void {
     this.#guard(() => {
       if (this.#failed !== undefined) return
+      if (this.#held) {
+        this.#heldBytes.append(data)
+        return
+      }
       this.#init.onData?.()
       for (const body of this.#decoder.push(data)) {
         const msg = decodeMessage(body, this.#init.decodeOptions?.() ?? {})
         if (this.#peerClosed) throw new StreamError('unexpected-message', `${msg.type} after the peer's close`)
         if (msg.type === 'close') this.#peerClosed = true
         this.onMessage(msg)
-        if (this.#failed !== undefined || this.#closed) return
+        if (this.#failed !== undefined || this.#closed || this.#held) return
       }
     })
   }
 
   #onRemoteCloseWrite (): void {
+    if (this.#held) {
+      this.#endHeld = true
+      return
+    }
     this.#guard(() => {
       this.#decoder.end()
       this.#init.onRemoteEnd?.()

@@ -8,6 +8,8 @@ import { sleep } from '../base/abort.ts'
 
 const log = logger('spikewire:reconnect')
 
+const DEFAULT_STABLE_MS = 5000
+
 export interface ReconnectOptions {
   /** First wait after a failure, ms (default 100). */
   initialDelayMs?: number
@@ -19,6 +21,12 @@ export interface ReconnectOptions {
   jitter?: number
   /** Give up after this many consecutive failures (default: never). */
   maxAttempts?: number
+  /**
+   * A session that ends, cleanly or not, before it has lasted this long counts as a failed attempt, so the
+   * wait grows for a peer that accepts and then fails every session at once (an invalid answer, an
+   * immediate close); a session that lasted longer resets the count. Default 5000 ms.
+   */
+  stableMs?: number
 }
 
 export type LinkState = 'connecting' | 'open' | 'retrying' | 'closed'
@@ -50,6 +58,8 @@ export interface ReconnectLoopInit {
   random?: () => number
   /** How to wait between attempts (default: a timer that the signal cuts short). */
   wait?: (ms: number, options: { signal: AbortSignal }) => Promise<void>
+  /** Monotonic time, ms, for the length of sessions (default performance.now). */
+  now?: () => number
 }
 
 /** The wait before attempt `attempt` (1-based), ms. */
@@ -63,6 +73,7 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
   const opts = init.options === false ? { maxAttempts: 1 } : (init.options ?? {})
   const random = init.random ?? Math.random
   const wait = init.wait ?? sleep
+  const now = init.now ?? (() => performance.now())
   let attempt = 0
   let lastError: Error | undefined
   while (!signal.aborted) {
@@ -70,10 +81,13 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
     let err: Error | undefined
     try {
       const session = await init.connect(signal)
-      attempt = 0
+      const openedAt = now()
       init.onStatus({ state: 'open', attempt })
       err = await session.ended
       if (init.options === false) return err
+      // Only a session that held for a while proves the link works; a short one is one more failure.
+      if (now() - openedAt >= (opts.stableMs ?? DEFAULT_STABLE_MS)) attempt = 0
+      else attempt++
     } catch (e) {
       // A connect cut short by closing the link is not a failure of the link.
       if (signal.aborted) break
