@@ -97,11 +97,11 @@ export class FramedStream {
 
   /** Stop reading (read backpressure); the muxer window then stops the remote. */
   pause (): void {
-    this.stream.pause()
+    if (this.stream.readStatus === 'readable') this.stream.pause()
   }
 
   resume (): void {
-    this.stream.resume()
+    if (this.stream.readStatus === 'paused' && !this.#held) this.stream.resume()
   }
 
   /**
@@ -127,7 +127,15 @@ export class FramedStream {
     this.#heldBytes = new Uint8ArrayList()
     this.#onData(rest)
     if (this.#held || !this.open) return
-    if (this.stream.readStatus === 'paused') this.stream.resume()
+    if (this.stream.readStatus === 'paused') {
+      this.stream.resume()
+      // Held again by what resume() handed on: libp2p re-opens the muxer window after that dispatch, so
+      // pause once more (what arrives meanwhile waits in #heldBytes).
+      if (this.#held && this.open && this.stream.readStatus === 'paused') {
+        this.stream.resume()
+        this.stream.pause()
+      }
+    }
     if (this.#held || !this.#endHeld) return
     this.#endHeld = false
     this.#onRemoteCloseWrite()

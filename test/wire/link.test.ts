@@ -100,6 +100,7 @@ test('failed attempts back off exponentially up to the cap; a session that held 
   })
   await link.ready()
   t.deepEqual(link.delays, [100, 200, 400, 800, 1000])
+  await turn()
   nowMs += 5000
   s1.ended.resolve(new Error('lost'))
   await turn()

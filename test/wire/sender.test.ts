@@ -97,7 +97,7 @@ test('the queue is bounded in bytes too: beyond queueBytes batches are dropped a
   a.unblock()
   await settle()
   t.is(sender.stats.queuedBytes, 0)
-  sender.offer(events(1, 1000 * offered++))
+  sender.offer(events(1, 1000 * offered))
   await settle()
   const loss = seen.messages.find(m => m.type === 'loss')
   t.like(loss, { reason: 'queue-overflow', count: sender.stats.dropped })

@@ -12,9 +12,10 @@
  *   its answers) the server stops reading too; a stream that does not drain within `stallMs` is closed
  *   with slow-consumer and reset.
  * - Idle: a stream that brings no request and gets no answer for `idleMs` is closed with timeout.
- * - End: after the client's close{normal}, or the end of its writing, the server answers what it has
- *   received and closes its write side, sending close{normal} first in answer to a close{normal}. A
- *   close with any other code fails the stream: nothing more is sent, and the write side is closed.
+ * - End: after the client's close{normal}, or the end of its writing, the server sends the answers it
+ *   owes and closes its write side — the normal end of a clock stream; it answers the close with no close
+ *   of its own (spec §9.3.1). A close with any other code fails the stream: nothing more is sent, and the
+ *   write side is closed.
  */
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
@@ -74,7 +75,7 @@ export function handleClockStream (stream: Stream, ctx: ClockServerContext): voi
   const { clock, limits, bucket, stats } = ctx
   const pending: Request[] = []
   let t2 = 0
-  let ending: 'no' | 'normal' | 'end' = 'no'
+  let ending = false
   let finished = false
   let lastActivityUs = clock.nowUs()
   let rateTimer: ReturnType<typeof setTimeout> | undefined
@@ -88,7 +89,7 @@ export function handleClockStream (stream: Stream, ctx: ClockServerContext): voi
     maxFrameBytes: 1024,
     onData: () => { t2 = clock.nowUs() },
     onRemoteEnd: () => {
-      if (ending === 'no') ending = 'end'
+      ending = true
       pump()
     },
     onClose: () => {
@@ -111,7 +112,7 @@ export function handleClockStream (stream: Stream, ctx: ClockServerContext): voi
         void framed.stream.close().catch(err => { framed.abort(err) })
         return
       }
-      ending = 'normal'
+      ending = true
       pump()
       return
     }
@@ -172,7 +173,7 @@ export function handleClockStream (stream: Stream, ctx: ClockServerContext): voi
     clearTimeout(stallTimer)
     stallTimer = undefined
     if (framed.held && pending.length <= limits.maxPending / 2) framed.release()
-    if (pending.length === 0 && ending !== 'no' && !framed.held) finish()
+    if (pending.length === 0 && ending && !framed.held) finish()
   }
 
   /** The client does not read its answers: read nothing more until the stream drains, for at most stallMs. */
@@ -189,13 +190,12 @@ export function handleClockStream (stream: Stream, ctx: ClockServerContext): voi
     stallTimer.unref?.()
   }
 
-  /** Every request of the ended client is answered: close the write side (spec §9.3.1). */
+  /** Every request of the ended client is answered: close the write side, no close message (spec §9.3.1). */
   function finish (): void {
     if (finished) return
     finished = true
     stats.ended++
-    if (ending === 'normal') void framed.close('normal')
-    else void framed.stream.close().catch(err => { framed.abort(err) })
+    void framed.stream.close().catch(err => { framed.abort(err) })
   }
 
   const checkIdle = (): void => {
