@@ -19,7 +19,7 @@ export interface ReconnectOptions {
   factor?: number
   /** Random fraction taken off each wait, 0..1 (default 0.5: wait between 50% and 100%). */
   jitter?: number
-  /** Give up after this many consecutive failures (default: never). */
+  /** Give up after this many consecutive failed connects (default: never). */
   maxAttempts?: number
   /**
    * A session that ends, cleanly or not, before it has lasted this long counts as a failed attempt, so the
@@ -33,7 +33,7 @@ export type LinkState = 'connecting' | 'open' | 'retrying' | 'closed'
 
 export interface LinkStatus {
   state: LinkState
-  /** Consecutive failed attempts so far. */
+  /** Consecutive failed attempts so far: failed connects and sessions shorter than `stableMs`. */
   attempt: number
   /** Wait before the next attempt, ms (state 'retrying'). */
   delayMs?: number
@@ -74,7 +74,10 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
   const random = init.random ?? Math.random
   const wait = init.wait ?? sleep
   const now = init.now ?? (() => performance.now())
+  /** The backoff exponent: failed connects and short sessions in a row. */
   let attempt = 0
+  /** Failed connects in a row (maxAttempts): a session that opened, however short, is not one. */
+  let failedConnects = 0
   let lastError: Error | undefined
   while (!signal.aborted) {
     init.onStatus({ state: 'connecting', attempt })
@@ -82,6 +85,7 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
     try {
       const session = await init.connect(signal)
       const openedAt = now()
+      failedConnects = 0
       init.onStatus({ state: 'open', attempt })
       err = await session.ended
       if (init.options === false) return err
@@ -93,6 +97,7 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
       if (signal.aborted) break
       err = e instanceof Error ? e : new Error(String(e))
       attempt++
+      failedConnects++
     }
     lastError = err
     if (signal.aborted) break
@@ -100,7 +105,7 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
       log('giving up: %s', err.message)
       return err
     }
-    if (attempt >= (opts.maxAttempts ?? Infinity)) return err
+    if (failedConnects >= (opts.maxAttempts ?? Infinity)) return err
     const delayMs = backoffDelay(Math.max(attempt, 1), opts, random)
     init.onStatus({ state: 'retrying', attempt, delayMs, error: err })
     log('retrying in %d ms after %s', Math.round(delayMs), err?.message ?? 'a clean close')
