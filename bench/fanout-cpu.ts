@@ -11,7 +11,9 @@
  * one-way latency (emit time → delivery callback in the child; both processes read
  * performance.timeOrigin + performance.now(), and the difference of their bases is subtracted).
  * The baseline is interval 0 — a flush every event-loop turn, the behaviour before time coalescing —
- * measured in the same run; every other interval's line carries it as `baseline`.
+ * measured in the same run; every other interval's line carries it as `baseline`. With --no-clock-sync
+ * the subscribers run no clock sync, whose probes would otherwise add the clock server's work to the
+ * publisher's CPU.
  */
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -29,8 +31,11 @@ const { values: args } = parseArgs({
     subscribers: { type: 'string', default: '16' },
     rate: { type: 'string', default: '2000' },
     channels: { type: 'string', default: '1024' },
-    intervals: { type: 'string', default: '0,1000,2000' }
-  }
+    intervals: { type: 'string', default: '0,1000,2000,5000' },
+    /** --no-clock-sync: subscribers run no clock sync, so the publisher's CPU is the event path's alone. */
+    'clock-sync': { type: 'boolean', default: true }
+  },
+  allowNegative: true
 })
 const seconds = Number(args.seconds)
 const subscribers = Number(args.subscribers)
@@ -43,6 +48,7 @@ interface Result {
   bench: 'fanout-cpu'
   flushIntervalUs: number
   subscribers: number
+  clockSync: boolean
   rateHz: number
   cpuIdlePct: number
   cpuLoadedPct: number
@@ -74,7 +80,7 @@ async function run (peer: ChildRpc, flushIntervalUs: number, offsetUs: number): 
   try {
     await sleep(500)
     const idle = await measure(hosted, seconds)
-    await peer.call('sub.start', { addr: hosted.node.multiaddrs[0], count: subscribers, maxEvents: 65536, latency: true })
+    await peer.call('sub.start', { addr: hosted.node.multiaddrs[0], count: subscribers, maxEvents: 65536, latency: true, clockSync: args['clock-sync'] })
     await sleep(1000) // subscriptions settle, clock syncs start
     const loaded = await measure(hosted, seconds)
     const results = await peer.call<ReceiveResult[]>('sub.collect', { expect: 0 })
@@ -84,6 +90,7 @@ async function run (peer: ChildRpc, flushIntervalUs: number, offsetUs: number): 
       bench: 'fanout-cpu',
       flushIntervalUs,
       subscribers,
+      clockSync: args['clock-sync'],
       rateHz: rate,
       cpuIdlePct: round(100 * idle.cpu / seconds, 1),
       cpuLoadedPct: round(100 * loaded.cpu / seconds, 1),
