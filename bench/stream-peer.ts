@@ -28,6 +28,8 @@ interface Command {
   maxEvents?: number
   latency?: boolean
   expect?: number
+  /** Subscribers: false to run them without clock sync. */
+  clockSync?: boolean
 }
 
 /** The child's command loop: roles live in this process until 'exit'. */
@@ -54,7 +56,7 @@ async function serve (): Promise<void> {
       } else {
         const s = new NodeSubscribers()
         sub = s
-        await s.start(String(c.addr), c.count!, c.maxEvents!, c.latency === true)
+        await s.start(String(c.addr), c.count!, c.maxEvents!, c.latency === true, c.clockSync !== false)
       }
     },
     'sub.collect': async c => await sub!.collect(c.expect!),

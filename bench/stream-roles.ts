@@ -249,9 +249,9 @@ export class NodeSubscribers {
   readonly subs: Subscription[] = []
   readonly tallies: Tally[] = []
 
-  async start (addr: string, count: number, maxEvents: number, latency: boolean): Promise<void> {
+  async start (addr: string, count: number, maxEvents: number, latency: boolean, clockSync = true): Promise<void> {
     for (let i = 0; i < count; i++) {
-      const node = await createNode({ name: `bench-sub-${i}`, listen: [] })
+      const node = await createNode({ name: `bench-sub-${i}`, listen: [] }, clockSync ? {} : { clockSync: false })
       const sub = node.subscribe(addr, 'spikes', { maxEvents, reconnect: false })
       const tally = new Tally(latency)
       sub.onBatch(d => { tally.add(d.batch) })

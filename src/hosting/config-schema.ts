@@ -161,13 +161,19 @@ const limitDescriptions: Record<keyof typeof LIMITS, string> = {
   slowConsumerMs: 'a stream that has not drained for this long fails with slow-consumer, ms',
   openTimeoutMs: 'an acceptor waits this long for open, ms (spec §9.2.2)',
   maxConnections: 'most open connections',
-  streamWindowBytes: 'largest yamux receive window per stream, bytes'
+  streamWindowBytes: 'largest yamux receive window per stream, bytes',
+  queueBytes: 'most bytes one stream\'s sender holds while the stream is congested (with queueEvents: whichever is reached first); beyond it events are dropped and reported',
+  inboxBytes: 'most bytes of received batches an in port holds for its application; with a reader attached a full inbox pauses its streams, with none the oldest batches are dropped and counted',
+  clockIdleMs: 'a clock stream with no request and no answer for this long is closed with timeout, ms',
+  clockRequestsPerSecond: 'clock requests answered per second per peer; beyond it answers are delayed',
+  clockBurst: 'clock requests a peer may send at once before the rate applies'
 }
 
 const outPortDescriptions: Record<keyof typeof OUT_PORT, string> = {
   watermarkIntervalMs: 'watermark period of an idle out port, ms',
   maxBatchEvents: 'largest batch an out port builds',
-  latenessUs: 'how far behind the clock an event may still be emitted, µs'
+  latenessUs: 'how far behind the clock an event may still be emitted, µs',
+  flushIntervalUs: 'under load, an out port flushes at most once per this interval so batches carry more events (an event at a low rate still leaves at once; 0: every event-loop turn), µs'
 }
 
 /** Describe a tunable that has no description here (a new limit): its range still comes from defaults.ts. */

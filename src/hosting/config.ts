@@ -247,7 +247,7 @@ function port (v: unknown, path: string): PortConfig {
 /** Validate a config object (e.g. parsed JSON). */
 export function parseConfig (v: unknown): NodeConfig {
   const o = obj(v, 'config')
-  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs'])
+  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs', 'flushIntervalUs'])
   const c: NodeConfig = { name: str(o.name, 'config.name') }
   const set = <K extends keyof NodeConfig>(k: K, val: NodeConfig[K] | undefined): void => { if (val !== undefined) c[k] = val }
   set('role', opt(o, 'role', x => str(x, 'config.role')))

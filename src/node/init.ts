@@ -15,6 +15,16 @@ export interface LimitsConfig {
   maxConnections?: number
   /** Largest yamux receive window per stream, bytes (256 KiB to 16 MiB, default 16 MiB). */
   streamWindowBytes?: number
+  /** Most bytes one stream's sender queues while congested (default 8 MiB). */
+  queueBytes?: number
+  /** Most bytes of batches an in port holds for its application (default 16 MiB). */
+  inboxBytes?: number
+  /** Clock streams idle for this long are closed with timeout, ms (default 20,000). */
+  clockIdleMs?: number
+  /** Clock requests answered per second per peer (default 100); beyond it answers are delayed. */
+  clockRequestsPerSecond?: number
+  /** Clock requests a peer may send at once before the rate applies (default 32). */
+  clockBurst?: number
 }
 
 /** A port as the node sees it: name, direction, shape and who may use it. */
@@ -44,4 +54,6 @@ export interface NodeInit {
   watermarkIntervalMs?: number
   maxBatchEvents?: number
   latenessUs?: number
+  /** Out ports flush at most once per this interval under load, µs (default 2000; 0: every event-loop turn). */
+  flushIntervalUs?: number
 }

@@ -20,7 +20,14 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
     addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: init.limits?.streamWindowBytes ?? LIMITS.streamWindowBytes.default } })],
+    streamMuxers: [yamux({
+      streamOptions: {
+        maxStreamWindowSize: init.limits?.streamWindowBytes ?? LIMITS.streamWindowBytes.default,
+        // Unset, a stream whose remote does not read would buffer without bound (every writer here honours
+        // send()'s backpressure; this is the backstop for one that does not).
+        maxWriteBufferLength: DEFAULTS.maxStreamWriteBufferBytes
+      }
+    })],
     connectionGater: {
       denyInboundEncryptedConnection: (peerId) => {
         const id = peerId.toString()

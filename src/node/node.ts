@@ -25,6 +25,7 @@ import type { Target } from '../wire/target.ts'
 import { clockService } from '../protocols/clock/service.ts'
 import type { ClockService } from '../protocols/clock/service.ts'
 import type { PeerClock, PeerClockOptions, PeerClockStats } from '../protocols/clock/peer-clock.ts'
+import type { ClockServerStats } from '../protocols/clock/clock-server.ts'
 import type { PeerTime } from '../protocols/clock/peer-time.ts'
 import type { LatencySnapshot } from '../protocols/clock/latency.ts'
 import { describeService } from '../protocols/describe/service.ts'
@@ -76,6 +77,8 @@ export interface NodeStats {
   subscriptions: Array<{ peer: string, port: string, state: string, stats: SubscriptionStats, latency: LatencySnapshot }>
   links: Array<{ peer: string, from: string, to: string, state: string, stats: PushLinkStats }>
   clocks: Record<string, { state: string, offsetUs: number, uncertaintyUs: number, driftPpm: number, rttUs: number, converged: boolean, stats: PeerClockStats }>
+  /** The clock server: streams served now, requests and answers, answers delayed by the rate, streams it closed. */
+  clockServer: ClockServerStats
 }
 
 /** Refusals of connections and opens: counted, logged and dispatched as 'refused' by the node. */
@@ -124,7 +127,12 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     refusals.emit = detail => { this.safeDispatchEvent('refused', { detail }) }
     const limits = init.limits ?? {}
     this.#describe = describeService()({ libp2p, description: () => this.description() })
-    this.#time = clockService({ sync: options.clockSync ?? {} })({ libp2p, clock: this.clock })
+    this.#time = clockService({
+      sync: options.clockSync ?? {},
+      server: { idleMs: limits.clockIdleMs, stallMs: limits.slowConsumerMs },
+      requestsPerSecond: limits.clockRequestsPerSecond,
+      burst: limits.clockBurst
+    })({ libp2p, clock: this.clock })
     this.#events = eventsService(limits)({
       libp2p,
       clock: this.clock,
@@ -229,6 +237,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
       watermarkIntervalMs: this.init.watermarkIntervalMs ?? OUT_PORT.watermarkIntervalMs.default,
       maxBatchEvents: this.init.maxBatchEvents ?? OUT_PORT.maxBatchEvents.default,
       latenessUs: this.init.latenessUs ?? OUT_PORT.latenessUs.default,
+      flushIntervalUs: this.init.flushIntervalUs ?? OUT_PORT.flushIntervalUs.default,
       ...init,
       clock: this.clock
     })
@@ -238,7 +247,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
 
   /** Add an `in` port (any time). It is closed to pushers unless `push` lists them. */
   addInPort (init: InPortInit): InPort {
-    const port = new InPort(init)
+    const port = new InPort({ inboxBytes: this.init.limits?.inboxBytes, ...init })
     this.#ports.addIn(port)
     port.inbox.observe(({ peer, port: source, batch }) => { this.#time.get(peer)?.record(inPortStream(port.name, source), batch) })
     return port
@@ -308,7 +317,8 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
         const e = t.estimate()
         if (t.sync === undefined || e === undefined) return []
         return [[t.peer, { state: t.sync.state, offsetUs: e.offsetUs, uncertaintyUs: finite(e.uncertaintyUs), driftPpm: e.driftPpm, rttUs: finite(e.rttUs), converged: e.converged, stats: { ...t.sync.stats } }]]
-      }))
+      })),
+      clockServer: this.#time.serverStats
     }
   }
 

@@ -2,13 +2,19 @@
  * An `in` port: remote peers push events into it (spec §9.2, push mode). Every batch reaches the
  * application with its source (peer, port) through the port's inbox: listeners or an async iterator.
  * An `in` port is closed by default: only peers in its `push` list may open a stream to it.
+ *
+ * A port may have no application reading it (a node run from a config without a hosted model). Its inbox
+ * then keeps the newest batches within its bounds (`inboxCapacity` batches, `inboxBytes` bytes) and drops
+ * older ones, counted in `stats.droppedEvents`; its pushers are never paused, so a reader attached later
+ * gets every push from then on. With a reader that falls behind, the inbox pauses the pushers' streams
+ * instead and their senders drop and report the losses (`stats.lostEvents`).
  */
 import { Inbox } from '../wire/inbox.ts'
 import type { Delivery } from '../wire/inbox.ts'
 import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
 import type { PeerList } from './acl.ts'
 import type { ReceiverStats } from '../wire/receiver.ts'
-import { DEFAULTS } from '../wire/defaults.ts'
+import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
 
 export interface InPortInit {
   name: string
@@ -19,6 +25,8 @@ export interface InPortInit {
   push?: PeerList
   /** Batches held for a slow async iterator before the streams are paused (default 1024). */
   inboxCapacity?: number
+  /** Bytes of batches held likewise (default 16 MiB, LIMITS.inboxBytes). */
+  inboxBytes?: number
 }
 
 export interface InPortStats {
@@ -28,6 +36,11 @@ export interface InPortStats {
   gapEvents: number
   lostEvents: number
   refused: number
+  /** Events dropped by the inbox: full while no application read it. */
+  droppedEvents: number
+  /** Batches and bytes waiting in the inbox for the application now. */
+  queuedBatches: number
+  queuedBytes: number
 }
 
 export class InPort implements AsyncIterable<Delivery> {
@@ -49,7 +62,7 @@ export class InPort implements AsyncIterable<Delivery> {
     this.kind = init.kind ?? 'spike'
     this.model = init.model
     this.push = init.push ?? []
-    this.inbox = new Inbox(init.inboxCapacity ?? DEFAULTS.inboxCapacity)
+    this.inbox = new Inbox({ capacity: init.inboxCapacity ?? DEFAULTS.inboxCapacity, maxBytes: init.inboxBytes ?? LIMITS.inboxBytes.default, whenUnread: 'drop' })
   }
 
   get info (): PortInfo {
@@ -60,7 +73,8 @@ export class InPort implements AsyncIterable<Delivery> {
 
   /** Counts over every stream that has pushed into this port (the receivers' own counts, summed). */
   get stats (): InPortStats {
-    const s = { streams: this.#receivers.size, ...this.#ended, refused: this.#refused }
+    const inbox = this.inbox.stats
+    const s = { streams: this.#receivers.size, ...this.#ended, refused: this.#refused, droppedEvents: inbox.droppedEvents, queuedBatches: inbox.queued, queuedBytes: inbox.queuedBytes }
     for (const r of this.#receivers) {
       s.batches += r.stats.batches
       s.events += r.stats.events

@@ -3,10 +3,13 @@
  * attached stream (subscribers, and push links to remote `in` ports). Emitting never blocks: each stream
  * has its own bounded queue and counts its own losses (see EventSender).
  *
- * Batching adapts to the rate without timers: at low rates (the previous flush carried at most one
- * event, 200 µs or more ago) an event is sent at once, inside emit(); otherwise events emitted during one turn of the event
- * loop leave together at the end of that turn (setImmediate), and a batch is cut early when it reaches
- * `maxBatchEvents`. So a lone event never waits, and at high rates events coalesce.
+ * Batching adapts to the rate: at low rates (the previous flush carried at most one event, 200 µs or
+ * more ago) an event is sent at once, inside emit(). At higher rates events coalesce by time: an event
+ * that comes less than `flushIntervalUs` after the previous flush waits until that interval has passed
+ * (a timer), so the port flushes at most once per interval and each flush — one frame and one encryption
+ * per subscriber — carries more events; otherwise events emitted during one turn of the event loop leave
+ * together at the end of that turn (setImmediate). A batch is cut early when it reaches `maxBatchEvents`.
+ * So a lone event never waits, and no event waits longer than the interval (plus timer slack).
  */
 import { logger } from '@libp2p/logger'
 import { DEFAULT_MAX_EVENTS, packColumns } from '../codec/index.ts'
@@ -36,6 +39,11 @@ export interface OutPortInit {
    * `now − lateness`; an event older than the last watermark sent is refused.
    */
   latenessUs?: number
+  /**
+   * Under load, flush at most once per this interval, µs (default 2000; 0: every event-loop turn). The
+   * latency an event may gain from batching: keep it within the receivers' latency budget.
+   */
+  flushIntervalUs?: number
   /**
    * When false, idle watermarks carry only what `advance()` set (for ports fed by a model that runs
    * behind the clock, e.g. behind a merge); when true (default) they also follow the clock.
@@ -76,6 +84,10 @@ export class OutPort {
   #flushScheduled = false
   #lastActivity = 0
   #lastFlushCount = 0
+  #lastFlushUs = 0
+  readonly #flushIntervalUs: number
+  readonly #flushNow = (): void => { this.flush() }
+  #flushTimer: ReturnType<typeof setTimeout> | undefined
   readonly #timer: ReturnType<typeof setInterval>
 
   constructor (init: OutPortInit) {
@@ -88,6 +100,7 @@ export class OutPort {
     if (this.#maxBatch > DEFAULT_MAX_EVENTS) throw new InvalidArgumentError(`maxBatchEvents must be ≤ ${DEFAULT_MAX_EVENTS}`)
     this.#latenessUs = init.latenessUs ?? OUT_PORT.latenessUs.default
     this.#autoWatermark = init.autoWatermark ?? true
+    this.#flushIntervalUs = init.flushIntervalUs ?? OUT_PORT.flushIntervalUs.default
     const cap = Math.min(this.#maxBatch, 1024)
     this.#ch = new Uint32Array(cap)
     this.#t = new Float64Array(cap)
@@ -129,15 +142,26 @@ export class OutPort {
     this.stats.emitted++
     if (i >= this.#maxBatch) this.flush()
     else if (!this.#flushScheduled) {
-      if (this.#lastFlushCount <= 1 && this.#clock.nowUs() - this.#lastActivity >= IMMEDIATE_GAP_US) {
+      const now = this.#clock.nowUs()
+      if (this.#lastFlushCount <= 1 && now - this.#lastActivity >= IMMEDIATE_GAP_US && now - this.#lastFlushUs >= this.#flushIntervalUs) {
         // Low rate (the last flush carried at most one event, a while ago): this event leaves at once.
         this.flush()
         return true
       }
-      this.#flushScheduled = true
-      setImmediate(() => { this.flush() })
+      this.#scheduleFlush(now)
     }
     return true
+  }
+
+  /** Flush at the end of this turn, or once the flush interval since the last flush has passed. */
+  #scheduleFlush (now: number): void {
+    this.#flushScheduled = true
+    const waitUs = this.#lastFlushUs + this.#flushIntervalUs - now
+    if (waitUs <= 0) {
+      setImmediate(this.#flushNow)
+      return
+    }
+    this.#flushTimer = setTimeout(this.#flushNow, Math.max(1, Math.round(waitUs / 1000)))
   }
 
   /**
@@ -173,10 +197,7 @@ export class OutPort {
     }
     if (count > 0) this.#lastTime = times[count - 1]
     this.stats.emitted += count
-    if (this.#n > 0 && !this.#flushScheduled) {
-      this.#flushScheduled = true
-      setImmediate(() => { this.flush() })
-    }
+    if (this.#n > 0 && !this.#flushScheduled) this.#scheduleFlush(this.#clock.nowUs())
     return count
   }
 
@@ -196,12 +217,15 @@ export class OutPort {
   /** Send pending events now. */
   flush (): void {
     this.#flushScheduled = false
+    clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
     const n = this.#n
     if (n === 0) return
     this.#n = 0
     this.#lastFlushCount = n
     this.stats.flushes++
     this.#lastActivity = this.#clock.nowUs()
+    this.#lastFlushUs = this.#lastActivity
     if (this.#senders.size === 0) return
     const limit = this.#minLimit()
     for (let from = 0; from < n; from += limit) {

@@ -29,7 +29,24 @@ export const LIMITS = {
   /** Most open connections. */
   maxConnections: { default: 256, min: 1, max: 100_000 },
   /** Largest yamux receive window per stream, bytes. */
-  streamWindowBytes: { default: 16 * 1024 * 1024, min: 256 * 1024, max: 16 * 1024 * 1024 }
+  streamWindowBytes: { default: 16 * 1024 * 1024, min: 256 * 1024, max: 16 * 1024 * 1024 },
+  /**
+   * Most bytes one stream's sender holds while the stream is congested (with `queueEvents`, whichever is
+   * reached first): beyond it the sender drops and reports a loss (spec §9.2.9).
+   */
+  queueBytes: { default: 8 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
+  /**
+   * Most bytes of received batches an `in` port holds for its application (with DEFAULTS.inboxCapacity
+   * batches). With a reader attached, a full inbox pauses its streams; with none, the oldest batches are
+   * dropped and counted.
+   */
+  inboxBytes: { default: 16 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
+  /** A clock stream that brings no request and gets no answer for this long is closed with timeout, ms. */
+  clockIdleMs: { default: 20_000, min: 100, max: 3_600_000 },
+  /** Clock requests answered per second, per peer (spec §9.3.1: beyond it the answers are delayed). */
+  clockRequestsPerSecond: { default: 100, min: 1, max: 100_000 },
+  /** Clock requests a peer may send at once before the rate applies (a burst of probes). */
+  clockBurst: { default: 32, min: 1, max: 65_536 }
 } as const satisfies Record<string, Tunable>
 
 /** Batching and watermarks of `out` ports (top-level config fields). */
@@ -39,7 +56,12 @@ export const OUT_PORT = {
   /** Largest batch a port builds (the smallest limit a receiver may announce). */
   maxBatchEvents: { default: MIN_MAX_EVENTS, min: 1, max: DEFAULT_MAX_EVENTS },
   /** How far behind the clock an event may still be emitted, µs. */
-  latenessUs: { default: 1000, min: 0, max: 60_000_000 }
+  latenessUs: { default: 1000, min: 0, max: 60_000_000 },
+  /**
+   * Under load a port flushes at most once per this interval, µs (0: every event-loop turn); an event
+   * waits at most this long for its batch. Low rates are not delayed.
+   */
+  flushIntervalUs: { default: 2000, min: 0, max: 1_000_000 }
 } as const satisfies Record<string, Tunable>
 
 /** Defaults of the wire engine and the protocols that are not config fields. */
@@ -48,6 +70,14 @@ export const DEFAULTS = {
   maxWriteBytes: 256 * 1024,
   /** Batches an inbox holds for a slow async iterator before its streams are paused. */
   inboxCapacity: 1024,
+  /**
+   * Bytes a stream may hold in libp2p's write buffer (the muxer's per-stream `maxWriteBufferLength`, unset
+   * it is unbounded): beyond it the stream is reset. Every writer here stops at `send() === false`, so only
+   * a writer that ignores backpressure reaches it.
+   */
+  maxStreamWriteBufferBytes: 4 * 1024 * 1024,
+  /** Clock requests read but not answered yet, per stream, before the server stops reading it. */
+  clockPendingRequests: 64,
   /** A describe exchange must finish within this, ms (spec §9.1). */
   describeTimeoutMs: DESCRIBE_TIMEOUT_MS,
   /** Addresses a node listens on when the config names none. */

@@ -4,7 +4,7 @@
  * then reset the stream. Listener bodies are guarded: nothing a peer sends can throw out of them.
  */
 import type { Stream } from '@libp2p/interface'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { FrameDecoder, StreamError, decodeMessage, encodeFrame, toSpikewireError } from '../codec/index.ts'
 import type { DecodeOptions, ErrorCodeName, Message, SpikewireError } from '../codec/index.ts'
 
@@ -51,6 +51,11 @@ export class FramedStream {
   #peerClosed = false
   /** This end sent close or reject: it has ended the stream itself. */
   #localEnded = false
+  /** hold(): frames already received wait in the decoder; the remote's end of writing waits behind them. */
+  #held = false
+  #endHeld = false
+  /** Bytes that arrived while held (the muxer may still deliver what was in flight). */
+  #heldBytes = new Uint8ArrayList()
 
   constructor (stream: Stream, init: FramedStreamInit) {
     this.stream = stream
@@ -111,11 +116,48 @@ export class FramedStream {
 
   /** Stop reading (read backpressure); the muxer window then stops the remote. */
   pause (): void {
-    this.stream.pause()
+    if (this.stream.readStatus === 'readable') this.stream.pause()
   }
 
   resume (): void {
-    this.stream.resume()
+    if (this.stream.readStatus === 'paused' && !this.#held) this.stream.resume()
+  }
+
+  /**
+   * Stop handing messages on, exactly at the next frame: frames already received stay in the decoder
+   * (their bytes only), and the stream is paused so the muxer window stops the remote. For a server that
+   * must answer every request in order but may not keep up.
+   */
+  hold (): void {
+    if (this.#held || !this.open) return
+    this.#held = true
+    if (this.stream.readStatus === 'readable') this.stream.pause()
+  }
+
+  get held (): boolean {
+    return this.#held
+  }
+
+  /** Hand on what hold() kept, then resume reading; a remote end that came meanwhile is handled after. */
+  release (): void {
+    if (!this.#held) return
+    this.#held = false
+    const rest = this.#heldBytes
+    this.#heldBytes = new Uint8ArrayList()
+    this.#onData(rest)
+    if (this.#held || !this.open) return
+    if (this.stream.readStatus === 'paused') {
+      this.stream.resume()
+      // Held again by what resume() handed on: libp2p re-opens the muxer window after that dispatch, so
+      // pause once more (what arrives meanwhile waits in #heldBytes).
+      if (this.#held && this.open && this.stream.readStatus === 'paused') {
+        this.stream.resume()
+        this.stream.pause()
+      }
+    }
+    if (this.#held || !this.#endHeld) return
+    this.#endHeld = false
+    this.#onEnd()
   }
 
   /** Fail the stream: send close{code} if possible, then reset it. Idempotent. */
@@ -168,13 +210,17 @@ export class FramedStream {
   #onData (data: Uint8Array | Uint8ArrayList): void {
     this.#guard(() => {
       if (this.#failed !== undefined) return
+      if (this.#held) {
+        this.#heldBytes.append(data)
+        return
+      }
       this.#init.onData?.()
       for (const body of this.#decoder.push(data)) {
         const msg = decodeMessage(body, this.#init.decodeOptions?.() ?? {})
         if (this.#peerClosed) throw new StreamError('unexpected-message', `${msg.type} after the peer's close`)
         if (msg.type === 'close' || msg.type === 'reject') this.#peerClosed = true
         this.onMessage(msg)
-        if (this.#failed !== undefined || this.#closed) return
+        if (this.#failed !== undefined || this.#closed || this.#held) return
       }
     })
   }
@@ -183,6 +229,10 @@ export class FramedStream {
   #onEnd (): void {
     const status = this.stream.status
     if (status === 'aborted' || status === 'reset' || this.#failed !== undefined) return
+    if (this.#held) {
+      this.#endHeld = true
+      return
+    }
     this.#guard(() => {
       this.#decoder.end()
       // A remote that half-closed without its close has failed the stream. (A stream whose whole connection

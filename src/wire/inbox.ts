@@ -1,9 +1,19 @@
 /**
  * Where received batches wait for the application: delivered to listeners at once, and to an async
- * iterator through a bounded queue. When the queue is full the feeding streams are paused (read
- * backpressure reaches the sender, which drops and reports); they resume when it has half emptied.
+ * iterator through a queue bounded in batches and in bytes. When the queue is full:
+ * - with an iterator reading (or the `pause` policy, a subscription's), the feeding streams are paused:
+ *   read backpressure reaches the sender, which drops and reports losses (spec §9.2.9); they resume
+ *   when the queue has half emptied;
+ * - with nobody reading and the `drop` policy (an `in` port, which may have no application at all), the
+ *   oldest batches are dropped and counted (`stats.dropped…`) and no stream is ever paused, so a port
+ *   without a reader never wedges its pushers; a reader that comes later gets what is queued, then the
+ *   rest as it arrives. An iterator that stops reading ends its pause the same way.
  */
 import type { Batch } from '../codec/index.ts'
+import { logger } from '@libp2p/logger'
+import { DEFAULTS, LIMITS } from './defaults.ts'
+
+const log = logger('spikewire:inbox')
 
 /** A batch with where it came from. */
 export interface Delivery {
@@ -28,20 +38,59 @@ export interface WatermarkNote {
   time: number
 }
 
+/** What a full inbox does while no iterator reads it (with one reading, it always pauses its streams). */
+export type UnreadPolicy = 'pause' | 'drop'
+
+export interface InboxInit {
+  /** Most batches queued (default 1024). */
+  capacity?: number
+  /** Most bytes of batches queued (default 16 MiB); a single batch larger than this is still queued. */
+  maxBytes?: number
+  /** Full and unread: pause the streams (default) or drop the oldest batches. */
+  whenUnread?: UnreadPolicy
+}
+
+export interface InboxStats {
+  queued: number
+  queuedBytes: number
+  /** Batches and events dropped because the inbox was full and nobody read it. */
+  droppedBatches: number
+  droppedEvents: number
+  /** The streams feeding the inbox are paused now. */
+  paused: boolean
+}
+
+/** Bytes a batch holds in memory (its columns), for the inbox bound. */
+export function batchBytes (b: Batch): number {
+  return 64 + b.channels.byteLength + b.times.byteLength + (b.values?.byteLength ?? 0)
+}
+
 export class Inbox implements AsyncIterable<Delivery> {
   readonly capacity: number
+  readonly maxBytes: number
+  readonly whenUnread: UnreadPolicy
   readonly #listeners = new Set<(d: Delivery) => void>()
   readonly #observers = new Set<(d: Delivery) => void>()
   readonly #watermarkListeners = new Set<(w: WatermarkNote) => void>()
   readonly #sources = new Set<Pausable>()
   #queue: Delivery[] = []
+  #bytes = 0
+  #droppedBatches = 0
+  #droppedEvents = 0
   #waiting: ((r: IteratorResult<Delivery>) => void) | undefined
   #iterating = false
   #paused = false
   #ended = false
 
-  constructor (capacity = 1024) {
-    this.capacity = capacity
+  constructor (init: number | InboxInit = {}) {
+    const o = typeof init === 'number' ? { capacity: init } : init
+    this.capacity = o.capacity ?? DEFAULTS.inboxCapacity
+    this.maxBytes = o.maxBytes ?? LIMITS.inboxBytes.default
+    this.whenUnread = o.whenUnread ?? 'pause'
+  }
+
+  get stats (): InboxStats {
+    return { queued: this.#queue.length, queuedBytes: this.#bytes, droppedBatches: this.#droppedBatches, droppedEvents: this.#droppedEvents, paused: this.#paused }
   }
 
   /** Call `fn` for every delivery; returns a function that removes it. */
@@ -87,10 +136,42 @@ export class Inbox implements AsyncIterable<Delivery> {
       return
     }
     this.#queue.push(d)
-    if (this.#queue.length >= this.capacity && !this.#paused) {
-      this.#paused = true
-      for (const s of this.#sources) s.pause()
+    this.#bytes += batchBytes(d.batch)
+    if (!this.#full) return
+    if (this.#iterating || this.whenUnread === 'pause') this.#pause()
+    else this.#dropOldest()
+  }
+
+  get #full (): boolean {
+    return this.#queue.length >= this.capacity || this.#bytes >= this.maxBytes
+  }
+
+  #pause (): void {
+    if (this.#paused) return
+    this.#paused = true
+    for (const s of this.#sources) s.pause()
+  }
+
+  #resume (): void {
+    if (!this.#paused) return
+    this.#paused = false
+    for (const s of this.#sources) s.resume()
+  }
+
+  /** Nobody reads: keep the newest batches within the bounds (at least one), count the rest. */
+  #dropOldest (): void {
+    let batches = 0
+    let events = 0
+    while (this.#queue.length > 1 && this.#full) {
+      const d = this.#queue.shift()!
+      this.#bytes -= batchBytes(d.batch)
+      batches++
+      events += d.batch.count
     }
+    if (batches === 0) return
+    this.#droppedBatches += batches
+    this.#droppedEvents += events
+    log.trace('dropped %d unread batches (%d events)', batches, events)
   }
 
   /** No more deliveries: iterators finish after the queue. */
@@ -113,10 +194,8 @@ export class Inbox implements AsyncIterable<Delivery> {
       for (;;) {
         const d = this.#queue.shift()
         if (d !== undefined) {
-          if (this.#paused && this.#queue.length <= this.capacity / 2) {
-            this.#paused = false
-            for (const s of this.#sources) s.resume()
-          }
+          this.#bytes -= batchBytes(d.batch)
+          if (this.#paused && this.#queue.length <= this.capacity / 2 && this.#bytes <= this.maxBytes / 2) this.#resume()
           yield d
           continue
         }
@@ -128,6 +207,11 @@ export class Inbox implements AsyncIterable<Delivery> {
     } finally {
       this.#iterating = false
       this.#waiting = undefined
+      if (this.whenUnread === 'drop') {
+        // Nobody reads any more: never leave the streams paused; keep what fits and count the rest.
+        this.#resume()
+        this.#dropOldest()
+      }
     }
   }
 }

@@ -31,6 +31,8 @@ export interface ReconnectingLinkInit {
   random?: () => number
   /** How to wait between attempts (tests). */
   wait?: ReconnectLoopInit['wait']
+  /** Monotonic time, ms, for the length of sessions (tests). */
+  now?: ReconnectLoopInit['now']
 }
 
 export abstract class ReconnectingLink<Events extends LinkEvents = LinkEvents> extends TypedEventEmitter<Events> {
@@ -72,6 +74,7 @@ export abstract class ReconnectingLink<Events extends LinkEvents = LinkEvents> e
       isPermanent: this.#init.isPermanent ?? (() => false),
       random: this.#init.random,
       wait: this.#init.wait,
+      now: this.#init.now,
       onStatus: s => { this.#status(s) },
       connect: async s => {
         const session = await this.openSession(s)

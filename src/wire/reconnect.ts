@@ -8,6 +8,8 @@ import { sleep } from '../base/abort.ts'
 
 const log = logger('spikewire:reconnect')
 
+const DEFAULT_STABLE_MS = 5000
+
 export interface ReconnectOptions {
   /** First wait after a failure, ms (default 100). */
   initialDelayMs?: number
@@ -17,15 +19,21 @@ export interface ReconnectOptions {
   factor?: number
   /** Random fraction taken off each wait, 0..1 (default 0.5: wait between 50% and 100%). */
   jitter?: number
-  /** Give up after this many consecutive failures (default: never). */
+  /** Give up after this many consecutive failed connects (default: never). */
   maxAttempts?: number
+  /**
+   * A session that ends, cleanly or not, before it has lasted this long counts as a failed attempt, so the
+   * wait grows for a peer that accepts and then fails every session at once (an invalid answer, an
+   * immediate close); a session that lasted longer resets the count. Default 5000 ms.
+   */
+  stableMs?: number
 }
 
 export type LinkState = 'connecting' | 'open' | 'retrying' | 'closed'
 
 export interface LinkStatus {
   state: LinkState
-  /** Consecutive failed attempts so far. */
+  /** Consecutive failed attempts so far: failed connects and sessions shorter than `stableMs`. */
   attempt: number
   /** Wait before the next attempt, ms (state 'retrying'). */
   delayMs?: number
@@ -56,6 +64,8 @@ export interface ReconnectLoopInit {
   random?: () => number
   /** How to wait between attempts (default: a timer that the signal cuts short). */
   wait?: (ms: number, options: { signal: AbortSignal }) => Promise<void>
+  /** Monotonic time, ms, for the length of sessions (default performance.now). */
+  now?: () => number
 }
 
 /** The wait before attempt `attempt` (1-based), ms. */
@@ -69,22 +79,31 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
   const opts = init.options === false ? { maxAttempts: 1 } : (init.options ?? {})
   const random = init.random ?? Math.random
   const wait = init.wait ?? sleep
+  const now = init.now ?? (() => performance.now())
+  /** The backoff exponent: failed connects and short sessions in a row. */
   let attempt = 0
+  /** Failed connects in a row (maxAttempts): a session that opened, however short, is not one. */
+  let failedConnects = 0
   let lastError: Error | undefined
   while (!signal.aborted) {
     init.onStatus({ state: 'connecting', attempt })
     let err: Error | undefined
     try {
       const session = await init.connect(signal)
-      attempt = 0
+      const openedAt = now()
+      failedConnects = 0
       init.onStatus({ state: 'open', attempt })
       err = await session.ended
       if (init.options === false) return err
+      // Only a session that held for a while proves the link works; a short one is one more failure.
+      if (now() - openedAt >= (opts.stableMs ?? DEFAULT_STABLE_MS)) attempt = 0
+      else attempt++
     } catch (e) {
       // A connect cut short by closing the link is not a failure of the link.
       if (signal.aborted) break
       err = e instanceof Error ? e : new Error(String(e))
       attempt++
+      failedConnects++
     }
     lastError = err
     if (signal.aborted) break
@@ -92,7 +111,7 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
       log('giving up: %s', err.message)
       return err
     }
-    if (attempt >= (opts.maxAttempts ?? Infinity)) return err
+    if (failedConnects >= (opts.maxAttempts ?? Infinity)) return err
     const delayMs = backoffDelay(Math.max(attempt, 1), opts, random)
     init.onStatus({ state: 'retrying', attempt, delayMs, error: err })
     log('retrying in %d ms after %s', Math.round(delayMs), err?.message ?? 'a clean close')

@@ -8,6 +8,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
 import type { PackedColumns } from '../codec/index.ts'
 import type { FramedStream } from './framed.ts'
+import { LIMITS } from './defaults.ts'
 
 const log = logger('spikewire:sender')
 
@@ -21,6 +22,8 @@ export interface EventSenderInit {
   filter?: readonly number[]
   /** Most events held in the queue while the stream is congested (default 262,144). */
   queueEvents?: number
+  /** Most bytes held in the queue while the stream is congested (default 8 MiB); whichever bound comes first. */
+  queueBytes?: number
   /** Fail the stream with slow-consumer when it has not drained for this long (default 10,000 ms). */
   slowConsumerMs?: number
   /** Most bytes written in one send when the queue drains (default 256 KiB). */
@@ -38,6 +41,8 @@ export interface SenderStats {
   /** Events still queued when the stream ended (never sent). */
   undelivered: number
   queuedEvents: number
+  /** Bytes of frames in the queue now (bounded by queueBytes, beyond one batch). */
+  queuedBytes: number
 }
 
 interface Queued {
@@ -50,9 +55,10 @@ export class EventSender {
   readonly peer: string
   readonly maxEvents: number
   readonly filter: readonly number[] | undefined
-  readonly stats: SenderStats = { events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0 }
+  readonly stats: SenderStats = { events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0, queuedBytes: 0 }
   readonly #filterSet: Set<number> | undefined
   readonly #queueEvents: number
+  readonly #queueBytes: number
   readonly #slowConsumerMs: number
   readonly #maxWriteBytes: number
   readonly #queue: Queued[] = []
@@ -69,6 +75,7 @@ export class EventSender {
     this.filter = init.filter
     this.#filterSet = init.filter === undefined ? undefined : new Set(init.filter)
     this.#queueEvents = init.queueEvents ?? 262_144
+    this.#queueBytes = init.queueBytes ?? LIMITS.queueBytes.default
     this.#slowConsumerMs = init.slowConsumerMs ?? 10_000
     this.#maxWriteBytes = init.maxWriteBytes ?? 256 * 1024
     this.framed.stream.addEventListener('drain', () => { this.#pump() })
@@ -97,13 +104,19 @@ export class EventSender {
     if (!this.open) return
     const seq = this.#nextSeq
     this.#nextSeq += p.count
-    if (this.stats.queuedEvents + p.count > this.#queueEvents) {
+    if (this.stats.queuedEvents + p.count > this.#queueEvents || this.#overBytes(p)) {
       this.#drop(seq, p.count)
       return
     }
     this.stats.events += p.count
     this.stats.batches++
     this.#enqueue(encodePackedBatch(seq, p, true), p.count)
+  }
+
+  /** Queuing this batch would pass the byte bound (an empty queue takes any one batch). */
+  #overBytes (p: PackedColumns): boolean {
+    if (this.#queue.length === 0) return false
+    return this.stats.queuedBytes + 32 + p.ch.byteLength + p.dt.byteLength + (p.val?.byteLength ?? 0) > this.#queueBytes
   }
 
   /** Tell the receiver that no event before `time` will follow. Skipped while data is queued. */
@@ -141,6 +154,7 @@ export class EventSender {
     this.stats.undelivered += this.stats.queuedEvents + this.#lossCount
     this.#queue.length = 0
     this.stats.queuedEvents = 0
+    this.stats.queuedBytes = 0
   }
 
   #drop (seq: number, count: number): void {
@@ -166,6 +180,7 @@ export class EventSender {
     }
     this.#queue.push({ bytes, events })
     this.stats.queuedEvents += events
+    this.stats.queuedBytes += bytes.byteLength
     this.#congested()
   }
 
@@ -183,6 +198,7 @@ export class EventSender {
         events += q.events
       }
       this.stats.queuedEvents -= events
+      this.stats.queuedBytes -= list.byteLength
       this.framed.sendBytes(list)
     }
     if (progressed || !this.framed.needsDrain) {

@@ -6,7 +6,7 @@ import test from 'ava'
 import { encodeFrame } from '../../src/codec/index.ts'
 import type { Batch } from '../../src/codec/index.ts'
 import { FramedStream } from '../../src/wire/framed.ts'
-import { Inbox } from '../../src/wire/inbox.ts'
+import { Inbox, batchBytes } from '../../src/wire/inbox.ts'
 import type { Delivery, Pausable } from '../../src/wire/inbox.ts'
 import { memoryStreamPair, settle } from '../helpers/memory-stream.ts'
 
@@ -86,6 +86,61 @@ test('a source added while the inbox is paused starts paused; a removed source i
   const late = new Source()
   inbox.addSource(late)
   t.deepEqual(late.calls, ['pause'])
+})
+
+function bigDelivery (seq: number, count: number): Delivery {
+  const batch: Batch = { type: 'batch', seq, base: seq, count, channels: new Uint32Array(count), times: new Float64Array(count).fill(seq) }
+  return { peer: 'p', port: 'out', to: 'in', batch }
+}
+
+test('the queue is bounded in bytes: a full byte bound pauses the sources like a full batch count', t => {
+  const inbox = new Inbox({ capacity: 1000, maxBytes: 4 * batchBytes(bigDelivery(0, 100).batch) })
+  const a = new Source()
+  inbox.addSource(a)
+  for (let i = 0; i < 3; i++) inbox.push(bigDelivery(i, 100))
+  t.deepEqual(a.calls, [])
+  inbox.push(bigDelivery(3, 100))
+  t.deepEqual(a.calls, ['pause'], 'four batches reach the byte bound, far below the count bound')
+  t.is(inbox.stats.queuedBytes, 4 * batchBytes(bigDelivery(0, 100).batch))
+})
+
+test('drop policy: unread, a full inbox drops its oldest batches, counts them, and never pauses a source', async t => {
+  const inbox = new Inbox({ capacity: 4, whenUnread: 'drop' })
+  const a = new Source()
+  inbox.addSource(a)
+  for (let i = 0; i < 10; i++) inbox.push(bigDelivery(i, 3))
+  t.deepEqual(a.calls, [], 'nobody reads: the pushers are not paused')
+  t.like(inbox.stats, { queued: 3, droppedBatches: 7, droppedEvents: 21, paused: false })
+  // A reader that comes later gets the newest batches, then everything pushed from then on.
+  const it = inbox[Symbol.asyncIterator]()
+  const got: number[] = []
+  for (let k = 0; k < 3; k++) got.push((await it.next()).value.batch.seq)
+  t.deepEqual(got, [7, 8, 9])
+  const next = it.next()
+  inbox.push(bigDelivery(10, 3))
+  t.is((await next).value.batch.seq, 10)
+  t.is(inbox.stats.droppedBatches, 7, 'nothing dropped while read')
+  await it.return?.(undefined)
+})
+
+test('drop policy: a reader that falls behind pauses the sources; when it stops reading they resume and the excess is dropped', async t => {
+  const inbox = new Inbox({ capacity: 4, whenUnread: 'drop' })
+  const a = new Source()
+  inbox.addSource(a)
+  const it = inbox[Symbol.asyncIterator]()
+  const first = it.next()
+  inbox.push(bigDelivery(0, 1))
+  t.is((await first).value.batch.seq, 0)
+  for (let i = 1; i <= 6; i++) inbox.push(bigDelivery(i, 1))
+  t.deepEqual(a.calls, ['pause'], 'a reader is attached: backpressure, nothing dropped')
+  t.is(inbox.stats.droppedBatches, 0)
+  t.is(inbox.stats.queued, 6)
+  await it.return?.(undefined)
+  t.deepEqual(a.calls, ['pause', 'resume'], 'the reader left: the sources are never left paused')
+  t.like(inbox.stats, { queued: 3, droppedBatches: 3, paused: false })
+  inbox.push(bigDelivery(7, 1))
+  t.deepEqual(a.calls, ['pause', 'resume'])
+  t.is(inbox.stats.queued, 3)
 })
 
 test('watermarks reach watermark listeners', t => {

@@ -105,19 +105,42 @@ test('shutdown() ends the session with the shutdown code and the link like close
   t.deepEqual(link.states, ['connecting', 'open', 'closed'])
 })
 
-test('failed attempts back off exponentially up to the cap; a session that opens resets the count', async t => {
+test('failed attempts back off exponentially up to the cap; a session that held for stableMs resets the count', async t => {
   const s1 = new Scripted()
   const s2 = new Scripted()
-  const link = new TestLink([new Error('a'), new Error('b'), new Error('c'), new Error('d'), new Error('e'), s1, s2])
+  let nowMs = 0
+  const link = new TestLink([new Error('a'), new Error('b'), new Error('c'), new Error('d'), new Error('e'), s1, s2], {
+    reconnect: { initialDelayMs: 100, factor: 2, maxDelayMs: 1000, stableMs: 5000 },
+    now: () => nowMs
+  })
   await link.ready()
   t.deepEqual(link.delays, [100, 200, 400, 800, 1000])
+  await turn()
+  nowMs += 5000
   s1.ended.resolve(new Error('lost'))
   await turn()
-  t.deepEqual(link.delays.slice(5), [100], 'after an open session the wait starts again from the first')
+  t.deepEqual(link.delays.slice(5), [100], 'after a session that held the wait starts again from the first')
   const retrying = link.statuses.filter(s => s.state === 'retrying')
   t.deepEqual(retrying.map(s => s.attempt), [1, 2, 3, 4, 5, 0])
   t.is(retrying.at(-1)!.error?.message, 'lost')
   t.is(link.opens, 7)
+  await link.close()
+})
+
+test('sessions that open and fail at once back off like failed connects (a peer that fails every session)', async t => {
+  const sessions = Array.from({ length: 6 }, () => new Scripted())
+  let nowMs = 0
+  const link = new TestLink([...sessions], { reconnect: { initialDelayMs: 100, factor: 2, maxDelayMs: 1000, stableMs: 5000 }, now: () => nowMs })
+  for (const [i, s] of sessions.entries()) {
+    await link.ready()
+    await turn()
+    t.is(link.opens, i + 1)
+    nowMs += 10 // each session fails 10 ms after it opened: an invalid answer, an immediate close
+    s.ended.resolve(i % 2 === 0 ? new Error('invalid-message') : undefined)
+    await turn()
+  }
+  t.deepEqual(link.delays, [100, 200, 400, 800, 1000, 1000], 'clean or not, a short session is one more failure')
+  t.deepEqual(link.statuses.filter(s => s.state === 'retrying').map(s => s.attempt), [1, 2, 3, 4, 5, 6])
   await link.close()
 })
 

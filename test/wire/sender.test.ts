@@ -82,6 +82,27 @@ test('queue overflow drops whole batches, counts them, and reports them before t
   t.like(sender.stats, { dropped: 8, lossNotices: 1, events: 14 })
 })
 
+test('the queue is bounded in bytes too: beyond queueBytes batches are dropped and reported, whatever queueEvents allows', async t => {
+  const { sender, a, seen } = setup({ queueEvents: 1_000_000, queueBytes: 2048 })
+  a.block()
+  sender.offer(events(400, 0)) // sent (fills the transport)
+  let offered = 1
+  while (sender.stats.dropped === 0 && offered < 100) sender.offer(events(400, 1000 * offered++))
+  t.true(sender.stats.dropped > 0, 'the byte bound was reached long before the event bound')
+  t.true(sender.stats.queuedBytes <= 2048, `queued ${sender.stats.queuedBytes} bytes`)
+  t.true(sender.stats.queuedEvents < 1_000_000)
+  const queuedBefore = sender.stats.queuedBytes
+  sender.offer(events(400, 1000 * offered++))
+  t.is(sender.stats.queuedBytes, queuedBefore, 'a full queue takes no more bytes')
+  a.unblock()
+  await settle()
+  t.is(sender.stats.queuedBytes, 0)
+  sender.offer(events(1, 1000 * offered))
+  await settle()
+  const loss = seen.messages.find(m => m.type === 'loss')
+  t.like(loss, { reason: 'queue-overflow', count: sender.stats.dropped })
+})
+
 test('a receiver fed by an overflowing sender accounts for every event without a gap', async t => {
   const [a, b] = memoryStreamPair()
   let received = 0

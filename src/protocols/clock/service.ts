@@ -7,10 +7,12 @@ import type { Libp2p } from '@libp2p/interface'
 import type { Clock } from '../../base/clock.ts'
 import type { Startable } from '../../base/service.ts'
 import { CLOCK_PROTOCOL } from '../../codec/index.ts'
-import { DEFAULTS } from '../../wire/defaults.ts'
+import { DEFAULTS, LIMITS } from '../../wire/defaults.ts'
 import { parseTarget } from '../../wire/target.ts'
 import type { Target } from '../../wire/target.ts'
-import { handleClockStream } from './clock-server.ts'
+import { handleClockStream, newClockServerStats } from './clock-server.ts'
+import type { ClockServerLimits, ClockServerStats } from './clock-server.ts'
+import { TokenBucket } from './rate.ts'
 import { PeerClock } from './peer-clock.ts'
 import type { PeerClockOptions } from './peer-clock.ts'
 import { PeerTime } from './peer-time.ts'
@@ -28,12 +30,23 @@ export interface ClockServiceInit {
   /** Per peer: mapping slew and latency bounds. */
   time?: PeerTimeInit
   maxInboundStreams?: number
+  /** Serving: idle and stall deadlines, requests waiting per stream (defaults: LIMITS, DEFAULTS). */
+  server?: Partial<ClockServerLimits>
+  /** Serving: answers per second per peer, and the burst a peer may send at once. */
+  requestsPerSecond?: number
+  burst?: number
 }
+
+/** Peers whose answer rate is remembered while none of their clock streams is open. */
+const MAX_IDLE_BUCKETS = 1024
 
 export class ClockService implements Startable {
   readonly #components: ClockServiceComponents
   readonly #init: ClockServiceInit
   readonly #peers = new Map<string, PeerTime>()
+  /** The answer rate of each peer that has clock streams to this node (spec §9.3.1). */
+  readonly #buckets = new Map<string, { bucket: TokenBucket, streams: number }>()
+  readonly #serverStats: ClockServerStats = newClockServerStats()
 
   constructor (components: ClockServiceComponents, init: ClockServiceInit = {}) {
     this.#components = components
@@ -47,9 +60,48 @@ export class ClockService implements Startable {
 
   async start (): Promise<void> {
     const max = this.#init.maxInboundStreams ?? DEFAULTS.maxInboundStreams.clock
-    await this.#components.libp2p.handle(CLOCK_PROTOCOL, (stream) => { handleClockStream(stream, this.#components.clock) }, {
+    const i = this.#init
+    const limits: ClockServerLimits = {
+      idleMs: i.server?.idleMs ?? LIMITS.clockIdleMs.default,
+      stallMs: i.server?.stallMs ?? LIMITS.slowConsumerMs.default,
+      maxPending: i.server?.maxPending ?? DEFAULTS.clockPendingRequests
+    }
+    await this.#components.libp2p.handle(CLOCK_PROTOCOL, (stream, connection) => {
+      const peer = connection.remotePeer.toString()
+      const entry = this.#bucketOf(peer)
+      entry.streams++
+      handleClockStream(stream, {
+        clock: this.#components.clock,
+        limits,
+        bucket: entry.bucket,
+        stats: this.#serverStats,
+        onClose: () => { entry.streams-- }
+      })
+    }, {
       maxInboundStreams: max, maxOutboundStreams: max
     })
+  }
+
+  /** What the clock server has counted (streams served, answers, delays, streams it closed). */
+  get serverStats (): ClockServerStats {
+    return { ...this.#serverStats }
+  }
+
+  #bucketOf (peer: string): { bucket: TokenBucket, streams: number } {
+    let entry = this.#buckets.get(peer)
+    if (entry === undefined) {
+      if (this.#buckets.size >= MAX_IDLE_BUCKETS) {
+        // Forget peers without a clock stream whose rate has recovered: they start full anyway.
+        for (const [p, e] of this.#buckets) if (e.streams === 0 && e.bucket.full) this.#buckets.delete(p)
+      }
+      const i = this.#init
+      entry = {
+        bucket: new TokenBucket(i.requestsPerSecond ?? LIMITS.clockRequestsPerSecond.default, i.burst ?? LIMITS.clockBurst.default, this.#components.clock),
+        streams: 0
+      }
+      this.#buckets.set(peer, entry)
+    }
+    return entry
   }
 
   /** Close every clock sync; streams end with close{normal}. */

@@ -28,6 +28,8 @@ export interface EventsServerContext {
   /** Most concurrent streams on one port. */
   maxStreamsPerPort: number
   queueEvents: number
+  /** Bytes a subscriber's sender queues while congested (LIMITS.queueBytes). */
+  queueBytes?: number
   slowConsumerMs: number
   outPorts: ReadonlyMap<string, OutPortEntry>
   inPorts: ReadonlyMap<string, InPort>
@@ -121,6 +123,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       maxEvents: open.maxEvents ?? MIN_MAX_EVENTS,
       filter: open.channels,
       queueEvents: ctx.queueEvents,
+      queueBytes: ctx.queueBytes,
       slowConsumerMs: ctx.slowConsumerMs
     })
     const detach = port.attach(sender)

@@ -24,6 +24,7 @@ export interface PushOptions {
   delay?: number
   reconnect?: ReconnectOptions | false
   queueEvents?: number
+  queueBytes?: number
   slowConsumerMs?: number
   maxFrameBytes?: number
   signal?: AbortSignal
@@ -56,7 +57,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
   readonly #options: PushOptions
   #connects = 0
   /** Counts of the senders whose stream has ended; the current sender keeps its own (see `stats`). */
-  readonly #ended: SenderStats = { events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0 }
+  readonly #ended: SenderStats = { events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0, queuedBytes: 0 }
   #sender: EventSender | undefined
 
   constructor (libp2p: Libp2p, port: OutPort, target: Target, remotePort: string, options: PushOptions = {}) {
@@ -88,7 +89,8 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
       dropped: e.dropped + (c?.dropped ?? 0),
       lossNotices: e.lossNotices + (c?.lossNotices ?? 0),
       undelivered: e.undelivered + (c?.undelivered ?? 0),
-      queuedEvents: c?.queuedEvents ?? 0
+      queuedEvents: c?.queuedEvents ?? 0,
+      queuedBytes: c?.queuedBytes ?? 0
     }
   }
 
@@ -136,6 +138,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
       maxEvents: accept.maxEvents ?? MIN_MAX_EVENTS,
       filter: open.channels,
       queueEvents: options.queueEvents,
+      queueBytes: options.queueBytes,
       slowConsumerMs: options.slowConsumerMs
     })
     sender = s

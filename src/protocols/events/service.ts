@@ -38,6 +38,7 @@ export interface EventsServiceInit {
   openTimeoutMs?: number
   maxStreamsPerPort?: number
   queueEvents?: number
+  queueBytes?: number
   slowConsumerMs?: number
   maxInboundStreams?: number
 }
@@ -75,6 +76,7 @@ export class EventsService implements Startable {
       openTimeoutMs: i.openTimeoutMs ?? LIMITS.openTimeoutMs.default,
       maxStreamsPerPort: i.maxStreamsPerPort ?? LIMITS.maxStreamsPerPort.default,
       queueEvents: i.queueEvents ?? LIMITS.queueEvents.default,
+      queueBytes: i.queueBytes ?? LIMITS.queueBytes.default,
       slowConsumerMs: i.slowConsumerMs ?? LIMITS.slowConsumerMs.default,
       outPorts: this.#c.ports.outPorts,
       inPorts: this.#c.ports.inPorts,
@@ -126,6 +128,7 @@ export class EventsService implements Startable {
   push (port: OutPort, target: Target, remotePort: string, options: PushOptions = {}): PushLink {
     const l = new PushLink(this.#c.libp2p, port, target, remotePort, {
       queueEvents: this.#init.queueEvents,
+      queueBytes: this.#init.queueBytes,
       slowConsumerMs: this.#init.slowConsumerMs,
       maxFrameBytes: this.#init.maxFrameBytes,
       ...options

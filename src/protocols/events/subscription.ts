@@ -40,6 +40,8 @@ export interface SubscribeOptions {
   reconnect?: ReconnectOptions | false
   /** Batches held for a slow `for await` consumer before the stream is paused (default 1024). */
   inboxCapacity?: number
+  /** Bytes of batches held likewise (default 16 MiB). */
+  inboxBytes?: number
   maxFrameBytes?: number
   signal?: AbortSignal
 }
@@ -119,7 +121,7 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
   constructor (libp2p: Libp2p, target: Target, port: string, options: SubscribeOptions = {}) {
     super({ name: 'subscription', reconnect: options.reconnect, signal: options.signal, isPermanent: isPermanentRefusal })
     this.port = port
-    this.inbox = new Inbox(options.inboxCapacity)
+    this.inbox = new Inbox({ capacity: options.inboxCapacity, maxBytes: options.inboxBytes })
     this.#libp2p = libp2p
     this.#target = target
     this.#options = options
