@@ -25,7 +25,11 @@ export type CNode =
 
 class Cursor {
   pos = 0
-  constructor (readonly b: Uint8Array) {}
+  readonly b: Uint8Array
+
+  constructor (b: Uint8Array) {
+    this.b = b
+  }
 
   byte (): number {
     if (this.pos >= this.b.length) throw new Error('cut off')

@@ -135,7 +135,9 @@ async function runStream (node: Libp2p, addr: string, protocol: string, bytes: U
   try {
     stream = await node.dialProtocol(multiaddr(addr), protocol, { signal: AbortSignal.timeout(deadlineMs) })
   } catch (err) {
-    return { code: `dial-failed: ${(err as Error).name}`, end: 'hang', messages: 0 }
+    // A refused stream (a per-connection limit) is the node's right; the caller watches for a node that
+    // refuses everything.
+    return { code: `dial-failed:${(err as Error).name}`, end: 'reset', messages: 0 }
   }
   const decoder = new FrameDecoder({ maxFrameBytes: 1024 * 1024 })
   let code: string | undefined
@@ -240,7 +242,8 @@ export class Witness {
 /** Fuzz one live target; streams run `concurrency` at a time until `frames` fuzzed frames were sent. */
 export async function runLiveTarget (target: LiveTarget, victim: Victim, o: LiveOptions): Promise<TargetReport & { streams: number }> {
   const deadlineMs = o.deadlineMs ?? 20_000
-  const concurrency = o.concurrency ?? (target === 'live.events' ? 16 : 4)
+  // Below the node's inbound stream limits per connection (events 256, describe 8, clock 4).
+  const concurrency = o.concurrency ?? (target === 'live.events' ? 16 : 2)
   const corpus = o.corpus
   const all: MutateOptions = { seeds: corpus.messages, corpus }
   const typedCache = new Map<string, MutateOptions>()
@@ -264,6 +267,7 @@ export async function runLiveTarget (target: LiveTarget, victim: Victim, o: Live
   let streams = 0
   let next = 0
   let maxStreamMs = 0
+  let dialFailuresInARow = 0
   const note = (signature: string, frame: number, bytes: Uint8Array): void => {
     crashes++
     const f = findings.get(signature)
@@ -280,6 +284,8 @@ export async function runLiveTarget (target: LiveTarget, victim: Victim, o: Live
       const t0 = performance.now()
       const r = await runStream(lib, victim.addr, PROTOCOLS[target], p.bytes, deadlineMs)
       maxStreamMs = Math.max(maxStreamMs, performance.now() - t0)
+      dialFailuresInARow = r.code?.startsWith('dial-failed') === true ? dialFailuresInARow + 1 : 0
+      if (dialFailuresInARow === 50) note(`the node refused 50 streams in a row (${r.code})`, index, p.bytes)
       if (r.end === 'hang') note(`hang: stream not ended within ${deadlineMs} ms${r.code === undefined ? '' : ` (${r.code})`}`, index, p.bytes)
       else if (r.code === 'internal-error' || r.code === 'garbage-from-node') note(`node answered ${r.code}`, index, p.bytes)
       else if (r.code === undefined || r.code === 'normal') accepted++
