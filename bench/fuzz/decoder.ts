@@ -4,9 +4,10 @@
  *
  * Outcomes of a frame: accepted, rejected with a registry code (SpikewireError), or a crash — anything
  * else thrown, or a frame that takes longer than the deadline. An accepted frame also goes through an
- * oracle that does not trust the decoder: the message must re-encode and decode to itself, and its bytes
- * (read by the fuzzer's own parser) must hold no map key that is not an unsigned integer and no float or
- * negative integer outside a model parameter's value (spec §7.1). A failed oracle is a finding too.
+ * oracle that does not trust the decoder: the message must re-encode and decode to itself, and its bytes,
+ * read by the fuzzer's own parser, must hold no map key that is not an unsigned integer in the maps the
+ * spec defines (§7.3) and no float or negative integer in a defined field other than a model parameter's
+ * value (§7.1). A failed oracle is a finding too.
  */
 import { Prng } from '../../src/base/prng.ts'
 import {
@@ -15,7 +16,7 @@ import {
 import type { DecodeOptions, KindName, Message } from '../../src/codec/index.ts'
 import { parseTree } from './cbor-tree.ts'
 import type { CNode } from './cbor-tree.ts'
-import { loadCorpus } from './corpus.ts'
+import { loadCorpus, typeOf } from './corpus.ts'
 import type { Corpus, Seed } from './corpus.ts'
 import { mutateBody, mutateStream } from './mutate.ts'
 import type { MutateOptions } from './mutate.ts'
@@ -85,32 +86,73 @@ export function signatureOf (err: unknown): string {
   return `${name}: ${message.replace(/\d+/g, 'N').slice(0, 160)}`
 }
 
-/** Floats and negative integers are allowed only as model parameter values ([name, value, unit], §8.2). */
-function oracleBytes (bytes: Uint8Array, type: string): string | undefined {
+/** The keys spec §8 defines for each message type (key 0 aside); values of other keys are ignored (§7.4). */
+const KNOWN_KEYS: Record<number, number[]> = {
+  1: [], 2: [1, 2, 3, 4, 5, 6], 3: [1, 2, 3, 4, 5, 6], 4: [1, 2, 3, 4, 5], 5: [1, 2], 6: [1, 2, 3, 4, 5, 6], 7: [1, 2],
+  8: [1, 2, 3], 9: [1, 2], 10: [1, 2], 11: [1, 2, 3, 4]
+}
+
+type Check = (key: number, value: CNode) => string | undefined
+
+/** A map whose keys the spec defines: every key an unsigned integer (§7.3), known keys' values checked. */
+function checkMap (n: CNode, known: number[], check: Check): string | undefined {
+  if (n.t !== 'map') return undefined
+  for (const [k, v] of n.v) {
+    if (k.t !== 'uint') return `accepted a map key of type ${k.t}`
+    const key = Number(k.v)
+    if (key === 0 || !known.includes(key)) continue
+    const p = check(key, v)
+    if (p !== undefined) return p
+  }
+  return undefined
+}
+
+/** A field value: no float and no negative integer anywhere in it (§7.1). */
+function checkPlain (n: CNode): string | undefined {
+  if (n.t === 'float') return 'accepted a float in a field that is not a parameter value'
+  if (n.t === 'nint') return 'accepted a negative integer in a field that is not a parameter value'
+  if (n.t === 'array') for (const x of n.v) { const p = checkPlain(x); if (p !== undefined) return p }
+  return undefined
+}
+
+function checkModel (n: CNode): string | undefined {
+  return checkMap(n, [1, 2], (k, v) => {
+    if (k !== 2 || v.t !== 'array') return checkPlain(v)
+    for (const param of v.v) {
+      // [name, value, unit]: the value may be any integer or a float (§8.2).
+      if (param.t === 'array') for (const [i, x] of param.v.entries()) { const p = i === 1 ? undefined : checkPlain(x); if (p !== undefined) return p }
+    }
+    return undefined
+  })
+}
+
+/**
+ * What the decoder accepted, read independently: map keys, and the CBOR types of the fields the spec
+ * defines (an unsigned integer field must be major type 0 even when a float would hold the same value).
+ */
+export function oracleBytes (bytes: Uint8Array): string | undefined {
   let tree: CNode
   try {
     tree = parseTree(bytes)
   } catch {
     return 'accepted bytes the fuzzer cannot parse as one CBOR item'
   }
-  let problem: string | undefined
-  const visit = (n: CNode, paramValue: boolean): void => {
-    if (problem !== undefined) return
-    if ((n.t === 'float' || n.t === 'nint') && !paramValue) problem = `accepted a ${n.t === 'float' ? 'float' : 'negative integer'} outside a parameter value`
-    else if (n.t === 'array') n.v.forEach((x, i) => { visit(x, type === 'description' && n.v.length === 3 && i === 1) })
-    else if (n.t === 'map') {
-      for (const [k, v] of n.v) {
-        if (k.t !== 'uint') { problem = `accepted a map key of type ${k.t}`; return }
-        visit(v, false)
+  const type = typeOf(tree)
+  if (tree.t !== 'map' || type === undefined) return 'accepted an item that is not a map with a message type'
+  return checkMap(tree, KNOWN_KEYS[type] ?? [], (k, v) => {
+    if (type === 2 && k === 3 && v.t === 'array') {
+      for (const port of v.v) {
+        const p = checkMap(port, [1, 2, 3, 4, 5], (pk, pv) => pk === 5 ? checkModel(pv) : checkPlain(pv))
+        if (p !== undefined) return p
       }
+      return undefined
     }
-  }
-  visit(tree, false)
-  return problem
+    return type === 2 && k === 5 ? checkModel(v) : checkPlain(v)
+  })
 }
 
 function oracle (bytes: Uint8Array, msg: Message, options: DecodeOptions): string | undefined {
-  const p = oracleBytes(bytes, msg.type)
+  const p = oracleBytes(bytes)
   if (p !== undefined) return p
   let again: Message
   try {
