@@ -1,0 +1,35 @@
+/**
+ * Failure vectors found by the fuzzer (npm run fuzz), kept apart from the hand-written areas: each is a
+ * frame a version of the reference accepted, or crashed on, and must not.
+ */
+import type { VectorDef } from '../types.ts'
+
+export const fuzz: VectorDef[] = [
+  {
+    id: 'fuzz-fail-01',
+    title: 'close code 1 written as the binary16 float 1.0',
+    why: 'An unsigned integer field must be major type 0 (§7.1) even when a float holds the same value: ' +
+      'a reader that turns every number into one numeric type accepts f9 3c00 as code 1.',
+    code: 'invalid-message',
+    cbor: 'a2000901f93c00',
+    integralFloat: true
+  },
+  {
+    id: 'fuzz-fail-02',
+    title: 'watermark time written as a binary64 float holding an integral time',
+    why: '1767225600000000.0 fits binary64 exactly (and not binary32), so f9/fa/fb shortest-form checks ' +
+      'pass; the field is an unsigned integer and must be major type 0 (§7.1).',
+    code: 'invalid-message',
+    cbor: 'a30007010002fb43191d2118810000',
+    integralFloat: true
+  },
+  {
+    id: 'fuzz-fail-03',
+    title: 'watermark whose seq key 1 is written as the float 1.0',
+    why: 'Keys of a message map are unsigned integers (§7.3); the float key f9 3c00 sorts after 02 and, read ' +
+      'as a number, would stand in for key 1 (seq).',
+    code: 'invalid-message',
+    cbor: 'a30007021b0006474846204000f93c0000',
+    integralFloat: true
+  }
+]
