@@ -113,7 +113,7 @@ function buildOk (def: VectorDef): VectorFile {
   } else if (def.cbor !== undefined) {
     strictEqual(toHex(canonical), def.cbor, `${def.id}: encoding differs from the expected hex`)
   }
-  ok(deterministic(bytes), `${def.id}: not deterministic CBOR per cborg`)
+  ok(deterministic(bytes) !== (def.integralFloat === true), `${def.id}: not deterministic CBOR per cborg (or integralFloat set in vain)`)
   const decoded = decodeStrict(bytes) as Map<unknown, unknown>
   const message = fromCbor(decoded)
   deepStrictEqual(message, def.message, `${def.id}: bytes do not map back to the message`)

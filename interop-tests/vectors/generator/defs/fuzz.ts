@@ -6,6 +6,23 @@ import type { VectorDef } from '../types.ts'
 
 export const fuzz: VectorDef[] = [
   {
+    id: 'fuzz-ok-01',
+    title: 'model parameter value 1.0 written as a binary16 float',
+    why: 'The counterpart of fuzz-fail-01 to 03: a parameter value is the one field where an integer and a ' +
+      'float that are numerically equal mean the same (§8.2), so a reader that keeps floats apart must still ' +
+      'accept f9 3c00 there.',
+    message: {
+      type: 'description',
+      name: 'n',
+      role: 'r',
+      ports: [{ name: 'p', direction: 'out', kind: 'spike', channels: 1, model: { name: 'm', params: [['k', 1, '']] } }],
+      software: 's'
+    },
+    cbor: 'a5000201616e0261720381a501617002010300040105a201616d028183616bf93c0060046173',
+    decodeOnly: true,
+    integralFloat: true
+  },
+  {
     id: 'fuzz-fail-01',
     title: 'close code 1 written as the binary16 float 1.0',
     why: 'An unsigned integer field must be major type 0 (§7.1) even when a float holds the same value: ' +
