@@ -24,12 +24,14 @@ import type { Message } from '../../src/codec/index.ts'
 import { createNode } from '../../src/hosting/start.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
 import type { Subscription } from '../../src/protocols/events/subscription.ts'
+import { writeTree } from './cbor-tree.ts'
+import type { CNode } from './cbor-tree.ts'
 import type { Corpus, Seed } from './corpus.ts'
 import { mutateBody, mutateStream, prefix } from './mutate.ts'
 import type { MutateOptions } from './mutate.ts'
 import { sortKeys } from './decoder.ts'
 import type { Finding, TargetReport } from './decoder.ts'
-import { IN_PORT, OUT_PORT } from './victim.ts'
+import { CHANNELS, IN_PORT, OUT_PORT } from './victim.ts'
 import type { Victim } from './victim.ts'
 
 export const LIVE_TARGETS = ['live.events', 'live.describe', 'live.clock'] as const
@@ -92,6 +94,23 @@ function concat (parts: Uint8Array[]): Uint8Array {
   return out
 }
 
+function generatedOpen (rng: Prng): CNode {
+  const pick = <T>(list: readonly T[]): T => list[rng.int(list.length)]
+  const u = (v: number | bigint): CNode => ({ t: 'uint', v: BigInt(v) })
+  const entries: Array<[CNode, CNode]> = [
+    [u(0), u(3)],
+    [u(1), u(pick([1, 2, 2, 0, 3]))],
+    [u(2), { t: 'text', v: new TextEncoder().encode(pick([OUT_PORT, IN_PORT, IN_PORT, 'nope', 'a', 'x'.repeat(64)])) }]
+  ]
+  const filter = pick([undefined, [0], [CHANNELS - 1], [CHANNELS], [0, 5, 9], [3, 2], [], [2 ** 32 - 1]])
+  if (filter !== undefined) entries.push([u(3), { t: 'array', v: filter.map(c => u(c)) }])
+  const delay = pick([undefined, 0, 40_000, 2 ** 53 - 1, 2n ** 53n])
+  if (delay !== undefined) entries.push([u(4), u(delay)])
+  const maxEvents = pick([undefined, 4096, 4095, 10, 65536, 2 ** 32])
+  if (maxEvents !== undefined) entries.push([u(5), u(maxEvents)])
+  return { t: 'map', v: entries }
+}
+
 interface StreamPlan {
   bytes: Uint8Array
   /** Fuzzed frames in it (the valid prefix and the trailing close are not counted). */
@@ -110,8 +129,12 @@ function plan (target: LiveTarget, rng: Prng, corpus: Corpus, all: MutateOptions
       mo = typed([6, 7, 8, 9])
     } else if (r < 6) {
       parts.push(encodeFrame({ type: 'open', mode: 'subscribe', port: OUT_PORT }))
-    } else if (r < 9) {
+    } else if (r < 8) {
       mo = typed([3])
+    } else if (r < 9) {
+      // An open built field by field: ports and modes that exist or not, filters and limits at their edges.
+      parts.push(framed(writeTree(generatedOpen(rng))))
+      mo = typed([6, 7, 8, 9])
     }
   } else if (target === 'live.describe') {
     if (rng.int(2) === 0) mo = typed([1])
@@ -187,10 +210,12 @@ export class Witness {
     })
   }
 
-  static async start (addr: string): Promise<Witness> {
+  /** Subscribe to the victim's out port, then start its emitter: the witness must get every event. */
+  static async start (victim: Victim): Promise<Witness> {
     const node = await createNode({ name: 'fuzz-witness', listen: ['/ip4/127.0.0.1/tcp/0'] })
-    const sub = node.subscribe(addr, OUT_PORT)
+    const sub = node.subscribe(victim.addr, OUT_PORT)
     await sub.ready()
+    await victim.emit()
     return new Witness(node, sub)
   }
 

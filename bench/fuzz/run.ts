@@ -6,7 +6,7 @@
  * a witness line and a summary line. Exit code 1 when anything crashed or an oracle failed.
  *
  *   --decoder-frames N   frames per decoder target (default 350000: 1.05 M in all)
- *   --live-frames N      fuzzed frames per live target (default 10000)
+ *   --live-frames N      fuzzed frames per live target (default 20000)
  *   --seed N             the run's seed (default 1); frame i of a target is reproducible from it
  *   --targets a,b        only these targets (codec.frame, codec.message, codec.batch, live.events, …)
  *   --in-process         run the victim node in this process instead of a child process
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     'decoder-frames': { type: 'string', default: '350000' },
-    'live-frames': { type: 'string', default: '10000' },
+    'live-frames': { type: 'string', default: '20000' },
     seed: { type: 'string', default: '1' },
     targets: { type: 'string' },
     'in-process': { type: 'boolean', default: false },
@@ -117,7 +117,7 @@ let witnessProblems: string[] = []
 const live = LIVE_TARGETS.filter(runs)
 if (live.length > 0) {
   const victim = args['in-process'] ? await inProcessVictim() : await childVictim()
-  const witness = await Witness.start(victim.addr)
+  const witness = await Witness.start(victim)
   try {
     witness.watch(true)
     for (const target of live as LiveTarget[]) {

@@ -15,6 +15,8 @@ export const CHANNELS = 16
 
 export interface Victim {
   addr: string
+  /** Start the emitter (once the witness has subscribed, so that it can expect every event). */
+  emit: () => Promise<void>
   /** Events the emitter has emitted so far. */
   emitted: () => Promise<number>
   /** Stop the emitter (the witness then catches up). */
@@ -25,7 +27,7 @@ export interface Victim {
 }
 
 /** Start the victim node and its emitter in this process. */
-export async function startVictimNode (opts: { eventsPerSec?: number } = {}): Promise<{ node: SpikewireNode, emitted: () => number, quiet: () => void }> {
+export async function startVictimNode (opts: { eventsPerSec?: number } = {}): Promise<{ node: SpikewireNode, emit: () => void, emitted: () => number, quiet: () => void }> {
   const node = await createNode({
     name: 'fuzz-victim',
     listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -41,20 +43,27 @@ export async function startVictimNode (opts: { eventsPerSec?: number } = {}): Pr
   const perTick = Math.max(1, Math.round((opts.eventsPerSec ?? 2000) / 200))
   let emitted = 0
   let last = 0
-  const timer = setInterval(() => {
+  let timer: ReturnType<typeof setInterval> | undefined
+  const tick = (): void => {
     const t = Math.max(last, Math.round(node.clock.nowUs()))
     last = t
     for (let i = 0; i < perTick; i++) {
       if (port.emit(emitted % CHANNELS, t)) emitted++
     }
-  }, 5)
-  return { node, emitted: () => emitted, quiet: () => { clearInterval(timer) } }
+  }
+  return {
+    node,
+    emit: () => { timer ??= setInterval(tick, 5) },
+    emitted: () => emitted,
+    quiet: () => { clearInterval(timer) }
+  }
 }
 
 export async function inProcessVictim (): Promise<Victim> {
   const v = await startVictimNode()
   return {
     addr: v.node.multiaddrs[0],
+    emit: async () => { v.emit() },
     emitted: async () => v.emitted(),
     quiet: async () => { v.quiet() },
     exited: () => undefined,
@@ -83,6 +92,7 @@ export async function childVictim (): Promise<Victim> {
   })
   return {
     addr,
+    emit: async () => { await ask('emit') },
     emitted: async () => Number(await ask('emitted')),
     quiet: async () => { await ask('quiet') },
     exited: () => exited,

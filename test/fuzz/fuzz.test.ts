@@ -47,7 +47,7 @@ test('decoder fuzz: the same seed gives the same run', t => {
 test('live fuzz: events, describe and clock handlers over real streams; the witness sees no gap', async t => {
   const victim = await inProcessVictim()
   t.teardown(async () => { await victim.stop() })
-  const witness = await Witness.start(victim.addr)
+  const witness = await Witness.start(victim)
   t.teardown(async () => { await witness.stop() })
   witness.watch(true)
   const codes = new Set<string>()
