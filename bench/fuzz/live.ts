@@ -292,7 +292,8 @@ export async function runLiveTarget (target: LiveTarget, victim: Victim, o: Live
   let streams = 0
   let next = 0
   let maxStreamMs = 0
-  let dialFailuresInARow = 0
+  let lastStreamAt = performance.now()
+  let stalled = false
   const note = (signature: string, frame: number, bytes: Uint8Array): void => {
     crashes++
     const f = findings.get(signature)
@@ -309,8 +310,15 @@ export async function runLiveTarget (target: LiveTarget, victim: Victim, o: Live
       const t0 = performance.now()
       const r = await runStream(lib, victim.addr, PROTOCOLS[target], p.bytes, deadlineMs)
       maxStreamMs = Math.max(maxStreamMs, performance.now() - t0)
-      dialFailuresInARow = r.code?.startsWith('dial-failed') === true ? dialFailuresInARow + 1 : 0
-      if (dialFailuresInARow === 50) note(`the node refused 50 streams in a row (${r.code})`, index, p.bytes)
+      if (r.code?.startsWith('dial-failed') === true) {
+        // The connection may have gone (the client dials again): a node that accepts no stream for 10 s
+        // has stopped serving.
+        if (performance.now() - lastStreamAt > 10_000 && !stalled) {
+          stalled = true
+          note(`the node accepted no stream for 10 s (${r.code})`, index, p.bytes)
+        }
+        await new Promise(resolve => setTimeout(resolve, 20))
+      } else lastStreamAt = performance.now()
       if (r.end === 'hang') note(`hang: stream not ended within ${deadlineMs} ms${r.code === undefined ? '' : ` (${r.code})`}`, index, p.bytes)
       else if (r.code === 'internal-error' || r.code === 'garbage-from-node') note(`node answered ${r.code}`, index, p.bytes)
       else if (r.code === undefined || r.code === 'normal') accepted++
@@ -319,6 +327,8 @@ export async function runLiveTarget (target: LiveTarget, victim: Victim, o: Live
     }
   }
   try {
+    // One connection first: concurrent first dials may race and leave streams on a duplicate that closes.
+    await lib.dial(multiaddr(victim.addr), { signal: AbortSignal.timeout(deadlineMs) })
     await Promise.all(Array.from({ length: concurrency }, worker))
   } finally {
     await lib.stop()
