@@ -7,8 +7,21 @@
  */
 import { CborError } from './errors.ts'
 
+/**
+ * A floating-point item. Floats are kept apart from integers because a field whose type is an unsigned
+ * integer must be major type 0 (spec §7.1): a float holding an integral value (1.0) is not one.
+ */
+export class CborFloat {
+  readonly value: number
+
+  constructor (value: number) {
+    this.value = value
+  }
+}
+
 export type CborValue =
   | number
+  | CborFloat
   | bigint
   | string
   | boolean
@@ -18,7 +31,7 @@ export type CborValue =
   | CborMap
 
 /** A decoded map; keys keep their wire order (which the reader has checked is ascending). */
-export type CborMap = Map<number | bigint | string | boolean | null, CborValue>
+export type CborMap = Map<number | bigint | string | boolean | null | CborFloat, CborValue>
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const TWO_POW_32 = 2 ** 32
@@ -185,21 +198,21 @@ class Reader {
         this.need(2)
         const v = decodeHalf(this.view.getUint16(this.pos))
         this.pos += 2
-        return v
+        return new CborFloat(v)
       }
       case 26: {
         this.need(4)
         const v = this.view.getFloat32(this.pos)
         this.pos += 4
         if (fitsHalf(v)) throw new CborError(`float32 ${v} has a shorter exact form`)
-        return v
+        return new CborFloat(v)
       }
       case 27: {
         this.need(8)
         const v = this.view.getFloat64(this.pos)
         this.pos += 8
         if (Math.fround(v) === v || Number.isNaN(v)) throw new CborError(`float64 ${v} has a shorter exact form`)
-        return v
+        return new CborFloat(v)
       }
       case 23: throw new CborError('undefined is not allowed')
       case 31: throw new CborError('unexpected break code')

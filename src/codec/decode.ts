@@ -9,7 +9,7 @@ import {
   PORT_NAME_PATTERN
 } from './constants.ts'
 import type { DirectionName, KindName, LossReasonName, MessageTypeName, ModeName } from './constants.ts'
-import { readCbor } from './cbor-reader.ts'
+import { CborFloat, readCbor } from './cbor-reader.ts'
 import type { CborMap, CborValue } from './cbor-reader.ts'
 import { decodeColumns } from './batch.ts'
 import { MessageError, SpikewireError, errorCodeName } from './errors.ts'
@@ -40,7 +40,7 @@ class Fields {
 
   constructor (map: CborMap, what: string) {
     for (const key of map.keys()) {
-      if (typeof key !== 'number' || key < 0) invalid(`${what}: map key ${String(key)} is not an unsigned integer`)
+      if (typeof key !== 'number' || key < 0) invalid(`${what}: map key ${describe(key)} is not an unsigned integer`)
     }
     this.map = map
     this.what = what
@@ -119,6 +119,7 @@ function checkText (v: CborValue, what: string, maxBytes: number, minBytes: numb
 
 function describe (v: CborValue | undefined): string {
   if (v === null) return 'null'
+  if (v instanceof CborFloat) return `float ${v.value}`
   if (v instanceof Uint8Array) return 'a byte string'
   if (Array.isArray(v)) return 'an array'
   if (v instanceof Map) return 'a map'
@@ -140,7 +141,8 @@ function readModel (f: Fields | undefined): ModelInfo | undefined {
     model.params = params.map((p, i): Param => {
       const what = `${f.what}.params[${i}]`
       if (!Array.isArray(p) || p.length !== 3) invalid(`${what} must be [name, value, unit]`)
-      const value = p[1]
+      // The one field where a float and an integer mean the same (§8.2).
+      const value = p[1] instanceof CborFloat ? p[1].value : p[1]
       if (typeof value !== 'number' || !Number.isFinite(value)) invalid(`${what} value must be a finite number`)
       return [checkText(p[0], `${what} name`, MAX_TEXT_BYTES, 0), value, checkText(p[2], `${what} unit`, MAX_TEXT_BYTES, 0)]
     })

@@ -3,7 +3,7 @@
  * forms, definite lengths. Batches take the hand-written fast path in batch.ts.
  */
 import { encode as cborEncode, rfc8949EncodeOptions } from 'cborg'
-import { Direction, ErrorCode, Key, Kind, LossReason, MessageType, Mode } from './constants.ts'
+import { Direction, ErrorCode, Key, Kind, LossReason, MAX_TEXT_BYTES, MessageType, Mode } from './constants.ts'
 import { encodeBatchBytes } from './batch.ts'
 import { varintLength, writeVarint } from './varint.ts'
 import type { Message, ModelInfo, PortInfo, WireErrorCode } from './messages.ts'
@@ -29,6 +29,21 @@ function portMap (p: PortInfo): Map<number, unknown> {
   ]
   if (p.model !== undefined) e.push([Key.port.model, modelMap(p.model)])
   return new Map(e)
+}
+
+const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder()
+
+/**
+ * `s` cut to at most `maxBytes` bytes of UTF-8, at a character boundary. A reason is informative and often
+ * quotes what a peer sent: cut, it still fits the text limit (§8.1), so the close that carries it is valid.
+ */
+export function truncateUtf8 (s: string, maxBytes: number): string {
+  const bytes = utf8.encode(s)
+  if (bytes.length <= maxBytes) return s
+  let end = maxBytes
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--
+  return utf8Decoder.decode(bytes.subarray(0, end))
 }
 
 function optional (e: Entries, key: number, value: unknown): void {
@@ -62,7 +77,7 @@ function entries (msg: Exclude<Message, { type: 'batch' }>): Entries {
     case 'reject':
     case 'close':
       e.push([Key.reject.code, codeNumber(msg.code)])
-      optional(e, Key.reject.reason, msg.reason)
+      optional(e, Key.reject.reason, msg.reason === undefined ? undefined : truncateUtf8(msg.reason, MAX_TEXT_BYTES))
       break
     case 'watermark':
       e.push([Key.watermark.seq, msg.seq], [Key.watermark.time, msg.time])

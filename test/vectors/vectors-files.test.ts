@@ -16,7 +16,7 @@ import * as registry from '../../interop-tests/vectors/generator/registry.ts'
 
 const DIR = fileURLToPath(new URL('../../interop-tests/vectors/', import.meta.url))
 const AREAS = ['framing', 'cbor', 'describe', 'open', 'accept', 'reject', 'batch', 'watermark', 'loss', 'close',
-  'clock', 'clocksync', 'stream']
+  'clock', 'clocksync', 'stream', 'fuzz']
 const KEY_ORDER = ['id', 'title', 'why', 'fail', 'code', 'close_code', 'context', 'role', 'message', 'events',
   'cbor_hex', 'frame_hex', 'decode_only', 'messages', 'messages_hex', 'fail_at', 'gap', 'exchange', 'samples', 'bursts',
   'offset', 'delay', 'rejected', 'filtered', 'estimate']
