@@ -26,8 +26,8 @@ export class TapErrors {
   }
 
   /**
-   * A status change of the subscription: the error that ended a stream (retrying, attempt 0) or an attempt
-   * (retrying, attempt ≥ 1), or the error it gave up with (closed). An error already counted when the link
+   * A status change of the subscription: the error that ended a stream (retrying after a session) or an
+   * attempt that opened none (retrying, no session), or the error it gave up with (closed). An error already counted when the link
    * went to retrying is not counted again when the link then closes.
    */
   status (s: LinkStatus): void {
@@ -37,7 +37,7 @@ export class TapErrors {
     // Closes are counted from the 'close' event, which also sees close{normal}.
     if (err instanceof RemoteCloseError) return
     if (err instanceof RejectedError) add(this.rejects, errorCodeName(err.wireCode) ?? String(err.wireCode))
-    else if (s.state === 'retrying' && s.attempt > 0) add(this.connectErrors, codeOf(err))
+    else if (s.state === 'retrying' && s.afterSession !== true) add(this.connectErrors, codeOf(err))
     else add(this.streamErrors, codeOf(err))
   }
 

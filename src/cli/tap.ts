@@ -124,8 +124,10 @@ export const command: Command = {
       void sub.done().then(() => { end.resolve('ended') })
       reason = await end.promise
       clearTimeout(timer)
-      playout?.close()
+      // Unsubscribe first, then stop the playout: an event that arrives while unsubscribing is still played
+      // (or counted as discarded), so that every received event is accounted for in the summary.
       if (!await within(sub.close(), CLOSE_TIMEOUT_MS)) status.print({ event: 'warning', step: 'unsubscribe', timeout_ms: CLOSE_TIMEOUT_MS }, `unsubscribing did not finish within ${CLOSE_TIMEOUT_MS} ms`)
+      playout?.close()
     } finally {
       removeSignals()
       clearTimeout(timer)

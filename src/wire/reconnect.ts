@@ -38,6 +38,8 @@ export interface LinkStatus {
   /** Wait before the next attempt, ms (state 'retrying'). */
   delayMs?: number
   error?: Error
+  /** State 'retrying': true when a session that had opened ended (the error is the session's), false when the attempt never opened one. */
+  afterSession?: boolean
 }
 
 /**
@@ -88,10 +90,12 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
   while (!signal.aborted) {
     init.onStatus({ state: 'connecting', attempt })
     let err: Error | undefined
+    let opened = false
     try {
       const session = await init.connect(signal)
       const openedAt = now()
       failedConnects = 0
+      opened = true
       init.onStatus({ state: 'open', attempt })
       err = await session.ended
       if (init.options === false) return err
@@ -113,7 +117,7 @@ export async function reconnectLoop (init: ReconnectLoopInit): Promise<Error | u
     }
     if (failedConnects >= (opts.maxAttempts ?? Infinity)) return err
     const delayMs = backoffDelay(Math.max(attempt, 1), opts, random)
-    init.onStatus({ state: 'retrying', attempt, delayMs, error: err })
+    init.onStatus({ state: 'retrying', attempt, delayMs, error: err, afterSession: opened })
     log('retrying in %d ms after %s', Math.round(delayMs), err?.message ?? 'a clean close')
     await wait(delayMs, { signal })
   }
