@@ -4,12 +4,14 @@
  * has its own bounded queue and counts its own losses (see EventSender).
  *
  * Batching adapts to the rate: at low rates (the previous flush carried at most one event, 200 µs or
- * more ago) an event is sent at once, inside emit(). At higher rates events coalesce by time: an event
- * that comes less than `flushIntervalUs` after the previous flush waits until that interval has passed
- * (a timer), so the port flushes at most once per interval and each flush — one frame and one encryption
- * per subscriber — carries more events; otherwise events emitted during one turn of the event loop leave
- * together at the end of that turn (setImmediate). A batch is cut early when it reaches `maxBatchEvents`.
- * So a lone event never waits, and no event waits longer than the interval (plus timer slack).
+ * more ago) an event is sent at once, inside emit(), as long as the port's sends — one per attached
+ * stream per flush — stay within `immediateSendsPerSecond` (DEFAULTS) or the last flush is
+ * `flushIntervalUs` old. Under load events coalesce by time: an event that may not leave at once waits
+ * until `flushIntervalUs` after the previous flush (a timer), so each flush — one frame and one
+ * encryption per subscriber — carries more events; events emitted during one turn of the event loop leave
+ * together at the end of that turn at the earliest (setImmediate). A batch is cut early when it reaches
+ * `maxBatchEvents`. So a lone event on a lightly used port never waits, and no event waits longer than the
+ * interval (plus timer slack).
  */
 import { logger } from '@libp2p/logger'
 import { DEFAULT_MAX_EVENTS, packColumns } from '../codec/index.ts'
@@ -17,7 +19,7 @@ import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
 import type { Clock } from '../base/clock.ts'
 import { InvalidArgumentError } from '../base/errors.ts'
 import type { EventSender } from '../wire/sender.ts'
-import { OUT_PORT } from '../wire/defaults.ts'
+import { DEFAULTS, OUT_PORT } from '../wire/defaults.ts'
 
 const log = logger('spikewire:out-port')
 
@@ -44,6 +46,8 @@ export interface OutPortInit {
    * latency an event may gain from batching: keep it within the receivers' latency budget.
    */
   flushIntervalUs?: number
+  /** Sends per second allowed for events that leave at once (default DEFAULTS.immediateSendsPerSecond). */
+  immediateSendsPerSecond?: number
   /**
    * When false, idle watermarks carry only what `advance()` set (for ports fed by a model that runs
    * behind the clock, e.g. behind a merge); when true (default) they also follow the clock.
@@ -86,6 +90,10 @@ export class OutPort {
   #lastFlushCount = 0
   #lastFlushUs = 0
   readonly #flushIntervalUs: number
+  readonly #sendRate: number
+  /** Sends the port may still make at once (a token bucket refilled at #sendRate per second). */
+  #sendTokens = 0
+  #sendTokensAt = 0
   readonly #flushNow = (): void => { this.flush() }
   #flushTimer: ReturnType<typeof setTimeout> | undefined
   readonly #timer: ReturnType<typeof setInterval>
@@ -101,6 +109,8 @@ export class OutPort {
     this.#latenessUs = init.latenessUs ?? OUT_PORT.latenessUs.default
     this.#autoWatermark = init.autoWatermark ?? true
     this.#flushIntervalUs = init.flushIntervalUs ?? OUT_PORT.flushIntervalUs.default
+    this.#sendRate = init.immediateSendsPerSecond ?? DEFAULTS.immediateSendsPerSecond
+    if (!(this.#sendRate >= 0)) throw new InvalidArgumentError(`immediateSendsPerSecond must be ≥ 0 (got ${this.#sendRate})`)
     const cap = Math.min(this.#maxBatch, 1024)
     this.#ch = new Uint32Array(cap)
     this.#t = new Float64Array(cap)
@@ -143,21 +153,30 @@ export class OutPort {
     if (i >= this.#maxBatch) this.flush()
     else if (!this.#flushScheduled) {
       const now = this.#clock.nowUs()
-      if (this.#lastFlushCount <= 1 && now - this.#lastActivity >= IMMEDIATE_GAP_US && now - this.#lastFlushUs >= this.#flushIntervalUs) {
-        // Low rate (the last flush carried at most one event, a while ago): this event leaves at once.
+      // A pause in the stream (nothing for IMMEDIATE_GAP_US): this event leaves at once when the send budget
+      // allows, or when the last flush carried at most one event and is an interval old. Only a port whose
+      // sends exceed the budget (many subscribers, a high rate) makes its events wait for the interval; the
+      // budget, not the size of the last flush, decides, so a port does not stay in coalescing mode after
+      // one burst.
+      const withinBudget = this.#sendBudget(now) >= Math.max(1, this.#senders.size)
+      if (now - this.#lastActivity >= IMMEDIATE_GAP_US &&
+        (withinBudget || (this.#lastFlushCount <= 1 && now - this.#lastFlushUs >= this.#flushIntervalUs))) {
         this.flush()
         return true
       }
-      this.#scheduleFlush(now)
+      this.#scheduleFlush(now, withinBudget)
     }
     return true
   }
 
-  /** Flush at the end of this turn, or once the flush interval since the last flush has passed. */
-  #scheduleFlush (now: number): void {
+  /**
+   * Flush at the end of this turn (within the send budget, or once the interval since the last flush has
+   * passed), else when that interval has passed.
+   */
+  #scheduleFlush (now: number, withinBudget: boolean): void {
     this.#flushScheduled = true
     const waitUs = this.#lastFlushUs + this.#flushIntervalUs - now
-    if (waitUs <= 0) {
+    if (withinBudget || waitUs <= 0) {
       setImmediate(this.#flushNow)
       return
     }
@@ -197,7 +216,10 @@ export class OutPort {
     }
     if (count > 0) this.#lastTime = times[count - 1]
     this.stats.emitted += count
-    if (this.#n > 0 && !this.#flushScheduled) this.#scheduleFlush(this.#clock.nowUs())
+    if (this.#n > 0 && !this.#flushScheduled) {
+      const now = this.#clock.nowUs()
+      this.#scheduleFlush(now, this.#sendBudget(now) >= Math.max(1, this.#senders.size))
+    }
     return count
   }
 
@@ -227,6 +249,7 @@ export class OutPort {
     this.#lastActivity = this.#clock.nowUs()
     this.#lastFlushUs = this.#lastActivity
     if (this.#senders.size === 0) return
+    this.#sendTokens = this.#sendBudget(this.#lastActivity) - this.#senders.size
     const limit = this.#minLimit()
     for (let from = 0; from < n; from += limit) {
       const to = Math.min(n, from + limit)
@@ -234,6 +257,14 @@ export class OutPort {
       for (const s of this.#senders) if (!s.filtered) s.offer(packed)
       for (const s of this.#senders) if (s.filtered) this.#offerFiltered(s, from, to)
     }
+  }
+
+  /** The sends the port may make at once now (refills the bucket; at most 10 ms of the rate, and one flush). */
+  #sendBudget (now: number): number {
+    const cap = Math.max(this.#sendRate / 100, this.#senders.size)
+    this.#sendTokens = Math.min(cap, this.#sendTokens + (now - this.#sendTokensAt) * this.#sendRate / 1e6)
+    this.#sendTokensAt = now
+    return this.#sendTokens
   }
 
   /** Attach a stream; returns a function that detaches it. */

@@ -66,6 +66,12 @@ export const OUT_PORT = {
 
 /** Defaults of the wire engine and the protocols that are not config fields. */
 export const DEFAULTS = {
+  /**
+   * Sends per second (one per attached stream per flush) an out port may make for events that leave at once
+   * inside emit(); beyond it, flushes wait for `flushIntervalUs`. One subscriber at 1,000 events/s stays
+   * below it and is never delayed; 16 subscribers at that rate coalesce.
+   */
+  immediateSendsPerSecond: 8000,
   /** Most bytes written in one send when a sender's queue drains. */
   maxWriteBytes: 256 * 1024,
   /** Batches an inbox holds for a slow async iterator before its streams are paused. */
