@@ -16,6 +16,7 @@ import type { OutPort } from '../../ports/out-port.ts'
 import { FramedStream } from '../../wire/framed.ts'
 import { EventReceiver } from '../../wire/receiver.ts'
 import { EventSender } from '../../wire/sender.ts'
+import type { PeerStreams } from './peer-streams.ts'
 
 const log = logger('spikewire:events-server')
 
@@ -28,6 +29,8 @@ export interface EventsServerContext {
   openTimeoutMs: number
   /** Most concurrent streams on one port. */
   maxStreamsPerPort: number
+  /** The events streams each peer holds, bounded per peer (spec §11.4). */
+  peerStreams: PeerStreams
   queueEvents: number
   slowConsumerMs: number
   outPorts: ReadonlyMap<string, OutPortEntry>
@@ -45,6 +48,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
   let decodeOptions: DecodeOptions = { maxEvents: ctx.maxEvents }
   let untrack: (() => void) | undefined
   let onClose: (() => void) | undefined
+  let releasePeerSlot: (() => void) | undefined
   const framed = new FramedStream(stream, {
     maxFrameBytes: ctx.maxFrameBytes,
     decodeOptions: () => decodeOptions,
@@ -52,6 +56,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       clearTimeout(timer)
       untrack?.()
       onClose?.()
+      releasePeerSlot?.()
       if (err !== undefined) log('events stream from %s ended: %s', peer, err.message)
     }
   })
@@ -66,6 +71,14 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
     log('refused %s on port %s: %s (%s)', peer, open?.port, code, reason)
     framed.send({ type: 'reject', code, reason })
     void framed.stream.close().catch(err => { framed.abort(err) })
+  }
+
+  /** Take one of the peer's events stream slots (spec §11.4); false, and the open refused, when it has none left. */
+  const takePeerSlot = (open: Open): boolean => {
+    releasePeerSlot = ctx.peerStreams.take(peer)
+    if (releasePeerSlot !== undefined) return true
+    refuse(open, 'too-many-streams', `this peer holds ${ctx.peerStreams.max} events streams already`)
+    return false
   }
 
   framed.onMessage = (msg: Message) => {
@@ -86,10 +99,12 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
     if (out !== undefined) {
       if (!isAllowed(out.subscribe, peer, true)) return refuse(msg, 'unauthorized', 'not allowed to subscribe to this port')
       if (out.port.senders.size >= ctx.maxStreamsPerPort) return refuse(msg, 'too-many-streams', 'the port has too many subscribers')
+      if (!takePeerSlot(msg)) return
       serveSubscriber(msg, out.port)
     } else {
       if (!isAllowed(inp!.push, peer, false)) return refuse(msg, 'unauthorized', 'not allowed to push into this port')
       if (inp!.stats.streams >= ctx.maxStreamsPerPort) return refuse(msg, 'too-many-streams', 'the port has too many pushers')
+      if (!takePeerSlot(msg)) return
       servePusher(msg, inp!)
     }
   }
