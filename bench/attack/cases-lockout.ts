@@ -4,7 +4,7 @@
  * attacker dials from 127.0.0.2 and up (loopback, but other hosts to the target's per-address limits);
  * newcomers describe the target from 127.0.0.1 all along, and must get in.
  */
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LIMITS } from '../../src/wire/defaults.ts'
 import { SilentSocket, hostilePeer, sleep } from './hostile.ts'
@@ -81,7 +81,7 @@ async function idleIdentities (ctx: CaseContext, identities: number, addresses: 
       if (performance.now() >= end) return
       inFlight++
       dials++
-      let conn
+      let conn: Connection | undefined
       try {
         conn = await peer.dial(target, { signal: AbortSignal.timeout(5000) })
       } catch {

@@ -33,7 +33,7 @@ async function open (peer: Libp2p, ctx: CaseContext, fields: Record<string, unkn
   const s = await openStream(peer, ctx.target.addr, EVENTS_PROTOCOL)
   s.stream.send(encodeFrame({ type: 'open', ...fields } as never))
   const m = await s.first(['accept', 'reject', 'close'], 5000)
-  const answer = m === undefined ? (s.open ? 'none' : 'ended') : m.type === 'accept' ? 'accept' : `${m.type}:${String(m.code)}`
+  const answer = m === undefined ? (s.open ? 'none' : 'ended') : m.type === 'accept' ? 'accept' : `${m.type}:${String(s.code)}`
   return { s, answer }
 }
 
