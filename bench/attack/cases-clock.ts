@@ -4,6 +4,7 @@
  * an invalid reply while its peer pushes into the target (the target's clock sync must back off).
  */
 import { CLOCK_PROTOCOL, EVENTS_PROTOCOL, FrameDecoder, decodeMessage, encodeFrame } from '../../src/codec/index.ts'
+import { setImmediate as yieldTurn } from 'node:timers/promises'
 import { hostilePeer, openStream, sleep } from './hostile.ts'
 import type { HostileStream } from './hostile.ts'
 import type { AttackCase, CaseContext, Check, Level } from './suite.ts'
@@ -49,6 +50,8 @@ export const clockUnread: AttackCase = {
       while (performance.now() < end && s.open) {
         if (await s.send(chunk, end)) bytes += chunk.length
         else if (s.open) stalled++
+        // Let the connection write: without a turn of the event loop, sends pile up in this process.
+        await yieldTurn()
       }
     }))
     const ended = streams.filter(s => !s.open).length

@@ -6,7 +6,7 @@
  */
 import type { Connection, Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { LIMITS } from '../../src/wire/defaults.ts'
+import { DEFAULTS, LIMITS } from '../../src/wire/defaults.ts'
 import { SilentSocket, hostilePeer, sleep } from './hostile.ts'
 import { probeSummary, share } from './suite.ts'
 import type { AttackCase, CaseContext, CaseOutcome } from './suite.ts'
@@ -68,7 +68,13 @@ async function idleIdentities (ctx: CaseContext, identities: number, addresses: 
   for (let i = 0; i < identities; i += 25) {
     peers.push(...await Promise.all(Array.from({ length: Math.min(25, identities - i) }, async (_, j) => ctx.own(await hostilePeer({ localAddress: attackerAddress((i + j) % addresses) })))))
   }
-  const end = performance.now() + ctx.ms(10_000, 6000)
+  // The attack runs until the target is full or the attacker stops gaining (at most `fillMs`), then
+  // newcomers describe for `probeMs` while it goes on.
+  const t0 = performance.now()
+  const fillMs = ctx.ms(25_000, 15_000)
+  const probeMs = ctx.ms(6000, 4000)
+  let end = t0 + fillMs + probeMs
+  const stopped = Promise.withResolvers<void>()
   const target = multiaddr(ctx.target.addr)
   let connected = 0
   let peak = 0
@@ -95,19 +101,34 @@ async function idleIdentities (ctx: CaseContext, identities: number, addresses: 
       }
       connected++
       peak = Math.max(peak, connected)
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, Math.max(0, end - performance.now()))
-        conn.addEventListener('close', () => { clearTimeout(timer); resolve() }, { once: true })
-      })
+      await Promise.race([stopped.promise, new Promise<void>(resolve => {
+        conn.addEventListener('close', () => { resolve() }, { once: true })
+      })])
       connected--
       await sleep(200)
     }
   }
   const loops = peers.map(loop)
-  await sleep(ctx.ms(3000, 2000))
-  const during = await ctx.targetStats()
+  const full = LIMITS.maxConnections.default - Math.floor(LIMITS.maxConnections.default * DEFAULTS.connectionReserve)
+  let best = 0
+  let bestAt = performance.now()
+  let during = await ctx.targetStats()
+  while (performance.now() - t0 < fillMs) {
+    await sleep(250)
+    if (connected > best) {
+      best = connected
+      bestAt = performance.now()
+    }
+    during = await ctx.targetStats()
+    if (during.connections >= full || (best > 0 && performance.now() - bestAt > 2000)) break
+  }
+  const filledMs = performance.now() - t0
+  const atProbe = connected
+  end = performance.now() + probeMs
   const probes = await ctx.probeUntil('describe', end)
   const stats = await ctx.targetStats()
+  end = performance.now()
+  stopped.resolve()
   await Promise.all(loops)
   const ps = probeSummary(probes)
   return {
@@ -115,11 +136,13 @@ async function idleIdentities (ctx: CaseContext, identities: number, addresses: 
     details: {
       identities,
       addresses,
+      fillS: Math.round(filledMs / 100) / 10,
+      attackerConnectedAtProbe: atProbe,
+      targetConnectionsAtProbe: during.connections,
       attackerPeakConnected: peak,
       dials,
       dialFailures: failures,
       targetConnections: stats.connections,
-      targetConnectionsDuring: during.connections,
       maxConnections: LIMITS.maxConnections.default,
       probes: ps,
       guard: stats.guard

@@ -6,6 +6,7 @@
 import { EVENTS_PROTOCOL, encodeFrame, encodePackedBatch, packColumns } from '../../src/codec/index.ts'
 import type { PackedColumns } from '../../src/codec/index.ts'
 import { LIMITS } from '../../src/wire/defaults.ts'
+import { setImmediate as yieldTurn } from 'node:timers/promises'
 import { hostilePeer, openStream, sleep } from './hostile.ts'
 import type { HostileStream } from './hostile.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -59,10 +60,15 @@ export const inboxFlood: AttackCase = {
           batches++
           seq += events.count
         } else if (s.open) stalls++
+        await yieldTurn()
       }
     }))
     const flood = { batches, events: batches * events.count, sendStalls: stalls, answers: streams.map(x => x.answer), endedByTarget: streams.filter(x => !x.s.open).length }
-    // A newcomer pushes 100 events: the port must still read them (or refuse them with a code), never wedge.
+    // The flooders leave (what they pushed stays with the port); then a newcomer pushes 100 events: the port
+    // must still read them (or refuse them with a code), never wedge.
+    for (const { s } of streams) s.abort()
+    const left = performance.now() + 5000
+    while ((await ctx.targetStats()).sink.streams > 0 && performance.now() < left) await sleep(100)
     const before = (await ctx.targetStats()).sink
     const newcomer = ctx.own(await hostilePeer())
     const probe = await open(newcomer, ctx, { mode: 'push', port: 'sink', source: 'newcomer' })

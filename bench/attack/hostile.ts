@@ -102,7 +102,7 @@ export class HostileStream {
     const left = deadline - performance.now()
     if (left <= 0) return false
     try {
-      await this.stream.onDrain({ signal: AbortSignal.timeout(left) })
+      await this.stream.onDrain({ signal: AbortSignal.timeout(Math.ceil(left)) })
       return this.open
     } catch {
       return false
@@ -115,7 +115,7 @@ export class HostileStream {
 }
 
 export async function openStream (peer: Libp2p, addr: string, protocol: string, options: { decode?: boolean, onMessage?: (m: Message) => void } = {}): Promise<HostileStream> {
-  const stream = await peer.dialProtocol(multiaddr(addr), protocol, { signal: AbortSignal.timeout(10_000) })
+  const stream = await peer.dialProtocol(multiaddr(addr), protocol, { signal: AbortSignal.timeout(10_000), maxOutboundStreams: 4096 })
   return new HostileStream(stream, options)
 }
 

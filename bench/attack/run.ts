@@ -33,6 +33,7 @@ export const CASES: AttackCase[] = [
 function human (r: CaseResult): string {
   const checks = r.checks.map(c => `${c.name}=${c.level}(${typeof c.value === 'object' ? JSON.stringify(c.value) : String(c.value)})`).join(' ')
   return `${r.case.padEnd(26)} ${r.verdict.padEnd(8)} rss ${r.rss.beforeMB}→${r.rss.peakMB}→${r.rss.afterMB} MB  ` +
+    `retained ${r.retained.beforeMB}→${r.retained.attackMB} MB  ` +
     `cpu ${r.cpu.baselinePct}→${r.cpu.attackPct} %  witness gap ${r.witness.baselineGapMs}→${r.witness.largestGapMs} ms ` +
     `lost ${r.witness.lostEvents} reconnects ${r.witness.reconnects}  ${checks}`
 }

@@ -2,8 +2,10 @@
  * The attack suite's target, in its own process so that its memory and CPU figures are its own: a node
  * started from a config like the one `spikewire node` reads — a 1024-channel Poisson source on the `out`
  * port `spikes`, a push-only `in` port `sink` that nobody consumes — answering JSON-line commands
- * (bench/child-rpc.ts): `start {config}`, `stats`, `exit`.
+ * (bench/child-rpc.ts): `start {config}`, `stats`, `retained` (memory held after a full collection), `exit`.
  */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { parseConfig } from '../../src/hosting/config.ts'
 import { startNode } from '../../src/hosting/start.ts'
 import type { Hosted } from '../../src/hosting/start.ts'
@@ -42,6 +44,20 @@ export function targetConfig (short: boolean): Record<string, unknown> {
   }
 }
 
+/** A full garbage collection (V8's gc(), exposed at run time so the child needs no flag). */
+const collect = ((): () => void => {
+  setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+})()
+
+/** Memory still held after a full collection: the JS heap and memory outside it (buffers), MB. */
+function retained (): { retainedMB: number, heapMB: number, externalMB: number } {
+  collect()
+  const m = process.memoryUsage()
+  const mb = (x: number): number => Math.round(x / 104857.6) / 10
+  return { retainedMB: mb(m.heapUsed + m.external), heapMB: mb(m.heapUsed), externalMB: mb(m.external) }
+}
+
 async function serve (): Promise<void> {
   let hosted: Hosted | undefined
   await serveCommands({
@@ -61,6 +77,7 @@ async function serve (): Promise<void> {
         memory: process.memoryUsage()
       }
     },
+    retained: async () => retained(),
     exit: async () => {
       await hosted?.node.stop().catch(() => {})
       setImmediate(() => process.exit(0))

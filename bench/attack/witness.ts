@@ -74,7 +74,7 @@ class Witness {
 async function probe (addr: string, kind: 'describe' | 'subscribe', timeoutMs: number): Promise<ProbeResult> {
   const node = await createNode({ name: 'newcomer', listen: ['/ip4/127.0.0.1/tcp/0'] }, { clockSync: false })
   const t0 = performance.now()
-  const signal = AbortSignal.timeout(timeoutMs)
+  const signal = AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))
   try {
     if (kind === 'describe') {
       await node.describe(addr, { signal })
