@@ -78,10 +78,11 @@ export const DEFAULTS = {
   /** Connections that may be mid-handshake at once. */
   maxIncomingPendingConnections: 64,
   /**
-   * Connection slots kept free for newcomers, as a fraction of `maxConnections`: once fewer are free, idle
+   * Connection slots kept free for newcomers, as a fraction of `maxConnections` (as many as the handshakes that
+   * may be in progress at once, by default): once fewer are free, idle
    * inbound connections (no stream for `connectionGraceMs`) are closed, the most crowded address first.
    */
-  connectionReserve: 0.125,
+  connectionReserve: 0.25,
   /** A new inbound connection counts as idle only after this, ms (time to open its first stream). */
   connectionGraceMs: 2000,
   /** New inbound connections per second from one address (libp2p's default of 5 is too few for a lab). */
