@@ -8,8 +8,9 @@ import type { PackedColumns } from '../../src/codec/index.ts'
 import { LIMITS } from '../../src/wire/defaults.ts'
 import { setImmediate as yieldTurn } from 'node:timers/promises'
 import { hostilePeer, openStream, sleep } from './hostile.ts'
-import type { HostileStream } from './hostile.ts'
+import { HostileStream } from './hostile.ts'
 import type { Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { probeSummary, share } from './suite.ts'
 import type { AttackCase, CaseContext, Check, Level } from './suite.ts'
 import { CHANNELS } from './target.ts'
@@ -31,7 +32,12 @@ function packedEvents (n: number): PackedColumns {
 
 /** Open a stream of `mode` on `port`; resolves with the stream and the target's first answer. */
 async function open (peer: Libp2p, ctx: CaseContext, fields: Record<string, unknown>): Promise<{ s: HostileStream, answer: string }> {
-  const s = await openStream(peer, ctx.target.addr, EVENTS_PROTOCOL)
+  let s: HostileStream
+  try {
+    s = await openStream(peer, ctx.target.addr, EVENTS_PROTOCOL)
+  } catch (err) {
+    return { s: HostileStream.failed(), answer: `error:${(err as Error).name}` }
+  }
   s.stream.send(encodeFrame({ type: 'open', ...fields } as never))
   const m = await s.first(['accept', 'reject', 'close'], 5000)
   const answer = m === undefined ? (s.open ? 'none' : 'ended') : m.type === 'accept' ? 'accept' : `${m.type}:${String(s.code)}`
@@ -95,7 +101,7 @@ export const slots: AttackCase = {
   item: 3,
   what: 'one peer opens 70 subscriptions (reading them), then a newcomer subscribes',
   async run (ctx) {
-    const peer = ctx.own(await hostilePeer())
+    const peer = await connected(ctx)
     const opens = await Promise.all(Array.from({ length: 70 }, async () => await open(peer, ctx, { mode: 'subscribe', port: 'spikes' })))
     const accepted = opens.filter(o => o.answer === 'accept').length
     const tooMany = opens.filter(o => o.answer === 'reject:too-many-streams').length
@@ -122,7 +128,7 @@ export const fanout: AttackCase = {
   item: 5,
   what: '16 reading subscriptions from one peer to the ~2,000 events/s port',
   async run (ctx) {
-    const peer = ctx.own(await hostilePeer())
+    const peer = await connected(ctx)
     const opens = await Promise.all(Array.from({ length: 16 }, async () => await open(peer, ctx, { mode: 'subscribe', port: 'spikes' })))
     await sleep(ctx.ms(8000, 4000))
     const received = opens.reduce((s, o) => s + o.s.received, 0)
@@ -156,6 +162,13 @@ export const seqOverflow: AttackCase = {
       details: {}
     }
   }
+}
+
+/** A hostile peer with one connection to the target already open (so that parallel opens share it). */
+async function connected (ctx: CaseContext): Promise<Libp2p> {
+  const peer = ctx.own(await hostilePeer())
+  await peer.dial(multiaddr(ctx.target.addr), { signal: AbortSignal.timeout(10_000) })
+  return peer
 }
 
 function count (xs: string[]): Record<string, number> {

@@ -73,6 +73,14 @@ export class HostileStream {
     stream.addEventListener('remoteCloseWrite', () => { void stream.close().catch(() => {}) })
   }
 
+  /** A stand-in for a stream that could not be opened: ended, with nothing received. */
+  static failed (): HostileStream {
+    const target = new EventTarget() as unknown as Stream
+    const s = new HostileStream(target)
+    s.endedAt = performance.now()
+    return s
+  }
+
   get open (): boolean {
     return this.endedAt === 0
   }
