@@ -2,7 +2,8 @@
  * What libp2p's connection manager lacks against peers that try to lock others out (spec §11.4): limits
  * per network address on handshakes in progress and on connections, a limit per peer on connections, and
  * pruning of idle inbound connections — after `idleMs` always, and as soon as their grace is over when the
- * node nears its connection limit, so that a newcomer finds a free slot. libp2p itself bounds the handshake
+ * node nears its connection limit, so that a newcomer finds a free slot; an address whose idle connections
+ * keep being closed is held to fewer connections for a while. libp2p itself bounds the handshake
  * time (`inboundUpgradeTimeout`), the handshakes in progress in total and the connections in total; this
  * guard sits in its connection gater and listens to its connection events.
  */
@@ -67,6 +68,14 @@ function ipv6Prefix64 (ip: string): string {
 
 interface Socket { key: string, upgraded: boolean }
 
+/**
+ * An address whose idle connections have been closed this many times within `STRIKE_WINDOW_MS` is held to
+ * `maxPendingPerAddress` connections until the window is over: fresh identities from a few addresses
+ * cannot keep refilling the slots that pruning frees.
+ */
+const STRIKES = 8
+const STRIKE_WINDOW_MS = 60_000
+
 class Counts {
   readonly #n = new Map<string, number>()
   get (key: string): number { return this.#n.get(key) ?? 0 }
@@ -91,6 +100,8 @@ export class ConnectionGuard {
   readonly #open = new Counts()
   /** Last time each connection was seen with a stream (by connection id). */
   readonly #busy = new Map<string, number>()
+  /** Idle connections closed per address: how many, since when. */
+  readonly #strikes = new Map<string, { count: number, since: number }>()
   readonly #stats = { refusedPending: 0, refusedAddress: 0, refusedPeer: 0, prunedIdle: 0, prunedPressure: 0 }
   #libp2p: Libp2p | undefined
   #timer: ReturnType<typeof setInterval> | undefined
@@ -116,7 +127,7 @@ export class ConnectionGuard {
       log('refused a socket from %s: %d handshakes in progress from it', key, pending)
       return true
     }
-    if (pending + this.#open.get(key) >= this.#init.maxConnectionsPerAddress) {
+    if (pending + this.#open.get(key) >= this.#addressLimit(key)) {
       this.#stats.refusedAddress++
       log('refused a socket from %s: %d connections from it', key, pending + this.#open.get(key))
       return true
@@ -166,6 +177,30 @@ export class ConnectionGuard {
     this.#libp2p?.removeEventListener('connection:close', this.#onClose)
   }
 
+  /** The connections an address may hold: fewer while its idle connections keep being closed. */
+  #addressLimit (key: string): number {
+    const s = this.#strikes.get(key)
+    if (s === undefined) return this.#init.maxConnectionsPerAddress
+    if (this.#now() - s.since > STRIKE_WINDOW_MS) {
+      this.#strikes.delete(key)
+      return this.#init.maxConnectionsPerAddress
+    }
+    return s.count >= STRIKES ? Math.min(this.#init.maxConnectionsPerAddress, this.#init.maxPendingPerAddress) : this.#init.maxConnectionsPerAddress
+  }
+
+  #prune (c: Connection, why: 'prunedIdle' | 'prunedPressure'): void {
+    this.#stats[why]++
+    const key = addressKey(c.remoteAddr)
+    if (key !== undefined) {
+      const now = this.#now()
+      const s = this.#strikes.get(key)
+      if (s === undefined || now - s.since > STRIKE_WINDOW_MS) this.#strikes.set(key, { count: 1, since: now })
+      else s.count++
+    }
+    log('closing an idle connection from %p (%a)%s', c.remotePeer, c.remoteAddr, why === 'prunedPressure' ? ' to keep slots free' : '')
+    close(c)
+  }
+
   #forget (maConn: MultiaddrConnection): void {
     const s = this.#sockets.get(maConn)
     if (s === undefined) return
@@ -189,11 +224,7 @@ export class ConnectionGuard {
     if (libp2p === undefined) return
     const now = this.#now()
     for (const c of libp2p.getConnections()) {
-      if (this.#idleFor(c, now) >= this.#init.idleMs) {
-        this.#stats.prunedIdle++
-        log('closing an idle connection from %p (%a)', c.remotePeer, c.remoteAddr)
-        close(c)
-      }
+      if (this.#idleFor(c, now) >= this.#init.idleMs) this.#prune(c, 'prunedIdle')
     }
     this.#relieve()
   }
@@ -215,11 +246,7 @@ export class ConnectionGuard {
       if (t >= this.#init.graceMs) idle.push({ c, key, idle: t })
     }
     idle.sort((a, b) => perAddress.get(b.key) - perAddress.get(a.key) || b.idle - a.idle)
-    for (const { c } of idle.slice(0, excess)) {
-      this.#stats.prunedPressure++
-      log('closing an idle connection from %p (%a) to keep slots free', c.remotePeer, c.remoteAddr)
-      close(c)
-    }
+    for (const { c } of idle.slice(0, excess)) this.#prune(c, 'prunedPressure')
   }
 }
 

@@ -143,3 +143,15 @@ test('near maxConnections, idle connections past their grace make room for a new
   await until(() => node.libp2p.getConnections().length < 8, 20_000, 'the pruned connection to be gone')
   await newcomerDescribes(t, node)
 })
+
+test('an address whose idle connections keep being closed is held to fewer connections for a while', async t => {
+  const node = await target(t, { idleConnectionMs: 1000, maxPendingPerAddress: 2 })
+  const first = await Promise.all(Array.from({ length: 8 }, async () => await hostile(t, { localAddress: '127.0.0.2' })))
+  for (const p of first) await p.dial(multiaddr(node.multiaddrs[0]), { signal: AbortSignal.timeout(20_000) })
+  await until(() => (node.stats().connections?.prunedIdle ?? 0) >= 8, 20_000, '8 idle connections closed')
+  const next = await Promise.all(Array.from({ length: 4 }, async () => await hostile(t, { localAddress: '127.0.0.2' })))
+  for (const p of next) await p.dial(multiaddr(node.multiaddrs[0]), { signal: AbortSignal.timeout(20_000) }).catch(() => {})
+  await until(() => node.stats().connections?.refusedAddress === 2, 20_000, '2 of the next 4 refused')
+  t.true((node.stats().connections?.inbound ?? 0) <= 2)
+  await newcomerDescribes(t, node)
+})
