@@ -166,7 +166,13 @@ const limitDescriptions: Record<keyof typeof LIMITS, string> = {
   inboxBytes: 'most bytes of received batches an in port holds for its application; with a reader attached a full inbox pauses its streams, with none the oldest batches are dropped and counted',
   clockIdleMs: 'a clock stream with no request and no answer for this long is closed with timeout, ms',
   clockRequestsPerSecond: 'clock requests answered per second per peer; beyond it answers are delayed',
-  clockBurst: 'clock requests a peer may send at once before the rate applies'
+  clockBurst: 'clock requests a peer may send at once before the rate applies',
+  maxStreamsPerPeer: 'most events streams one peer holds, all ports and connections together; one more gets reject{too-many-streams}',
+  maxConnectionsPerPeer: 'most connections from one peer',
+  maxConnectionsPerAddress: 'most connections from one address (an IPv4 address or an IPv6 /64)',
+  maxPendingPerAddress: 'most handshakes in progress from one address',
+  handshakeTimeoutMs: 'an inbound connection must finish its handshake within this time, ms',
+  idleConnectionMs: 'an inbound connection without a stream for this long is closed, ms'
 }
 
 const outPortDescriptions: Record<keyof typeof OUT_PORT, string> = {

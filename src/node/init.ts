@@ -9,10 +9,22 @@ export interface LimitsConfig {
   maxFrameBytes?: number
   maxEvents?: number
   maxStreamsPerPort?: number
+  /** Events streams one peer may hold, all ports together (default 16). */
+  maxStreamsPerPeer?: number
   queueEvents?: number
   slowConsumerMs?: number
   openTimeoutMs?: number
   maxConnections?: number
+  /** Connections from one peer (default 4). */
+  maxConnectionsPerPeer?: number
+  /** Inbound connections from one address, handshakes included (default 64). */
+  maxConnectionsPerAddress?: number
+  /** Inbound handshakes in progress from one address (default 8). */
+  maxPendingPerAddress?: number
+  /** Deadline of an inbound handshake, ms (default 3000). */
+  handshakeTimeoutMs?: number
+  /** An inbound connection without streams for this long is closed, ms (default 30,000). */
+  idleConnectionMs?: number
   /** Largest yamux receive window per stream, bytes (256 KiB to 16 MiB, default 16 MiB). */
   streamWindowBytes?: number
   /** Most bytes one stream's sender queues while congested (default 8 MiB). */

@@ -1,4 +1,9 @@
-/** The libp2p peer under a node: TCP, Noise, Yamux, the allow list at the gate, and the connection limits. */
+/**
+ * The libp2p peer under a node: TCP, Noise, Yamux, the allow list at the gate, and the connection limits
+ * (spec §11.4): libp2p's own (connections in total, handshakes in progress in total, the handshake
+ * deadline, new connections per second from one address) and the connection guard's (per address, per
+ * peer, idle pruning).
+ */
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -6,6 +11,8 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { isAllowed } from '../ports/acl.ts'
 import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
+import { ConnectionGuard } from './connection-guard.ts'
+import type { ConnectionGuardStats } from './connection-guard.ts'
 import type { NodeInit } from './init.ts'
 
 export interface PeerInit {
@@ -14,32 +21,59 @@ export interface PeerInit {
   onRefused: (peer: string) => void
 }
 
+const guards = new WeakMap<Libp2p, ConnectionGuard>()
+
+/** What the connection guard of a peer made by `createPeer` refused and pruned so far. */
+export function connectionStats (libp2p: Libp2p): ConnectionGuardStats | undefined {
+  return guards.get(libp2p)?.stats()
+}
+
 export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2p> {
-  return await createLibp2p({
+  const limits = init.limits ?? {}
+  const maxConnections = limits.maxConnections ?? LIMITS.maxConnections.default
+  const guard = new ConnectionGuard({
+    maxPendingPerAddress: limits.maxPendingPerAddress ?? LIMITS.maxPendingPerAddress.default,
+    maxConnectionsPerAddress: limits.maxConnectionsPerAddress ?? LIMITS.maxConnectionsPerAddress.default,
+    maxConnectionsPerPeer: limits.maxConnectionsPerPeer ?? LIMITS.maxConnectionsPerPeer.default,
+    maxConnections,
+    idleMs: limits.idleConnectionMs ?? LIMITS.idleConnectionMs.default,
+    reserve: Math.floor(maxConnections * DEFAULTS.connectionReserve),
+    graceMs: DEFAULTS.connectionGraceMs
+  })
+  const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
     addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       streamOptions: {
-        maxStreamWindowSize: init.limits?.streamWindowBytes ?? LIMITS.streamWindowBytes.default,
+        maxStreamWindowSize: limits.streamWindowBytes ?? LIMITS.streamWindowBytes.default,
         // Unset, a stream whose remote does not read would buffer without bound (every writer here honours
         // send()'s backpressure; this is the backstop for one that does not).
         maxWriteBufferLength: DEFAULTS.maxStreamWriteBufferBytes
       }
     })],
     connectionGater: {
+      denyInboundConnection: maConn => guard.denyInboundConnection(maConn),
       denyInboundEncryptedConnection: (peerId) => {
         const id = peerId.toString()
-        if (isAllowed(init.allow, id, true)) return false
-        peer.onRefused(id)
-        return true
-      }
+        if (!isAllowed(init.allow, id, true)) {
+          peer.onRefused(id)
+          return true
+        }
+        return guard.denyInboundEncryptedConnection(peerId)
+      },
+      denyInboundUpgradedConnection: (peerId, maConn) => guard.denyInboundUpgradedConnection(peerId, maConn)
     },
     connectionManager: {
       inboundConnectionThreshold: DEFAULTS.inboundConnectionThreshold,
       maxIncomingPendingConnections: DEFAULTS.maxIncomingPendingConnections,
-      maxConnections: init.limits?.maxConnections ?? LIMITS.maxConnections.default
+      inboundUpgradeTimeout: limits.handshakeTimeoutMs ?? LIMITS.handshakeTimeoutMs.default,
+      maxConnections
     }
   })
+  guard.start(libp2p)
+  libp2p.addEventListener('stop', () => { guard.stop() }, { once: true })
+  guards.set(libp2p, guard)
+  return libp2p
 }

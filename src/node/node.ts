@@ -40,7 +40,8 @@ import { Merge, Playout } from '../timing/compensate.ts'
 import type { EventSource, MergeInit, PlayoutInit } from '../timing/compensate.ts'
 import type { NodeInit } from './init.ts'
 import { loadOrCreateKey } from './identity.ts'
-import { createPeer } from './libp2p.ts'
+import { connectionStats, createPeer } from './libp2p.ts'
+import type { ConnectionGuardStats } from './connection-guard.ts'
 import { SOFTWARE } from './version.ts'
 
 const log = logger('spikewire:node')
@@ -72,6 +73,8 @@ export interface CreateNodeOptions {
 export interface NodeStats {
   peer: string
   refusals: { connections: number, opens: number }
+  /** Connection limits: sockets and connections refused per address or peer, idle connections pruned. */
+  connections?: ConnectionGuardStats
   outPorts: Record<string, { stats: OutPortStats, streams: Array<SenderStats & { peer: string }> }>
   inPorts: Record<string, InPortStats & { latency: Record<string, LatencySnapshot> }>
   subscriptions: Array<{ peer: string, port: string, state: string, stats: SubscriptionStats, latency: LatencySnapshot }>
@@ -303,6 +306,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     return {
       peer: this.peerId,
       refusals: this.refusals,
+      connections: connectionStats(this.libp2p),
       outPorts: Object.fromEntries([...this.#ports.outPorts].map(([name, e]) => [name, {
         stats: { ...e.port.stats },
         streams: [...e.port.senders].map(s => ({ ...s.stats, peer: s.peer }))

@@ -20,6 +20,11 @@ export const LIMITS = {
   maxEvents: { default: DEFAULT_MAX_EVENTS, min: MIN_MAX_EVENTS, max: 1 << 20 },
   /** Most concurrent streams on one port. */
   maxStreamsPerPort: { default: 64, min: 1, max: 4096 },
+  /**
+   * Most concurrent events streams one peer may hold on this node, all ports and connections together
+   * (spec §11.4): one peer cannot take every slot of a port. Opens beyond it get reject{too-many-streams}.
+   */
+  maxStreamsPerPeer: { default: 16, min: 1, max: 4096 },
   /** Most events one stream's sender holds while the stream is congested. */
   queueEvents: { default: 262_144, min: 1, max: 1 << 26 },
   /** A stream that has not drained for this long fails with slow-consumer, ms. */
@@ -28,6 +33,22 @@ export const LIMITS = {
   openTimeoutMs: { default: OPEN_TIMEOUT_MS, min: 10, max: 600_000 },
   /** Most open connections. */
   maxConnections: { default: 256, min: 1, max: 100_000 },
+  /** Most connections from one peer (spec §11.4); further inbound ones are refused after the handshake. */
+  maxConnectionsPerPeer: { default: 4, min: 1, max: 1024 },
+  /**
+   * Most inbound connections from one network address (an IPv4 address, an IPv6 /64), handshakes in
+   * progress included (spec §11.4): further sockets are closed before any handshake.
+   */
+  maxConnectionsPerAddress: { default: 64, min: 1, max: 100_000 },
+  /** Most inbound handshakes in progress from one network address (the node's total is 64). */
+  maxPendingPerAddress: { default: 8, min: 1, max: 1024 },
+  /** An inbound connection must finish its handshake (encryption and multiplexer) within this, ms. */
+  handshakeTimeoutMs: { default: 3000, min: 100, max: 60_000 },
+  /**
+   * An inbound connection without any stream for this long is closed, ms. When the node nears
+   * `maxConnections`, idle inbound connections are closed sooner (see DEFAULTS.connectionReserve).
+   */
+  idleConnectionMs: { default: 30_000, min: 1000, max: 3_600_000 },
   /** Largest yamux receive window per stream, bytes. */
   streamWindowBytes: { default: 16 * 1024 * 1024, min: 256 * 1024, max: 16 * 1024 * 1024 },
   /**
@@ -92,6 +113,14 @@ export const DEFAULTS = {
   maxInboundStreams: { events: 256, describe: 8, clock: 4 },
   /** Connections that may be mid-handshake at once. */
   maxIncomingPendingConnections: 64,
+  /**
+   * Connection slots kept free for newcomers, as a fraction of `maxConnections` (as many as the handshakes that
+   * may be in progress at once, by default): once fewer are free, idle
+   * inbound connections (no stream for `connectionGraceMs`) are closed, the most crowded address first.
+   */
+  connectionReserve: 0.25,
+  /** A new inbound connection counts as idle only after this, ms (time to open its first stream). */
+  connectionGraceMs: 2000,
   /** New inbound connections per second from one address (libp2p's default of 5 is too few for a lab). */
   inboundConnectionThreshold: 1000,
   /** In ports: senders whose one-way latency is tracked (further senders are not tracked). */

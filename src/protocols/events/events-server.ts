@@ -16,6 +16,7 @@ import type { OutPort } from '../../ports/out-port.ts'
 import { FramedStream } from '../../wire/framed.ts'
 import { EventReceiver } from '../../wire/receiver.ts'
 import { EventSender } from '../../wire/sender.ts'
+import type { PeerStreams } from './peer-streams.ts'
 
 const log = logger('spikewire:events-server')
 
@@ -27,6 +28,8 @@ export interface EventsServerContext {
   openTimeoutMs: number
   /** Most concurrent streams on one port. */
   maxStreamsPerPort: number
+  /** The events streams each peer holds, bounded per peer (spec §11.4). */
+  peerStreams: PeerStreams
   queueEvents: number
   /** Bytes a subscriber's sender queues while congested (LIMITS.queueBytes). */
   queueBytes?: number
@@ -51,6 +54,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
    * peer has then read our close and ended its side, so closing the connection cannot cut off what we sent.
    */
   const gone = Promise.withResolvers<void>()
+  let releasePeerSlot: (() => void) | undefined
   const framed = new FramedStream(stream, {
     maxFrameBytes: ctx.maxFrameBytes,
     decodeOptions: () => decodeOptions,
@@ -62,6 +66,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       clearTimeout(timer)
       untrack?.()
       onClose?.()
+      releasePeerSlot?.()
       if (err !== undefined) log('events stream from %s ended: %s', peer, err.message)
     }
   })
@@ -80,6 +85,14 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       if (m.type !== 'close') throw new StreamError('unexpected-message', `${m.type} after the reject`)
     }
     void framed.stream.close().catch(err => { framed.abort(err) })
+  }
+
+  /** Take one of the peer's events stream slots (spec §11.4); false, and the open refused, when it has none left. */
+  const takePeerSlot = (open: Open): boolean => {
+    releasePeerSlot = ctx.peerStreams.take(peer)
+    if (releasePeerSlot !== undefined) return true
+    refuse(open, 'too-many-streams', `this peer holds ${ctx.peerStreams.max} events streams already`)
+    return false
   }
 
   framed.onMessage = (msg: Message) => {
@@ -107,10 +120,12 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
     if (out !== undefined) {
       if (!isAllowed(out.subscribe, peer, true)) return refuse(msg, 'unauthorized', 'not allowed to subscribe to this port')
       if (out.port.senders.size >= ctx.maxStreamsPerPort) return refuse(msg, 'too-many-streams', 'the port has too many subscribers')
+      if (!takePeerSlot(msg)) return
       serveSubscriber(msg, out.port)
     } else {
       if (!isAllowed(inp!.push, peer, false)) return refuse(msg, 'unauthorized', 'not allowed to push into this port')
       if (inp!.stats.streams >= ctx.maxStreamsPerPort) return refuse(msg, 'too-many-streams', 'the port has too many pushers')
+      if (!takePeerSlot(msg)) return
       servePusher(msg, inp!)
     }
   }

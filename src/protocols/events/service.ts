@@ -15,6 +15,7 @@ import { DEFAULTS, LIMITS } from '../../wire/defaults.ts'
 import type { Target } from '../../wire/target.ts'
 import type { ClockService } from '../clock/service.ts'
 import { handleEventsStream } from './events-server.ts'
+import { PeerStreams } from './peer-streams.ts'
 import type { EventsServerContext } from './events-server.ts'
 import { PushLink } from './push-link.ts'
 import type { PushOptions } from './push-link.ts'
@@ -37,6 +38,8 @@ export interface EventsServiceInit {
   maxEvents?: number
   openTimeoutMs?: number
   maxStreamsPerPort?: number
+  /** Events streams one peer may hold on this node, all ports together (spec §11.4). */
+  maxStreamsPerPeer?: number
   queueEvents?: number
   queueBytes?: number
   slowConsumerMs?: number
@@ -75,6 +78,7 @@ export class EventsService implements Startable {
       maxEvents: i.maxEvents ?? LIMITS.maxEvents.default,
       openTimeoutMs: i.openTimeoutMs ?? LIMITS.openTimeoutMs.default,
       maxStreamsPerPort: i.maxStreamsPerPort ?? LIMITS.maxStreamsPerPort.default,
+      peerStreams: new PeerStreams(i.maxStreamsPerPeer ?? LIMITS.maxStreamsPerPeer.default),
       queueEvents: i.queueEvents ?? LIMITS.queueEvents.default,
       queueBytes: i.queueBytes ?? LIMITS.queueBytes.default,
       slowConsumerMs: i.slowConsumerMs ?? LIMITS.slowConsumerMs.default,
