@@ -75,6 +75,9 @@ async function run (peer: ChildRpc, flushIntervalUs: number, offsetUs: number): 
     name: 'fanout-pub',
     listen: ['/ip4/127.0.0.1/tcp/0'],
     flushIntervalUs,
+    // Every subscriber dials from 127.0.0.1 at once: allow more handshakes in progress from one address
+    // than the default 8 (a guard against lock-out attacks, spec §11.4).
+    limits: { maxPendingPerAddress: 64 },
     ports: [{ name: 'spikes', direction: 'out', channels, source: { type: 'poisson', rateHz: rate / channels, seed: 7 } }]
   })
   try {

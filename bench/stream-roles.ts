@@ -87,7 +87,9 @@ export class NodePublisher {
       listen: ['/ip4/127.0.0.1/tcp/0'],
       ports: [{ name: 'spikes', direction: 'out', channels: CHANNELS }],
       maxBatchEvents: this.maxBatchEvents,
-      limits: { queueEvents: QUEUE_EVENTS }
+      // Every subscriber of the fan-out dials from 127.0.0.1 at once: allow more handshakes in progress
+      // from one address than the default 8 (a guard against lock-out attacks, spec §11.4).
+      limits: { queueEvents: QUEUE_EVENTS, maxPendingPerAddress: 64 }
     })
     return this.node.multiaddrs[0]
   }
