@@ -15,6 +15,7 @@ import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
 import type { PeerList } from './acl.ts'
 import type { ReceiverStats } from '../wire/receiver.ts'
 import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
+import { StreamTotals } from '../wire/totals.ts'
 
 export interface InPortInit {
   name: string
@@ -50,10 +51,8 @@ export class InPort implements AsyncIterable<Delivery> {
   readonly model: ModelInfo | undefined
   readonly push: PeerList
   readonly inbox: Inbox
-  /** Streams attached now: each stream's receiver is the one source of its counts. */
-  readonly #receivers = new Set<{ stats: ReceiverStats }>()
-  /** Counts of streams that have ended. */
-  readonly #ended = { batches: 0, events: 0, gapEvents: 0, lostEvents: 0 }
+  /** Each push stream's receiver keeps its counts; the port sums them over its streams. */
+  readonly #totals = new StreamTotals(['batches', 'events', 'gapEvents', 'lostEvents'] as const)
   #refused = 0
 
   constructor (init: InPortInit) {
@@ -74,26 +73,12 @@ export class InPort implements AsyncIterable<Delivery> {
   /** Counts over every stream that has pushed into this port (the receivers' own counts, summed). */
   get stats (): InPortStats {
     const inbox = this.inbox.stats
-    const s = { streams: this.#receivers.size, ...this.#ended, refused: this.#refused, droppedEvents: inbox.droppedEvents, queuedBatches: inbox.queued, queuedBytes: inbox.queuedBytes }
-    for (const r of this.#receivers) {
-      s.batches += r.stats.batches
-      s.events += r.stats.events
-      s.gapEvents += r.stats.gapEvents
-      s.lostEvents += r.stats.lostEvents
-    }
-    return s
+    return { streams: this.#totals.live, ...this.#totals.totals(), refused: this.#refused, droppedEvents: inbox.droppedEvents, queuedBatches: inbox.queued, queuedBytes: inbox.queuedBytes }
   }
 
   /** A push stream's receiver starts feeding this port; returns the function that detaches it. */
   attach (receiver: { stats: ReceiverStats }): () => void {
-    this.#receivers.add(receiver)
-    return () => {
-      if (!this.#receivers.delete(receiver)) return
-      this.#ended.batches += receiver.stats.batches
-      this.#ended.events += receiver.stats.events
-      this.#ended.gapEvents += receiver.stats.gapEvents
-      this.#ended.lostEvents += receiver.stats.lostEvents
-    }
+    return this.#totals.add(receiver)
   }
 
   /** An open on this port was refused (count only). */

@@ -14,6 +14,7 @@ import { ReconnectingLink } from '../../wire/link.ts'
 import type { LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
 import { isPermanentRefusal, openEventsStream } from './events-client.ts'
 import { EventSender } from '../../wire/sender.ts'
+import { StreamTotals } from '../../wire/totals.ts'
 import type { SenderStats } from '../../wire/sender.ts'
 import type { Target } from '../../wire/target.ts'
 
@@ -29,6 +30,9 @@ export interface PushOptions {
   maxFrameBytes?: number
   signal?: AbortSignal
 }
+
+/** The sender counts a push link sums over its streams (the queue is the current stream's). */
+const SENDER_COUNTS = ['events', 'batches', 'watermarks', 'dropped', 'lossNotices', 'undelivered'] as const
 
 export interface PushLinkStats extends SenderStats {
   connects: number
@@ -56,8 +60,9 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
   readonly #open: Open
   readonly #options: PushOptions
   #connects = 0
-  /** Counts of the senders whose stream has ended; the current sender keeps its own (see `stats`). */
-  readonly #ended: SenderStats = { events: 0, batches: 0, watermarks: 0, dropped: 0, lossNotices: 0, undelivered: 0, queuedEvents: 0, queuedBytes: 0 }
+  /** Each stream's sender keeps its counts; the link sums them over its streams (see `stats`). */
+  readonly #totals = new StreamTotals(SENDER_COUNTS)
+  /** The current stream's sender, for its queue. */
   #sender: EventSender | undefined
 
   constructor (libp2p: Libp2p, port: OutPort, target: Target, remotePort: string, options: PushOptions = {}) {
@@ -80,18 +85,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
    */
   get stats (): PushLinkStats {
     const c = this.#sender?.stats
-    const e = this.#ended
-    return {
-      connects: this.#connects,
-      events: e.events + (c?.events ?? 0),
-      batches: e.batches + (c?.batches ?? 0),
-      watermarks: e.watermarks + (c?.watermarks ?? 0),
-      dropped: e.dropped + (c?.dropped ?? 0),
-      lossNotices: e.lossNotices + (c?.lossNotices ?? 0),
-      undelivered: e.undelivered + (c?.undelivered ?? 0),
-      queuedEvents: c?.queuedEvents ?? 0,
-      queuedBytes: c?.queuedBytes ?? 0
-    }
+    return { connects: this.#connects, ...this.#totals.totals(), queuedEvents: c?.queuedEvents ?? 0, queuedBytes: c?.queuedBytes ?? 0 }
   }
 
   /** Close the link: send what is queued, close{normal}, stop reconnecting (the node's stop uses close{shutdown}). */
@@ -105,13 +99,13 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     const ended = Promise.withResolvers<Error | undefined>()
     let sender: EventSender | undefined
     let finished = false
-    const attached: { detach?: () => void } = {}
+    const attached: { detach?: () => void, endCounting?: () => void } = {}
     const finish = (err?: Error): void => {
       finished = true
       attached.detach?.()
       if (sender !== undefined) {
         sender.ended()
-        this.#addStats(sender.stats)
+        attached.endCounting?.()
         if (this.#sender === sender) this.#sender = undefined
         sender = undefined
       }
@@ -143,6 +137,7 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     })
     sender = s
     this.#sender = s
+    attached.endCounting = this.#totals.add(s)
     attached.detach = this.port.attach(s)
     // The stream may have ended between accept and here (e.g. the receiver ended its write side).
     if (finished) finish()
@@ -159,15 +154,5 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
         await s.close({ code })
       }
     }
-  }
-
-  #addStats (s: SenderStats): void {
-    const e = this.#ended
-    e.events += s.events
-    e.batches += s.batches
-    e.watermarks += s.watermarks
-    e.dropped += s.dropped
-    e.lossNotices += s.lossNotices
-    e.undelivered += s.undelivered
   }
 }

@@ -14,6 +14,7 @@ import { Inbox } from '../../wire/inbox.ts'
 import type { Delivery } from '../../wire/inbox.ts'
 import { ReconnectingLink } from '../../wire/link.ts'
 import { EventReceiver } from '../../wire/receiver.ts'
+import { StreamTotals } from '../../wire/totals.ts'
 import type { LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
 import { isPermanentRefusal, openEventsStream } from './events-client.ts'
 import type { Target } from '../../wire/target.ts'
@@ -114,9 +115,8 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
   #gapOpen = false
   /** The link's own counts; event counts live in the receivers (one per stream, see `stats`). */
   readonly #link = { connects: 0, reconnectGaps: 0, reconnectGapUs: 0 }
-  /** Event counts of the streams that have ended. */
-  readonly #ended: Record<typeof EVENT_COUNTS[number], number> = { batches: 0, events: 0, gapEvents: 0, lostEvents: 0, lossNotices: 0, watermarks: 0 }
-  #receiver: EventReceiver | undefined
+  /** Each stream's receiver keeps its event counts; the subscription sums them over its streams. */
+  readonly #totals = new StreamTotals(EVENT_COUNTS)
 
   constructor (libp2p: Libp2p, target: Target, port: string, options: SubscribeOptions = {}) {
     super({ name: 'subscription', reconnect: options.reconnect, signal: options.signal, isPermanent: isPermanentRefusal })
@@ -137,17 +137,7 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
    * (the one place they are kept), summed over the streams that ended and the current one.
    */
   get stats (): SubscriptionStats {
-    const r = this.#receiver?.stats
-    const e = this.#ended
-    return {
-      ...this.#link,
-      batches: e.batches + (r?.batches ?? 0),
-      events: e.events + (r?.events ?? 0),
-      gapEvents: e.gapEvents + (r?.gapEvents ?? 0),
-      lostEvents: e.lostEvents + (r?.lostEvents ?? 0),
-      lossNotices: e.lossNotices + (r?.lossNotices ?? 0),
-      watermarks: e.watermarks + (r?.watermarks ?? 0)
-    }
+    return { ...this.#link, ...this.#totals.totals() }
   }
 
   onBatch (fn: (d: Delivery) => void): () => void {
@@ -212,7 +202,7 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
         this.safeDispatchEvent('gap', { detail: { reason: 'sequence', missing } })
       }
     })
-    this.#receiver = receiver
+    const endCounting = this.#totals.add(receiver)
     const removeSource = this.inbox.addSource(framed)
     opened.setHandler(msg => {
       if (msg.type === 'close') {
@@ -226,9 +216,7 @@ export class Subscription extends ReconnectingLink<SubscriptionEvents> implement
     this.markReady()
     void ended.promise.then(() => {
       removeSource()
-      const r = receiver.stats
-      for (const k of EVENT_COUNTS) this.#ended[k] += r[k]
-      if (this.#receiver === receiver) this.#receiver = undefined
+      endCounting()
     })
     return { ended: ended.promise, close: async code => { await framed.close(code) } }
   }
