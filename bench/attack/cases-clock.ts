@@ -3,6 +3,7 @@
  * are never read, slowloris clock streams, a read flood, and a clock server answering every request with
  * an invalid reply while its peer pushes into the target (the target's clock sync must back off).
  */
+import { Uint8ArrayList } from 'uint8arraylist'
 import { CLOCK_PROTOCOL, EVENTS_PROTOCOL, FrameDecoder, decodeMessage, encodeFrame } from '../../src/codec/index.ts'
 import { setImmediate as yieldTurn } from 'node:timers/promises'
 import { hostilePeer, openStream, sleep } from './hostile.ts'
@@ -15,13 +16,7 @@ const nowUs = (): number => Math.round((performance.timeOrigin + performance.now
 /** `n` clock requests in one buffer, ids from `firstId`. */
 function requests (n: number, firstId: number): Uint8Array {
   const frames = Array.from({ length: n }, (_, i) => encodeFrame({ type: 'clock-request', id: (firstId + i) % 0xffff_ffff + 1, t1: nowUs() }))
-  const out = new Uint8Array(frames.reduce((s, f) => s + f.length, 0))
-  let o = 0
-  for (const f of frames) {
-    out.set(f, o)
-    o += f.length
-  }
-  return out
+  return new Uint8ArrayList(...frames).subarray()
 }
 
 /** Clock streams per connection the target serves (its libp2p limit); more need more connections. */

@@ -10,6 +10,7 @@
  * loss or a reconnect, the witness not getting every emitted event, or the node not answering describe and
  * clock requests at the end.
  */
+import { Uint8ArrayList } from 'uint8arraylist'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -88,10 +89,7 @@ function framed (body: Uint8Array): Uint8Array {
 }
 
 function concat (parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0))
-  let o = 0
-  for (const p of parts) { out.set(p, o); o += p.length }
-  return out
+  return new Uint8ArrayList(...parts).subarray()
 }
 
 function generatedOpen (rng: Prng): CNode {

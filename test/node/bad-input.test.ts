@@ -6,32 +6,15 @@ import test from 'ava'
 import type { ExecutionContext } from 'ava'
 import { EVENTS_PROTOCOL, DESCRIBE_PROTOCOL, encodeFrame, frameBytes } from '../../src/codec/index.ts'
 import type { Message } from '../../src/codec/index.ts'
-import { startNode, until, nowUs } from '../helpers/nodes.ts'
+import { stillServes, victimWithWitness as victim } from '../helpers/witness.ts'
+import type { Victim } from '../helpers/witness.ts'
 import { dialRaw, outcome, startAdversary } from '../helpers/adversary.ts'
-import type { SpikewireNode } from '../../src/node/node.ts'
 
 const T0 = 1_764_000_000_000_000
 
-async function victimWithWitness (t: ExecutionContext): Promise<{ node: SpikewireNode, witness: () => number, addr: string }> {
-  const node = await startNode(t, {
-    name: 'victim',
-    // Long enough that a busy machine delivers the hostile bytes first; the timeout case waits for it.
-    limits: { openTimeoutMs: 2000 },
-    ports: [{ name: 'spikes', direction: 'out', channels: 8 }, { name: 'stim', direction: 'in', channels: 8, push: '*' }]
-  })
-  const other = await startNode(t, { name: 'witness' })
-  const sub = other.subscribe(node.multiaddrs[0], 'spikes')
-  let got = 0
-  sub.onBatch(d => { got += d.batch.count })
-  await sub.ready()
-  return { node, witness: () => got, addr: node.multiaddrs[0] }
-}
-
-async function stillServes (t: ExecutionContext, node: SpikewireNode, witness: () => number): Promise<void> {
-  const before = witness()
-  node.outPort('spikes').emit(1, nowUs(node))
-  await until(() => witness() > before, 20_000, 'the witness subscriber to get an event')
-  t.pass()
+/** The victim of these tests: also a push-only in port `stim`; the open timeout long enough (2 s) that a busy machine delivers the hostile bytes first (the timeout case waits for it). */
+async function victimWithWitness (t: ExecutionContext): Promise<Victim> {
+  return await victim(t, { limits: { openTimeoutMs: 2000 }, ports: [{ name: 'stim', direction: 'in', channels: 8, push: '*' }] })
 }
 
 function closeCode (messages: Message[]): unknown {

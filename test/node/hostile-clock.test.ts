@@ -5,6 +5,7 @@
  * client's end — and a node's clock sync backs off from a server that answers invalidly.
  * Memory bounds are asserted as bounded buffers and counters, never as process memory or speed.
  */
+import { Uint8ArrayList } from 'uint8arraylist'
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -13,25 +14,14 @@ import type { ClockResponse, Message } from '../../src/codec/index.ts'
 import type { LimitsConfig } from '../../src/node/init.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
 import type { LinkStatus } from '../../src/wire/reconnect.ts'
+import { stillServes, victimWithWitness as victim } from '../helpers/witness.ts'
+import type { Victim } from '../helpers/witness.ts'
 import { dialRaw, outcome, startAdversary } from '../helpers/adversary.ts'
-import { nowUs, startNode, until } from '../helpers/nodes.ts'
+import { startNode, until } from '../helpers/nodes.ts'
 
-async function victimWithWitness (t: ExecutionContext, limits: LimitsConfig = {}): Promise<{ node: SpikewireNode, witness: () => number, addr: string }> {
-  const node = await startNode(t, { name: 'victim', limits, ports: [{ name: 'spikes', direction: 'out', channels: 8 }] })
-  // The witness syncs no clock: every clock request the victim serves is the adversary's.
-  const other = await startNode(t, { name: 'witness' }, { clockSync: false })
-  const sub = other.subscribe(node.multiaddrs[0], 'spikes')
-  let got = 0
-  sub.onBatch(d => { got += d.batch.count })
-  await sub.ready()
-  return { node, witness: () => got, addr: node.multiaddrs[0] }
-}
-
-async function stillServes (t: ExecutionContext, node: SpikewireNode, witness: () => number): Promise<void> {
-  const before = witness()
-  node.outPort('spikes').emit(1, nowUs(node))
-  await until(() => witness() > before, 20_000, 'the witness subscriber to get an event')
-  t.pass()
+/** The victim of these tests; the witness syncs no clock, so every clock request the victim serves is the adversary's. */
+async function victimWithWitness (t: ExecutionContext, limits: LimitsConfig = {}): Promise<Victim> {
+  return await victim(t, { limits }, { clockSync: false })
 }
 
 /** The node's side of every clock stream it serves now (to `peer` only, when given). */
@@ -41,13 +31,7 @@ function servedClockStreams (node: SpikewireNode, peer?: Libp2p): Stream[] {
 
 function requests (from: number, count: number): Uint8Array {
   const frames = Array.from({ length: count }, (_, i) => encodeFrame({ type: 'clock-request', id: from + i, t1: 1_000_000 + from + i }))
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0))
-  let at = 0
-  for (const f of frames) {
-    out.set(f, at)
-    at += f.length
-  }
-  return out
+  return new Uint8ArrayList(...frames).subarray()
 }
 
 /** Read every clock-response that arrives on `stream`. */
