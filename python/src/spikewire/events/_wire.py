@@ -56,3 +56,13 @@ def type_of(msg: Any) -> int:
 
 
 __all__ = ["ProtocolError", "Open", "Accept", "Reject", "Batch", "Watermark", "Loss", "Close"]
+
+
+def code_name(number: int) -> str:
+    from ..errors import CODE_NAMES
+    return CODE_NAMES.get(number, str(number))
+
+
+def reason_name(number: int) -> str:
+    from ..errors import LOSS_REASON_NAMES
+    return LOSS_REASON_NAMES.get(number, str(number))
