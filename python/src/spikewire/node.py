@@ -33,7 +33,7 @@ from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
 
 from spikewire.clock.estimator import Estimate
-from spikewire.codec.messages import Description, Port
+from spikewire.codec.messages import Description, Direction, Kind, Model, Param, Port
 from spikewire.config import NodeConfig, load_config, parse_config
 from spikewire.errors import ConfigError, SpikewireError
 from spikewire.net.host import dial, listen_addrs, open_host
@@ -268,13 +268,13 @@ class Node:
         """The ports of the config as description entries (for the events layer to create)."""
         out = []
         for p in self.config.ports if self.config is not None else []:
-            out.append(Port(p["name"], DIRECTIONS[p["direction"]], KINDS[p.get("kind", "spike")], p["channels"],
-                            _model(p.get("model"))))
+            out.append(Port(p["name"], Direction(DIRECTIONS[p["direction"]]), Kind(KINDS[p.get("kind", "spike")]),
+                            p["channels"], _model(p.get("model"))))
         return out
 
     def description(self) -> Description:
         model = _model(self.config.model) if self.config is not None else None
-        return Description(self.name, self.role, list(self.ports.values()), SOFTWARE, model, list(self.protocols))
+        return Description(self.name, self.role, tuple(self.ports.values()), SOFTWARE, model, tuple(self.protocols))
 
     # -- client side ------------------------------------------------------------------------------------
     async def connect(self, addr: str) -> ID:
@@ -282,6 +282,20 @@ class Node:
 
     async def describe(self, addr: str | ID, timeout: float = describe_proto.TIMEOUT_S) -> Description:
         return await describe_proto.describe(self.host, addr, timeout)
+
+    def subscribe(self, addr: str, port: str, **kw: Any) -> Any:
+        """Subscribe to a remote out port: an async iterator (and async context manager) of batches.
+
+        Provided by the events layer (py-events: spikewire.events.subscription.Subscription); keyword
+        arguments (channels, delay_us, reconnect, ...) go to it unchanged.
+        """
+        try:
+            from spikewire.events.subscription import Subscription  # type: ignore[import-not-found]
+        except ModuleNotFoundError as err:
+            raise SpikewireError("unsupported", "subscribing needs the events layer (spikewire.events), "
+                                 "which this installation lacks") from err
+        kw.setdefault("clock", self.now)
+        return Subscription(self.host, addr, port, **kw)
 
     def clock_for(self, peer: ID | str) -> PeerClock:
         """The shared clock client for a peer (a PeerId, or a /p2p/ multiaddr), started on first use."""
@@ -304,14 +318,12 @@ class Node:
         return await self.clock_for(addr).wait(converged=converged, timeout=timeout)
 
 
-def _model(m: dict[str, Any] | None) -> Any:
+def _model(m: dict[str, Any] | None) -> Model | None:
+    """A config model ({"name", "params": [[name, value, unit], ...]}) as a description model."""
     if m is None:
         return None
-    from spikewire.codec import messages
-    make = getattr(messages, "Model", None)
-    if make is None:
-        return None
-    return make(m["name"], [tuple(x) for x in m.get("params", [])] or None)
+    params = m.get("params")
+    return Model(m["name"], None if params is None else tuple(Param(n, v, u) for n, v, u in params))
 
 
 async def _reset_quietly(stream: INetStream) -> None:
