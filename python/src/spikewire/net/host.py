@@ -31,6 +31,17 @@ from spikewire.net.identity import new_key
 log = logging.getLogger("spikewire.net")
 
 DEFAULT_LISTEN = ("/ip4/127.0.0.1/tcp/0",)
+
+
+class _QuietIdentify(logging.Filter):
+    """py-libp2p logs an error each time a peer does not serve identify (/ipfs/id/1.0.0); spikewire nodes
+    need not serve it (spec §4.1), so that record is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "/ipfs/id/" not in record.getMessage()
+
+
+logging.getLogger("libp2p.host.basic_host").addFilter(_QuietIdentify())
 DIAL_TIMEOUT_S = 10.0
 
 
@@ -38,7 +49,7 @@ class DialError(SpikewireError):
     """The peer could not be reached, or no protocol could be negotiated with it (a local report)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, None, message)
+        super().__init__(code, message)
 
 
 def create_host(key: KeyPair | None = None) -> IHost:
