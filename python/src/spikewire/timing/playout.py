@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from spikewire.timing.eventqueue import Columns, EventQueue, as_columns
-from spikewire.timing.localclock import Clock, MonotonicClock
+from spikewire.timing.localclock import Clock, as_clock
 
 __all__ = ["PlayoutBuffer", "PlayoutDelivery", "PlayoutThread", "LatenessStats"]
 
@@ -149,8 +149,9 @@ class PlayoutBuffer:
         if late is None and on_time is None:
             return None
         if late is None:
+            assert on_time is not None
             cols = on_time
-            flags = np.zeros(len(cols), dtype=bool)  # type: ignore[arg-type]
+            flags = np.zeros(len(cols), dtype=np.bool_)
         elif on_time is None:
             cols = late
             flags = np.ones(len(cols), dtype=bool)
@@ -187,7 +188,7 @@ class PlayoutThread:
         callback: Callable[[PlayoutDelivery], None],
         delay_us: int,
         *,
-        clock: Clock | None = None,
+        clock: Clock | Callable[[], int] | None = None,
         mapper=None,  # type: ignore[no-untyped-def]
         spin_us: int = 500,
         late_policy: str = "deliver",
@@ -198,7 +199,7 @@ class PlayoutThread:
             raise ValueError("spin_us must be >= 0")
         self._buf = PlayoutBuffer(delay_us, late_policy=late_policy, max_queue=max_queue)
         self._callback = callback
-        self._clock = clock or MonotonicClock()
+        self._clock = as_clock(clock)
         self._mapper = mapper
         self.spin_us = spin_us
         self._cond = threading.Condition()
