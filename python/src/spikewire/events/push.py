@@ -106,7 +106,7 @@ class PushLink:
                              watermark_interval_us=p.watermark_interval_us,
                              slow_consumer_us=self.limits.slow_consumer_ms * 1000, now=self.clock())
         await fs.write(self.open_msg)
-        msg = await read_decoded(fs, OPEN_TIMEOUT_S)
+        msg = await read_decoded(fs, sender.context(), OPEN_TIMEOUT_S)
         if msg is None:
             await fs.reset()
             raise StreamEnded()

@@ -81,6 +81,16 @@ class EventSender:
 
     # ------------------------------------------------------------------ the peer's messages
 
+    def context(self) -> object:
+        """The codec context for the next message from the event receiver (§9.2.3)."""
+        if self._peer_ended:
+            return w.context(w.NOTHING)
+        if self._we_closed:
+            return w.ANY
+        if self.state is State.WAITING:
+            return w.context(w.ANSWER, port=self.port)
+        return w.context(w.CLOSE_ONLY if self.state is State.OPEN else w.NOTHING)
+
     def receive(self, msg: Any) -> Any:
         """A message from the event receiver: only an answer to the open (opener) or a close."""
         t = w.type_of(msg)

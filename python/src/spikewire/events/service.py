@@ -86,7 +86,7 @@ class EventsService:
 
     async def _serve(self, fs: FramedStream) -> None:
         gate = AcceptorGate()
-        msg = await read_decoded(fs, self.limits.open_timeout_ms / 1000)
+        msg = await read_decoded(fs, gate.context(), self.limits.open_timeout_ms / 1000)
         if msg is None:
             await fs.close_write()
             return
@@ -134,7 +134,7 @@ class EventsService:
         """Read until the opener ends: a close that crossed the reject is ignored (§9.2.3)."""
         with trio.move_on_after(OPEN_TIMEOUT_S):
             while True:
-                msg = await read_decoded(fs, None)
+                msg = await read_decoded(fs, gate.context(), None)
                 if msg is None:
                     return
                 try:

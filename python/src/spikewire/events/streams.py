@@ -32,13 +32,13 @@ class StreamEnded(SpikewireError):
         super().__init__("stream-ended", "the peer ended the stream without a close")
 
 
-async def read_decoded(fs: FramedStream, timeout: float | None) -> Any | None:
+async def read_decoded(fs: FramedStream, ctx: Any, timeout: float | None) -> Any | None:
     """The next message, decoded; on a framing, CBOR or message error close{code} + reset, then raise."""
     item = await fs.read_item(timeout=timeout)
     if item is None:
         return None
     try:
-        return w.decode(item)
+        return w.decode(item, ctx)
     except ProtocolError as err:
         await fs.fail(err)
         raise
@@ -63,7 +63,7 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
             async def reader() -> None:
                 try:
                     while True:
-                        msg = await read_decoded(fs, None)
+                        msg = await read_decoded(fs, sender.context(), None)
                         if msg is None:
                             raise StreamEnded()
                         try:
@@ -154,7 +154,7 @@ async def run_receiver(fs: FramedStream, receiver: EventReceiver,
     Raises RemoteCloseError for a close with an error code, ProtocolError for an error found here (after
     close{code} + reset), StreamEnded / StreamFailed for an abnormal end."""
     while True:
-        msg = await read_decoded(fs, idle_timeout)
+        msg = await read_decoded(fs, receiver.context(), idle_timeout)
         if msg is None:
             await fs.reset()
             raise StreamEnded()

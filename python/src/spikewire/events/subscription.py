@@ -112,7 +112,7 @@ class Subscription:
         receiver = EventReceiver.subscriber(self.open_msg)
         try:
             await fs.write(self.open_msg)
-            msg = await read_decoded(fs, OPEN_TIMEOUT_S)
+            msg = await read_decoded(fs, receiver.context(), OPEN_TIMEOUT_S)
             if msg is None:
                 await fs.reset()
                 raise StreamEnded()
@@ -188,7 +188,7 @@ class Subscription:
             fs, receiver = self._fs, self.receiver
             assert fs is not None and receiver is not None
             try:
-                msg = await read_decoded(fs, self.idle_timeout_s)
+                msg = await read_decoded(fs, receiver.context(), self.idle_timeout_s)
                 if msg is None:
                     await fs.reset()
                     raise StreamEnded()
@@ -243,7 +243,7 @@ class Subscription:
                 # Read what was in flight until the publisher's close or end (bounded).
                 try:
                     while True:
-                        msg = await read_decoded(fs, 3)
+                        msg = await read_decoded(fs, self.receiver.context(), 3)
                         if msg is None or isinstance(self.receiver.receive(msg), Closed):
                             clean = True
                             break
