@@ -80,6 +80,9 @@ class OutPort:
         self._senders: dict[EventSender, Callable[[], None]] = {}
         self._kick = trio.Event()
         self._on_first_attach: list[Callable[[], None]] = []
+        #: When a source drives the port: the time up to which it has produced events. Idle watermarks do
+        #: not pass it (an event the source produces later cannot be behind a watermark already sent).
+        self.horizon: int | None = None
 
     # -------------------------------------------------------------- streams
 

@@ -92,7 +92,8 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
                             break
                         msgs = sender.take(now, max_events=1 << 18)
                         if not msgs:
-                            wm = sender.tick(now)
+                            wm_now = now if port.horizon is None else min(now, port.horizon + sender.lateness_us)
+                            wm = sender.tick(now, wm_now)
                             if wm is not None:
                                 msgs = [wm]
                         if sender.exhausted and not sender.pending:
