@@ -139,6 +139,10 @@ class Node:
         self._stack: Any = None
         self._active: dict[tuple[str, ID], int] = {}
         self.refused = 0
+        self.reporters: list[Callable[[dict[str, Any]], None]] = []
+        self.stats_sources: dict[str, Callable[[], Any]] = {}
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+        """Called with each event the node reports (the CLI prints them): {"event": "...", ...}."""
 
     @classmethod
     def from_config(cls, path: str | Path, **kw: Any) -> Node:
@@ -179,6 +183,39 @@ class Node:
         stack, self._stack = self._stack, None
         self._host = None
         return await stack.__aexit__(et, ev, tb)
+
+    def report(self, event: dict[str, Any]) -> None:
+        """Report an event ({"event": "link"|"subscription"|"gap"|"loss"|"refused"|..., ...}) to the reporters."""
+        for r in list(self.reporters):
+            try:
+                r(event)
+            except Exception as err:  # a reporter's bug must not break the node
+                log.warning("reporter failed: %r", err)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of the node (the events layer adds its own through `stats_sources`)."""
+        cs = self.clock_server.stats
+        out: dict[str, Any] = {"refused": self.refused,
+                               "clockServer": {"streams": cs.streams, "requests": cs.requests, "answers": cs.answers,
+                                               "failed": cs.failed, "slowConsumer": cs.slow_consumer,
+                                               "timeouts": cs.timeouts}}
+        for name, source in list(self.stats_sources.items()):
+            try:
+                out[name] = source()
+            except Exception as err:
+                log.warning("stats source %s failed: %r", name, err)
+        return out
+
+    async def shutdown(self) -> None:
+        """Close the node's streams cleanly before it stops (the events layer registers its closers in
+        `closers`: each is awaited, e.g. to send close{shutdown} on events streams, spec §9.2.10)."""
+        for pc in self._clocks.values():
+            pc._stopped = True
+        for closer in list(self.closers):
+            try:
+                await closer()
+            except Exception as err:
+                log.warning("closer failed: %r", err)
 
     async def _attach_events(self) -> None:
         try:

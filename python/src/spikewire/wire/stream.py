@@ -111,7 +111,13 @@ class FramedStream:
         while not self._items:
             try:
                 chunk = await self.stream.read(self._read_size)
-            except StreamEOF:
+            except StreamEOF as eof:
+                if getattr(self.stream.muxed_stream, "reset_received", False):
+                    # py-libp2p 0.8.1 reports a reset that arrives when nothing is buffered as an end of
+                    # stream (the yamux stream is dropped from its table); the muxed stream still knows.
+                    self._reset = True
+                    self._failed = StreamResetError("the peer reset the stream")
+                    raise self._failed from eof
                 chunk = b""
             except (StreamReset, StreamError, StreamClosed) as err:
                 self._reset = True
