@@ -7,7 +7,7 @@ import pytest
 import trio
 
 from spikewire.codec.messages import Batch, Close, Open, decode_message, frame
-from spikewire.errors import CODE_NAMES
+from spikewire.errors import CODE_NAMES, StreamResetError
 from spikewire.events.clock import now_us
 from spikewire.events.subscription import Subscription
 from spikewire.net.host import dial, open_host, open_stream
@@ -54,7 +54,7 @@ async def _attack(host, addr: str, chunks: list[bytes]) -> tuple[list[str], bool
         while True:
             try:
                 item = await fs.read_item()
-            except StreamFailed:
+            except (StreamFailed, StreamResetError):
                 reset = True
                 break
             if item is None:
