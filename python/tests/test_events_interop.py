@@ -14,7 +14,7 @@ from spikewire.events.subscription import Subscription
 from spikewire.net.host import open_host
 from spikewire.node import Node
 
-from events_tsnode import ts_node, ts_tap
+from spikewire.events.tsproc import ts_node, ts_tap
 
 DEADLINE = 40
 

@@ -150,6 +150,10 @@ class OutPort:
             self._kick.set()
         return n
 
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
     def flush(self, now: int | None = None) -> None:
         """Offer the pending events to every stream and wake their writers."""
         if not self._pending:

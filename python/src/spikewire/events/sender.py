@@ -254,6 +254,11 @@ class EventSender:
         self._last_send = now
         return w.Watermark(seq=seq, time=t)
 
+    def tick_due(self, now: int) -> bool:
+        """Would :meth:`tick` send a heartbeat now (ignoring the queue)?"""
+        return (self.state is State.OPEN and not self._we_closed
+                and now - self._last_send >= self.watermark_interval_us)
+
     def tick(self, now: int, wm_now: int | None = None) -> Any | None:
         """On a timer: a heartbeat watermark when the stream has been idle for the interval (§9.2.6).
         ``wm_now`` (default ``now``) is the time the watermark is computed from (minus lateness)."""

@@ -91,6 +91,10 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
                         if sender.is_slow(now):
                             break
                         msgs = sender.take(now, max_events=1 << 18)
+                        if not msgs and sender.tick_due(now) and port.has_pending:
+                            # Events the port holds must reach this stream before a watermark can pass them.
+                            port.flush()
+                            msgs = sender.take(now, max_events=1 << 18)
                         if not msgs:
                             wm_now = now if port.horizon is None else min(now, port.horizon + sender.lateness_us)
                             wm = sender.tick(now, wm_now)
