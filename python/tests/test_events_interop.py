@@ -132,3 +132,39 @@ def test_ts_pushes_into_a_python_in_port(tmp_path: Path) -> None:
     r = trio.run(main)
     assert r["got"] >= 2000
     assert r["gaps"] == 0 and r["lost"] == {} and r["dropped"] == 0
+
+
+def test_subscription_reconnects_when_the_ts_node_restarts(tmp_path: Path) -> None:
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    cfg = {"name": "tsrestart", "listen": [f"/ip4/127.0.0.1/tcp/{port}"], "identity": str(tmp_path / "ts.key"),
+           "ports": [{"name": "spikes", "direction": "out", "channels": 2,
+                      "source": {"type": "pacemaker", "rateHz": 100}}]}
+    statuses: list[dict] = []
+
+    async def main() -> dict:
+        with trio.fail_after(60):
+            async with open_host() as host:
+                with ts_node(cfg, tmp_path) as (_p, started):
+                    addr = started["multiaddrs"][0]
+                    sub = Subscription(host, addr, "spikes", max_backoff_s=0.5, on_status=statuses.append)
+                    async for _ in sub:
+                        if sub.stats.events >= 50:
+                            break
+                # The node is stopped (close{shutdown}); start it again with the same key and address.
+                with ts_node(cfg, tmp_path):
+                    async for _ in sub:
+                        if sub.stats.connects == 2 and sub.stats.events >= 150:
+                            break
+                    await sub.aclose()
+                return {"connects": sub.stats.connects, "closes": sub.stats.closes,
+                        "gaps": sub.stats.gap_events, "reconnect_gaps": sub.stats.reconnect_gaps}
+
+    r = trio.run(main)
+    assert r["connects"] == 2 and r["reconnect_gaps"] == 1
+    assert r["closes"] == {"shutdown": 1}
+    assert r["gaps"] == 0
+    assert any(s["event"] == "gap" and s["reason"] == "reconnect" for s in statuses)
