@@ -87,6 +87,9 @@ class OutPort:
     # -------------------------------------------------------------- streams
 
     def attach(self, sender: EventSender, wake: Callable[[], None]) -> None:
+        # Events the port emitted before this stream was accepted go to the streams that were there: a new
+        # stream carries what the port emits from now on (spec §9.2.1; Appendix B, revision 4 draft).
+        self.flush()
         first = not self._senders
         self._senders[sender] = wake
         if first:
