@@ -3,7 +3,6 @@ port; the TS `spikewire tap` subscribes to a Python out port; Python pushes into
 pushes into a Python in port; malformed input to a Python node gets its code and the node keeps serving."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

@@ -3,7 +3,6 @@ first failure in the order of spec §7.5) and a reset, and the node keeps servin
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import trio
 
 from spikewire.codec.messages import Batch, Close, Open, decode_message, frame

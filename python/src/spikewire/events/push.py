@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
 import trio
 from libp2p.abc import IHost
@@ -46,7 +45,8 @@ class PushLink:
         self.port = port
         self.addr = addr
         self.remote_port = remote_port
-        self.open_msg = w.Open(mode=w.MODE_PUSH, port=remote_port, channels=channels, delay=delay_us,
+        self.open_msg = w.Open(mode=w.Mode(w.MODE_PUSH), port=remote_port,
+                               channels=None if channels is None else tuple(channels), delay=delay_us,
                                source=port.name)
         self.limits = limits or Limits()
         self.min_backoff_s = min_backoff_s
@@ -124,16 +124,16 @@ class PushLink:
         assert isinstance(res, Accepted)
         acc = res.accept
         if acc.kind != p.kind:
-            err = ProtocolError("kind-mismatch", f"remote port {acc.port} has kind {acc.kind}, "
+            bad = ProtocolError("kind-mismatch", f"remote port {acc.port} has kind {acc.kind}, "
                                 f"local port {p.name} {p.kind}")
-            await fs.fail(err)
-            raise err
+            await fs.fail(bad)
+            raise bad
         highest = p.channels - 1 if self.open_msg.channels is None else self.open_msg.channels[-1]
         if highest >= acc.channels:
-            err = ProtocolError("channel-out-of-range", f"remote port {acc.port} has {acc.channels} channels; "
+            bad = ProtocolError("channel-out-of-range", f"remote port {acc.port} has {acc.channels} channels; "
                                 f"channel {highest} would not fit")
-            await fs.fail(err)
-            raise err
+            await fs.fail(bad)
+            raise bad
         self.stats.connects += 1
         self.sender = sender
         self.open.set()

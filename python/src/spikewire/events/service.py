@@ -156,13 +156,13 @@ class EventsService:
                              lateness_us=port.lateness_us, watermark_interval_us=port.watermark_interval_us,
                              slow_consumer_us=self.limits.slow_consumer_ms * 1000, now=now)
         # The watermark starts at the accept: events before it were not numbered for this stream.
-        await fs.write(w.Accept(port=port.name, kind=port.kind, channels=port.channels, time=now))
+        await fs.write(w.Accept(port=port.name, kind=w.Kind(port.kind), channels=port.channels, time=now))
         await run_sender(fs, sender, port, self.clock, stop=self.stopping)
 
     async def _serve_pusher(self, fs: FramedStream, op: Any, port: InPort, peer: str) -> None:
         max_events = max(4096, min(self.limits.max_events, port.max_events))
         receiver = EventReceiver.pusher_target(op, kind=port.kind, channels=port.channels, max_events=max_events)
-        await fs.write(w.Accept(port=port.name, kind=port.kind, channels=port.channels, time=self.clock(),
+        await fs.write(w.Accept(port=port.name, kind=w.Kind(port.kind), channels=port.channels, time=self.clock(),
                                 max_events=max_events))
         port.stats.streams += 1
 

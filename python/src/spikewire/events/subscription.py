@@ -71,7 +71,8 @@ class Subscription:
         self.host = host
         self.addr = addr
         self.port = port
-        self.open_msg = w.Open(mode=w.MODE_SUBSCRIBE, port=port, channels=channels, delay=delay_us,
+        self.open_msg = w.Open(mode=w.Mode(w.MODE_SUBSCRIBE), port=port,
+                               channels=None if channels is None else tuple(channels), delay=delay_us,
                                max_events=None if max_events == 4096 else max_events, source=source)
         self.reconnect = reconnect
         self.min_backoff_s = min_backoff_s
