@@ -188,3 +188,13 @@ def test_bench_reports_rates_and_a_baseline() -> None:
     lines = bench_codec(batch_events=4096, batches=2, budget_s=0.02)
     assert [line["bench"] for line in lines] == ["py-codec-decode", "py-codec-encode"]
     assert all(line["events_per_s"] > 0 and line["baseline_events_per_s"] > 0 for line in lines)
+
+
+def test_accept_port_echo_is_checked_after_the_stream_state() -> None:
+    from spikewire.codec.messages import Accept
+    body = encode_message(Accept("other", Kind.SPIKE, 4, 1000))
+    waiting = DecodeContext.make(expected=[MessageType.ACCEPT, MessageType.REJECT, MessageType.CLOSE], port="spikes")
+    assert code_of(lambda: decode_message(body, waiting)) == "invalid-message"
+    opened = DecodeContext.make(expected=[MessageType.BATCH, MessageType.CLOSE], port="spikes")
+    assert code_of(lambda: decode_message(body, opened)) == "unexpected-message"
+    assert decode_message(encode_message(Accept("spikes", Kind.SPIKE, 4, 1000)), waiting).port == "spikes"
