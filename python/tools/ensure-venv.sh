@@ -14,8 +14,10 @@ stamp="$venv/.spikewire-stamp"
 want="$(cat "$here/requirements.txt" "$here/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 
 # Two commands may run this at once (a test run and the interop harness): one builds, the other waits.
-exec 9>"$here/.venv.lock"
-flock 9
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$here/.venv.lock"
+  flock 9
+fi
 
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "python venv up to date: $venv ($("$venv/bin/python" --version 2>&1))"
