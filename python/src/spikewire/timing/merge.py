@@ -250,23 +250,21 @@ class WatermarkMerge:
 
     def _drain(self) -> None:
         self._check_stalls()
-        holders = [(i.frontier, i.index) for i in self._inputs if not i.closed and not i.stalled]
+        # The two lowest (frontier, index) pairs of the inputs that hold the others back.
+        holders = sorted((i.frontier, i.index) for i in self._inputs if not i.closed and not i.stalled)[:2]
         parts: list[Columns] = []
         owners: list[np.ndarray] = []
         for inp in self._inputs:
             if not len(inp.queue):
                 continue
-            # The bound of input j: the smallest frontier among the other holders; at a tie with a
-            # lower-ranked input the events at the bound wait (that input may still send one at it).
-            bound = math.inf
-            strict = False
-            for f, i in holders:
-                if i == inp.index:
-                    continue
-                if f < bound:
-                    bound, strict = f, i < inp.index
-                elif f == bound and i < inp.index:
-                    strict = True
+            # The bound of input j: the smallest frontier among the other holders. At a tie with a
+            # lower-ranked input the events at the bound wait (that input may still send one at it); the
+            # first other holder in (frontier, index) order is the lowest-ranked one at that frontier.
+            other = next((h for h in holders if h[1] != inp.index), None)
+            if other is None:
+                bound, strict = math.inf, False
+            else:
+                bound, strict = other[0], other[1] < inp.index
             if bound == math.inf:
                 got = inp.queue.pop_all()
             elif bound == -math.inf:
