@@ -35,7 +35,8 @@ def run_path(seed: int, offset0: float, drift: float, bursts: int, period_us: in
     rng = np.random.default_rng(seed)
     est = est or ClockEstimator()
     t = start
-    for b in range(bursts):
+    first = est.bursts_total
+    for b in range(first, first + bursts):
         for i in range(per_burst):
             est.add_sample(*probe(rng, t + i * 5000, offset0, drift, 150, 150, jitter_us), burst=b)
         est.end_burst()
@@ -209,3 +210,13 @@ def test_update_returns_estimate_at_receive_time() -> None:
     assert est2.update(T0, T0 + 2650, T0 + 2690, T0 + 340, burst=0) is None
     est2.end_burst()
     assert est2.estimate() is not None
+
+
+def test_sample_of_an_ended_burst_refused() -> None:
+    est = ClockEstimator()
+    est.add_sample(T0, T0 + 2650, T0 + 2690, T0 + 340, burst=3)
+    est.end_burst()
+    with pytest.raises(ValueError):
+        est.add_sample(T0 + 10, T0 + 2660, T0 + 2700, T0 + 350, burst=3)
+    est.add_sample(T0 + 10, T0 + 2660, T0 + 2700, T0 + 350, burst=4)  # the next burst is fine
+    assert est.filtered == [0]

@@ -250,6 +250,7 @@ class ClockEstimator:
         self._all_dmin = math.inf
         self._fit: _Fit | None = None
         self._last_burst_key: object = None
+        self._ended: Deque[object] = deque(maxlen=64)  # the latest ended burst numbers
 
     # -- samples -------------------------------------------------------------------------------------
 
@@ -267,6 +268,9 @@ class ClockEstimator:
         if t3 < t2:
             raise ClockFaultError("invalid-message", FAULT_T3_BEFORE_T2, f"clock response has t3 {t3} < t2 {t2}")
         key = object() if burst is None else burst
+        if burst is not None and burst in self._ended:
+            raise ValueError(f"burst {burst} has ended: give its unanswered requests up (ClockRequests) "
+                             "so that their late answers are not taken as samples")
         if self._open_burst is not None and key != self._last_burst_key:
             self.end_burst()
         offset, delay = sample_offset_delay(t1, t2, t3, t4)
@@ -303,6 +307,8 @@ class ClockEstimator:
         if self._open_burst is None:
             return None
         best = self._open_best
+        if self._last_burst_key is not None:
+            self._ended.append(self._last_burst_key)
         self._open_burst = None
         self._open_best = None
         self._last_burst_key = None
