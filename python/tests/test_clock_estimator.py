@@ -69,9 +69,19 @@ def test_t3_before_t2_raises_invalid_message() -> None:
 
 def test_timestamps_validated() -> None:
     est = ClockEstimator()
-    for bad in (-1, 2**53, 1.5, True, "1"):
+    for bad in (-1, 2**53, float("nan"), True, "1"):
         with pytest.raises(ValueError):
             est.add_sample(bad, T0, T0, T0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        est.add_sample(T0, T0 + 0.5, T0 + 1, T0 + 2)  # type: ignore[arg-type]  # t2 from the wire: an int
+
+
+def test_fractional_client_timestamps() -> None:
+    est = ClockEstimator()
+    s = est.add_sample(T0 + 0.25, T0 + 2650, T0 + 2690, T0 + 340.75)
+    assert s.offset_us == 2499.5 and s.delay_us == 300.5
+    e = est.estimate()
+    assert e is not None and e.offset_us == 2499.5 and e.uncertainty_us >= 150.25
 
 
 def test_epsilon_boundary() -> None:
