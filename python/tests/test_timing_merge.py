@@ -264,3 +264,28 @@ def test_random_honest_streams_merge_in_order(seed: int) -> None:
     st = m.stats()
     assert st["late"] == 0 and st["queued"] == 0 and st["released"] == len(expected)
     assert not any(r.late for r in sink.releases)
+
+
+def test_keep_polling_releases_after_a_stall_in_trio() -> None:
+    import trio
+
+    from spikewire.timing.merge import keep_polling
+
+    async def main() -> list[int]:
+        sink = Sink()
+        m = WatermarkMerge(sink, stall_after_us=50_000)  # the real clock
+        a = m.add_input()
+        m.add_input()  # silent: stalls after 50 ms
+        now = m.clock.now_us()
+        m.push(a, chans(2), np.array([now, now + 1], dtype=np.int64))
+        assert sink.releases == []
+        async with trio.open_nursery() as n:
+            n.start_soon(keep_polling, m)
+            with trio.move_on_after(20):
+                while not sink.releases:
+                    await trio.sleep(0.01)
+            n.cancel_scope.cancel()
+        assert m.stats()["inputs"][1].stalls == 1  # the silent input stalled, which freed a's events
+        return [int(t) - now for r in sink.releases for t in r.times]
+
+    assert trio.run(main) == [0, 1]

@@ -33,7 +33,7 @@ import numpy as np
 from spikewire.timing.eventqueue import Columns, EventQueue, as_columns
 from spikewire.timing.localclock import Clock, as_clock
 
-__all__ = ["MergeRelease", "InputStats", "WatermarkMerge", "map_remote"]
+__all__ = ["MergeRelease", "InputStats", "WatermarkMerge", "map_remote", "keep_polling"]
 
 log = logging.getLogger("spikewire.timing.merge")
 
@@ -194,6 +194,10 @@ class WatermarkMerge:
         inp.frontier = math.inf
         self._drain()
 
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
     def poll(self) -> None:
         """Notice stalls by the clock and release what they free."""
         self._drain()
@@ -298,3 +302,14 @@ def _fill_values(parts: list[Columns]) -> Columns:
                                                     np.full(len(p), np.nan, dtype=np.float32))
               for p in parts]
     return Columns.concat(filled)
+
+
+async def keep_polling(merge: WatermarkMerge, max_sleep_s: float = 0.1) -> None:
+    """Run ``merge.poll()`` whenever an input may have stalled (trio task; cancel it to stop)."""
+    import trio
+
+    while True:
+        nxt = merge.next_poll_us()
+        wait = max_sleep_s if nxt is None else max(0.0, (nxt - merge.clock.now_us()) / 1e6)
+        await trio.sleep(min(wait, max_sleep_s))
+        merge.poll()
