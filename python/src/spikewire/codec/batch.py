@@ -26,8 +26,6 @@ I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 F32 = npt.NDArray[np.float32]
 
-_SHIFTS = np.arange(0, 63, 7, dtype=np.uint64)  # 7 * byte position within a varint
-
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Events:
@@ -70,10 +68,12 @@ def decode_varints(column: bytes, count: int, bounds: tuple[int, int], name: str
         raise ProtocolError("invalid-varint", f"{name}: varint longer than {max_len} bytes")
     if bool(((raw[ends] == 0) & (lengths > 1)).any()):
         raise ProtocolError("invalid-varint", f"{name}: varint not in minimal form")
-    # Position of each byte within its varint, then sum the shifted 7-bit groups per varint.
-    position = np.arange(raw.size, dtype=np.int64) - np.repeat(starts, lengths)
-    groups = (raw & 0x7F).astype(np.uint64) << _SHIFTS[position]
-    values: U64 = np.add.reduceat(groups, starts)
+    # Sum the 7-bit groups: the first byte of every varint, then the k-th byte of those longer than k.
+    low = raw & 0x7F
+    values: U64 = low[starts].astype(np.uint64)
+    for k in range(1, int(lengths.max())):
+        rows = np.flatnonzero(lengths > k)
+        values[rows] |= low[starts[rows] + k].astype(np.uint64) << np.uint64(7 * k)
     if int(values.max()) > max_value:
         raise ProtocolError("invalid-varint", f"{name}: varint above {max_value}")
     if values.size != count:
@@ -92,21 +92,21 @@ def encode_varints(values: npt.ArrayLike) -> bytes:
     top = int(v.max())
     if top < 0x80:
         return v.astype(np.uint8).tobytes()
-    lengths = np.ones(v.size, dtype=np.int64)
+    lengths = np.ones(v.size, dtype=np.intp)
     threshold = 0x80
-    groups = 1
     while top >= threshold:
-        lengths += v >= np.uint64(threshold)
+        lengths += v >= threshold
         threshold <<= 7
-        groups += 1
     ends = np.cumsum(lengths)
     starts = ends - lengths
     out = np.empty(int(ends[-1]), dtype=np.uint8)
-    for k in range(groups):
-        rows = np.flatnonzero(lengths > k) if k else np.arange(v.size)
-        byte = (v[rows] >> np.uint64(7 * k)) & np.uint64(0x7F)
-        byte |= np.where(lengths[rows] > k + 1, np.uint64(0x80), np.uint64(0))
-        out[starts[rows] + k] = byte
+    # Byte k of each varint: bits 7k.. of its value, with the continuation bit unless it is the last byte.
+    out[starts] = (v & 0x7F).astype(np.uint8) | ((lengths > 1).view(np.uint8) << 7)
+    for k in range(1, int(lengths.max())):
+        rows = np.flatnonzero(lengths > k)
+        part = ((v[rows] >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
+        part |= (lengths[rows] > k + 1).view(np.uint8) << 7
+        out[starts[rows] + k] = part
     return out.tobytes()
 
 

@@ -125,7 +125,8 @@ class ClockClient:
             leaf = unwrap(group)
             if isinstance(leaf, trio.Cancelled):
                 raise
-            raise leaf from None
+            # The stream's own failure is the cause; a write that failed because of it is a consequence.
+            raise (self.fs.failure or leaf) from None
 
     @property
     def _drained(self) -> trio.Event:
@@ -355,6 +356,8 @@ class ClockServer:
             except StreamResetError:
                 nursery.cancel_scope.cancel()
                 raise
+        if fs.failure is not None:  # the answering task failed the stream (slow consumer)
+            raise fs.failure
 
     async def _answer(self, fs: FramedStream, bucket: TokenBucket,
                       recv: trio.MemoryReceiveChannel[tuple[int, int, int]], scope: trio.CancelScope) -> None:
