@@ -79,7 +79,7 @@ def test_python_pushes_into_a_ts_in_port(tmp_path: Path) -> None:
     async def main() -> dict:
         with trio.fail_after(DEADLINE):
             async with Node() as node:
-                out = node.events.add_out_port("src", channels=4)
+                out = node.add_out_port("src", channels=4)
                 cfg = {"name": "tssink", "ports": [{"name": "in", "direction": "in", "channels": 4,
                                                      "push": [str(node.peer_id)]}]}
                 with ts_node(cfg, tmp_path, stats_s=0.5) as (proc, started):

@@ -189,6 +189,11 @@ class EventsNode:
 def attach(node: Any) -> EventsNode:
     ev = EventsNode(node)
     node.events = ev
+    # The API of the Python package layout: node.add_out_port(...), node.add_in_port(...), node.push(...),
+    # unless the Node class defines them itself.
+    for name in ("add_out_port", "add_in_port", "push"):
+        if not hasattr(type(node), name):
+            setattr(node, name, getattr(ev, name))
     lim = ev.limits
     # The events layer answers opens beyond its limits with reject{too-many-streams}; the node's own
     # per-peer bound only caps streams that have not sent their open yet.
