@@ -167,3 +167,27 @@ def test_subscription_reconnects_when_the_ts_node_restarts(tmp_path: Path) -> No
     assert r["closes"] == {"shutdown": 1}
     assert r["gaps"] == 0
     assert any(s["event"] == "gap" and s["reason"] == "reconnect" for s in statuses)
+
+
+def test_ts_pushes_with_a_delay_and_python_maps_delivery_times(tmp_path: Path) -> None:
+    async def main() -> dict:
+        with trio.fail_after(DEADLINE):
+            async with Node() as node:
+                inp = node.add_in_port("in", channels=2, push="*")
+                cfg = {"name": "tsdelay", "ports": [{"name": "out", "direction": "out", "channels": 2,
+                                                      "source": {"type": "pacemaker", "rateHz": 100}}],
+                       "links": [{"from": "out", "to": node.addrs[0], "port": "in", "delay": 20000}]}
+                with ts_node(cfg, tmp_path):
+                    reader = inp.reader()
+                    async for b in reader:
+                        if b.offset_us is not None and len(b) > 0:
+                            break
+                    reader.close()
+                return {"delay": b.delay_us, "due": b.due_us, "times": b.times, "offset": b.offset_us,
+                        "u": b.offset_uncertainty_us, "arrived": arrived}
+
+    r = trio.run(main)
+    assert r["delay"] == 20000
+    # Same machine: the TS clock is this clock, so θ is near 0 and delivery is about 20 ms after the event.
+    assert abs(r["offset"]) <= max(5000, r["u"])
+    assert np.all(r["due"] - r["times"] == 20000 - round(r["offset"]))

@@ -78,10 +78,17 @@ class EventsNode:
         """An in port peers push into (closed by default: ``push`` lists who may, or ``"*"``)."""
         kw.setdefault("inbox_bytes", self.limits_inbox())
         kw.setdefault("max_events", self.limits.max_events)
+        # Delays up to 60 s (the config's largest link delay) are mapped with the node's clock client.
+        kw.setdefault("max_delay_us", 60_000_000)
+        kw.setdefault("clock_for", self._clock_for)
         port = InPort(name, channels=channels, kind=kind, push=push, **kw)
         self.service.add_port(port)
         self._describe(port, model)
         return port
+
+    def _clock_for(self, peer: str) -> Any:
+        from libp2p.peer.id import ID
+        return self.node.clock_for(ID.from_base58(peer))
 
     def limits_inbox(self) -> int:
         cfg = self.node.config

@@ -206,6 +206,12 @@ class EventBatch:
     delay_us: int | None = None
     #: The sender's own port (open key 6), when it named one.
     source: str | None = None
+    #: With a delay (push into an in port, spec §9.2.8): each event's delivery time on this node's clock,
+    #: T − θ + d (int64 µs), θ being the node's estimate of the pusher's clock offset when the batch arrived.
+    due_us: np.ndarray | None = None
+    #: The θ used for ``due_us`` and its uncertainty (None before the first clock estimate: θ taken as 0).
+    offset_us: float | None = None
+    offset_uncertainty_us: float | None = None
 
     def __len__(self) -> int:
         return len(self.times)
@@ -238,7 +244,8 @@ class InPort:
 
     def __init__(self, name: str, *, channels: int, kind: str = "spike", push: str | list[str] | None = None,
                  inbox_bytes: int = 16 * 1024 * 1024, max_events: int = 65536,
-                 max_delay_us: int | None = None, model: Any = None) -> None:
+                 max_delay_us: int | None = None, model: Any = None,
+                 clock_for: Callable[[str], Any] | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be spike or weighted, not {kind!r}")
         self.name = name
@@ -249,7 +256,10 @@ class InPort:
         self.allowed = allow_list(push, False)
         self.inbox_bytes = inbox_bytes
         self.max_events = max_events
-        self.max_delay_us = max_delay_us
+        #: The largest delay a pusher may ask for (spec §9.2.8); None: opens with a delay get `unsupported`.
+        #: A delay needs ``clock_for`` (peer -> object with ``estimate()``) to map the pusher's times.
+        self.max_delay_us = max_delay_us if clock_for is not None else None
+        self.clock_for = clock_for
         self.model = model
         self.stats = InPortStats()
         self._inbox: deque[EventBatch] = deque()

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
@@ -166,9 +167,18 @@ class EventsService:
                                 max_events=max_events))
         port.stats.streams += 1
 
+        peer_clock = port.clock_for(peer) if op.delay is not None and port.clock_for is not None else None
+
         async def deliver(ev: Events) -> None:
-            await port.put(EventBatch(peer, port.name, ev.seq, ev.channels, ev.times, ev.values, ev.gap,
-                                      op.delay, op.source))
+            b = EventBatch(peer, port.name, ev.seq, ev.channels, ev.times, ev.values, ev.gap, op.delay, op.source)
+            if op.delay is not None:
+                # §9.2.8: delivery at T − θ + d on this node's clock.
+                est = peer_clock.estimate() if peer_clock is not None else None
+                theta = 0.0 if est is None else float(est.offset_us)
+                b.due_us = ev.times + np.int64(op.delay) - np.int64(round(theta))
+                b.offset_us = None if est is None else theta
+                b.offset_uncertainty_us = None if est is None else float(est.uncertainty_us)
+            await port.put(b)
 
         def other(res: Any) -> None:
             if not isinstance(res, Ignored) and hasattr(res, "reason") and hasattr(res, "count"):
