@@ -184,7 +184,7 @@ def test_ts_pushes_with_a_delay_and_python_maps_delivery_times(tmp_path: Path) -
                             break
                     reader.close()
                 return {"delay": b.delay_us, "due": b.due_us, "times": b.times, "offset": b.offset_us,
-                        "u": b.offset_uncertainty_us, "arrived": arrived}
+                        "u": b.offset_uncertainty_us}
 
     r = trio.run(main)
     assert r["delay"] == 20000
