@@ -18,7 +18,7 @@ from .ports import OutPort
 from .sender import EventSender
 from .service import OPEN_TIMEOUT_S, PROTOCOL, Limits
 from .states import Accepted, Refused
-from .streams import StreamEnded, read_decoded, run_sender
+from .streams import StreamEnded, expect_end, read_decoded, run_sender
 from .subscription import PERMANENT
 
 log = logging.getLogger("spikewire.events.push")
@@ -116,7 +116,7 @@ class PushLink:
             await fs.fail(err)
             raise
         if isinstance(res, Refused):
-            await fs.close_write()
+            await expect_end(fs, sender.context())
             key = w.code_name(res.code)
             (self.stats.closes if res.by_close else self.stats.rejects)[key] = \
                 (self.stats.closes if res.by_close else self.stats.rejects).get(key, 0) + 1
