@@ -118,7 +118,7 @@ class FramedStream:
             try:
                 chunk = await self.stream.read(self._read_size)
             except StreamEOF as eof:
-                if getattr(self.stream.muxed_stream, "reset_received", False):
+                if getattr(getattr(self.stream, "muxed_stream", None), "reset_received", False):
                     # py-libp2p 0.8.1 reports a reset that arrives when nothing is buffered as an end of
                     # stream (the yamux stream is dropped from its table); the muxed stream still knows.
                     await self._on_reset(eof)
@@ -221,7 +221,7 @@ class FramedStream:
         self._write_closed = True
         async with self._write_lock:
             try:
-                await self.stream.close_write()
+                await self.stream.close_write()  # type: ignore[attr-defined]  # NetStream has it
             except Exception as err:  # the stream is gone already: nothing left to close
                 log.debug("close_write failed: %s", err)
 
