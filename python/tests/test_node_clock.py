@@ -167,3 +167,21 @@ def test_client_rejects_a_wrong_echo() -> None:
                     await trio.sleep(0.05)
             assert [m.code for m in seen[0].messages if isinstance(m, Close)] == [CODES["invalid-message"]]
     trio.run(main)
+
+
+def test_server_sends_nothing_more_after_an_error_close() -> None:
+    async def main() -> None:
+        async with Node() as node, open_host() as h:
+            s = await raw_stream(h, node.addrs[0], cp.PROTOCOL)
+            # Many requests, then a close with an error code: the server may have answered some already,
+            # but it answers nothing it still owes after reading the close, and ends without a close.
+            t = now_us()
+            await s.write(b"".join(frame(ClockRequest(i, t)) for i in range(200)) + frame(Close(CODES["timeout"])))
+            ans = await collect(s)
+            assert all(isinstance(m, ClockResponse) for m in ans.messages)
+            assert [m.id for m in ans.messages] == list(range(len(ans.messages)))
+            assert ans.ended == "eof"
+            with trio.fail_after(20):
+                while node.clock_server.stats.failed < 1:
+                    await trio.sleep(0.05)
+    trio.run(main)

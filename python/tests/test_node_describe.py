@@ -147,3 +147,46 @@ def test_unauthorized_close_is_reported_with_its_code() -> None:
             else:
                 raise AssertionError("described despite unauthorized")
     trio.run(main)
+
+
+def test_listener_answers_a_dialer_that_asks_for_nothing_as_the_reference_does(tmp_path: Path) -> None:
+    """A close before the request is unexpected-message; an end of writing before it is timeout (at once
+    here, after 10 s in the reference). Checked against both implementations."""
+    async def probe(h, addr: str) -> list:  # type: ignore[no-untyped-def]
+        out = []
+        for payload in (frame(Close(CODES["normal"])), b""):
+            s = await raw_stream(h, addr, dp.PROTOCOL)
+            if payload:
+                await s.write(payload)
+            await s.close()
+            ans = await collect(s, timeout=20)
+            out.append(([m.code for m in ans.messages], ans.ended))
+        return out
+
+    async def main(ts_addr: str) -> None:
+        async with Node() as py, open_host() as h:
+            py_answers = await probe(h, py.addrs[0])
+            ts_answers = await probe(h, ts_addr)
+            expected = [([CODES["unexpected-message"]], "reset"), ([CODES["timeout"]], "reset")]
+            assert py_answers == expected
+            assert ts_answers == expected
+    with ts_node({"name": "ts-ask-nothing"}, tmp_path) as ts:
+        trio.run(main, ts.addr)
+
+
+def test_allow_list_refuses_other_peers(tmp_path: Path) -> None:
+    from spikewire.net.identity import peer_id_of, write_new_key
+    friend_key = write_new_key(tmp_path / "friend.key")
+
+    async def main() -> None:
+        cfg = {"name": "guarded", "allow": [peer_id_of(friend_key).to_string()]}
+        async with Node(config=cfg) as guarded, Node(identity=friend_key) as friend, Node() as stranger:
+            assert (await friend.describe(guarded.addrs[0])).name == "guarded"
+            try:
+                await stranger.describe(guarded.addrs[0], timeout=5)
+            except Exception as err:  # noqa: BLE001 - refused: the stream is reset before any message
+                assert getattr(err, "code", None) in ("stream-reset", "protocol-unsupported", "unexpected-message")
+            else:
+                raise AssertionError("a peer outside allow was described to")
+            assert guarded.refused == 1
+    trio.run(main)

@@ -198,6 +198,7 @@ class ClockClient:
                         raise ProtocolError("unexpected-message", "the server ended the clock stream")
                     self._drained.set()
                     return
+                assert self.fs.last_arrival is not None  # the stream has a clock
                 t4 = int(self.fs.last_arrival)  # stamped when the bytes arrived
                 if isinstance(msg, Close):
                     if msg.code != CODES["normal"]:
@@ -325,6 +326,7 @@ class ClockServer:
 
     async def _serve(self, fs: FramedStream, bucket: TokenBucket) -> None:
         send, recv = trio.open_memory_channel[tuple[int, int, int]](self.limits.max_pending)
+        peer_error: RemoteCloseError | None = None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._answer, fs, bucket, recv, nursery.cancel_scope)
             try:
@@ -336,13 +338,18 @@ class ClockServer:
                         if isinstance(msg, ClockRequest):
                             self.stats.requests += 1
                             # Blocks while max_pending answers wait: the server stops reading (§9.3.1).
+                            assert fs.last_arrival is not None
                             await send.send((msg.id, msg.t1, int(fs.last_arrival)))
                             continue
                         if isinstance(msg, Close):
                             if msg.code != CODES["normal"]:
                                 # The client failed the stream: send nothing more, no close of our own.
+                                # (Raised after the nursery: inside it, the cancelled scope would turn
+                                # the raise into a cancellation at the channel's close.)
+                                peer_error = RemoteCloseError(msg.code, msg.reason)
                                 nursery.cancel_scope.cancel()
-                                await fs.close_write()
+                                with trio.CancelScope(shield=True):
+                                    await fs.close_write()
                             return
                         await fs.fail(ProtocolError("unexpected-message",
                                                     f"{type(msg).__name__} on a clock stream"))
@@ -356,6 +363,8 @@ class ClockServer:
             except StreamResetError:
                 nursery.cancel_scope.cancel()
                 raise
+        if peer_error is not None:
+            raise peer_error
         if fs.failure is not None:  # the answering task failed the stream (slow consumer)
             raise fs.failure
 
@@ -370,7 +379,7 @@ class ClockServer:
                         pending.append(recv.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                out = []
+                out: list[ClockResponse] = []
                 for (rid, t1, t2) in pending:
                     wait = bucket.take()
                     while wait > 0:
@@ -431,7 +440,7 @@ def error_summary(errors: list[float], uncertainties: list[float]) -> dict[str, 
     """p50/p99/max of |error| and coverage (fraction with |error| <= uncertainty)."""
     n = len(errors)
     abs_err = [abs(e) for e in errors]
-    covered = sum(1 for e, u in zip(abs_err, uncertainties) if e <= u)
+    covered = sum(1 for e, u in zip(abs_err, uncertainties, strict=True) if e <= u)
     return {
         "n": n,
         "abs_error_p50_us": round(_percentile(abs_err, 0.5), 2),
