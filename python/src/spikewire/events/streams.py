@@ -180,8 +180,15 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
 
 
 def _window_timeout(err: BaseException) -> bool:
-    cause = err.__cause__
-    return cause is not None and "window update" in str(cause)
+    """Is this the failure of a write that py-libp2p's yamux gave up for want of a window update?"""
+    seen: BaseException | None = err
+    for _ in range(5):
+        if seen is None:
+            return False
+        if "window update" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def run_receiver(fs: FramedStream, receiver: EventReceiver,
