@@ -3,7 +3,11 @@
  * per network address on handshakes in progress and on connections, a limit per peer on connections, and
  * pruning of idle inbound connections — after `idleMs` always, and as soon as their grace is over when the
  * node nears its connection limit, so that a newcomer finds a free slot; an address whose idle connections
- * keep being closed is held to fewer connections for a while. libp2p itself bounds the handshake
+ * keep being closed is held to fewer connections for a while. Near the limit (fewer than `reserve` slots
+ * free), an address gets a new socket only while it holds less than its fair share of the slots below the
+ * reserve (those slots divided by the addresses holding sockets, the asking one included): the reserve is
+ * kept for addresses that hold few, so attackers spread over a few addresses cannot fill it with fresh
+ * connections faster than pruning frees it. libp2p itself bounds the handshake
  * time (`inboundUpgradeTimeout`), the handshakes in progress in total and the connections in total; this
  * guard sits in its connection gater and listens to its connection events.
  */
@@ -37,6 +41,8 @@ export interface ConnectionGuardStats {
   refusedPending: number
   /** Sockets refused before the handshake: too many connections from their address. */
   refusedAddress: number
+  /** Sockets refused before the handshake: the node is near its limit and their address holds its fair share. */
+  refusedShare: number
   /** Connections refused after the handshake: too many connections from their peer. */
   refusedPeer: number
   /** Inbound connections closed after `idleMs` without a stream. */
@@ -79,6 +85,7 @@ const STRIKE_WINDOW_MS = 60_000
 class Counts {
   readonly #n = new Map<string, number>()
   get (key: string): number { return this.#n.get(key) ?? 0 }
+  keys (): IterableIterator<string> { return this.#n.keys() }
   add (key: string, d: number): void {
     const v = this.get(key) + d
     if (v <= 0) this.#n.delete(key)
@@ -102,7 +109,7 @@ export class ConnectionGuard {
   readonly #busy = new Map<string, number>()
   /** Idle connections closed per address: how many, since when. */
   readonly #strikes = new Map<string, { count: number, since: number }>()
-  readonly #stats = { refusedPending: 0, refusedAddress: 0, refusedPeer: 0, prunedIdle: 0, prunedPressure: 0 }
+  readonly #stats = { refusedPending: 0, refusedAddress: 0, refusedShare: 0, refusedPeer: 0, prunedIdle: 0, prunedPressure: 0 }
   #libp2p: Libp2p | undefined
   #timer: ReturnType<typeof setInterval> | undefined
   readonly #onOpen = (): void => { this.#relieve() }
@@ -127,9 +134,16 @@ export class ConnectionGuard {
       log('refused a socket from %s: %d handshakes in progress from it', key, pending)
       return true
     }
-    if (pending + this.#open.get(key) >= this.#addressLimit(key)) {
+    const held = pending + this.#open.get(key)
+    if (held >= this.#addressLimit(key)) {
       this.#stats.refusedAddress++
-      log('refused a socket from %s: %d connections from it', key, pending + this.#open.get(key))
+      log('refused a socket from %s: %d connections from it', key, held)
+      return true
+    }
+    const share = this.#fairShare(key, held)
+    if (held >= share) {
+      this.#stats.refusedShare++
+      log('refused a socket from %s: near the limit, it holds %d (its share %d)', key, held, share)
       return true
     }
     if (maConn.status === 'closed') return false
@@ -175,6 +189,18 @@ export class ConnectionGuard {
     clearInterval(this.#timer)
     this.#libp2p?.removeEventListener('connection:open', this.#onOpen)
     this.#libp2p?.removeEventListener('connection:close', this.#onClose)
+  }
+
+  /**
+   * The sockets `key` may hold now: no bound while more than `reserve` slots are free; else the slots below the
+   * reserve divided by the addresses that hold sockets (`key` included), at least one.
+   */
+  #fairShare (key: string, held: number): number {
+    const cap = this.#init.maxConnections - this.#init.reserve
+    const used = (this.#libp2p?.getConnections().length ?? this.#open.total) + this.#pending.total
+    if (used < cap) return Infinity
+    const addresses = new Set([...this.#pending.keys(), ...this.#open.keys()]).size + (held === 0 ? 1 : 0)
+    return Math.max(1, Math.floor(cap / addresses))
   }
 
   /** The connections an address may hold: fewer while its idle connections keep being closed. */
