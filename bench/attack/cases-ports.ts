@@ -58,7 +58,12 @@ export const inboxFlood: AttackCase = {
     let stalls = 0
     let last = 0
     // What the target retains while both streams push (their windows full): sampled two thirds in.
-    const sample = sleep((end - performance.now()) * 2 / 3).then(async () => await ctx.targetRetained())
+    // Its memory as the process sees it (no collection) just before: RSS = V8 heap + buffers + the rest.
+    let usage: NodeJS.MemoryUsage | undefined
+    const sample = sleep((end - performance.now()) * 2 / 3).then(async () => {
+      usage = (await ctx.targetStats()).memory
+      return await ctx.targetRetained()
+    })
     await Promise.all(streams.map(async ({ s, answer }) => {
       if (answer !== 'accept') return
       let seq = 0
@@ -74,7 +79,9 @@ export const inboxFlood: AttackCase = {
     }))
     const during = await sample
     const growth = Math.round((during.retainedMB - base.retainedMB) * 10) / 10
-    const flood = { batches, events: batches * events.count, sendStalls: stalls, answers: streams.map(x => x.answer), endedByTarget: streams.filter(x => !x.s.open).length }
+    const mb = (x: number): number => Math.round(x / 104857.6) / 10
+    const usageMB = usage === undefined ? undefined : { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers) }
+    const flood = { batches, events: batches * events.count, memoryDuringMB: usageMB, sendStalls: stalls, answers: streams.map(x => x.answer), endedByTarget: streams.filter(x => !x.s.open).length }
     // The flooders leave (what they pushed stays with the port); then a newcomer pushes 100 events: the port
     // must still read them (or refuse them with a code), never wedge.
     for (const { s } of streams) s.abort()
