@@ -100,6 +100,20 @@ test('sockets that never start the handshake: a few per address are held until t
   await until(() => node.stats().connections?.pending === 0, 20_000, 'no handshake left pending')
 })
 
+test('sockets that never start the handshake from ten addresses cannot take every handshake slot: a newcomer gets in', async t => {
+  // 10 addresses × 8 (maxPendingPerAddress) = 80 > libp2p's 64 handshakes in progress; the deadline is long, so
+  // without the share the newcomer would wait for it.
+  const node = await target(t, { handshakeTimeoutMs: 60_000 })
+  const sockets = Array.from({ length: 80 }, (_, i) => rawSocket(tcpPort(node), `127.0.0.${2 + i % 10}`))
+  t.teardown(() => { for (const s of sockets) s.socket.destroy() })
+  const handled = (): number => (node.stats().connections?.refusedShare ?? 0) + (node.stats().connections?.pending ?? 0)
+  await until(() => handled() === 80, 20_000, 'every socket held or refused')
+  const stats = node.stats().connections!
+  t.true(stats.pending <= 48, `${stats.pending} handshakes in progress: a quarter of the 64 slots stays free`)
+  t.is(stats.refusedPending, 0, 'no address reached its own limit')
+  await newcomerDescribes(t, node)
+})
+
 test('connections from one address are bounded; a newcomer from another address gets in', async t => {
   const node = await target(t, { maxConnectionsPerAddress: 3 })
   const peers = await Promise.all(Array.from({ length: 5 }, async () => await hostile(t, { localAddress: '127.0.0.2' })))
