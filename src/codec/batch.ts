@@ -202,14 +202,43 @@ export interface ColumnLimits {
   channels?: number
   /** Channel filter of the stream: ids must be in it. */
   filter?: ReadonlySet<number>
+  /** Decode into these reused buffers instead of new ones (for a batch that is checked, then dropped). */
+  scratch?: ColumnScratch
+}
+
+/**
+ * Column buffers reused from one decode to the next, grown as needed: a batch decoded into them is checked
+ * exactly as any other, but its columns are views that the next decode overwrites. For a receiver that will
+ * drop the batch unread (an `in` port whose inbox is full and has no reader): checking it then allocates
+ * nothing per batch.
+ */
+export class ColumnScratch {
+  #channels = new Uint32Array(0)
+  #times = new Float64Array(0)
+  #values = new Float32Array(0)
+
+  /** Views of `count` elements (the previous contents are overwritten by the decode). */
+  columns (count: number, weighted: boolean): { channels: Uint32Array, times: Float64Array, values: Float32Array | undefined } {
+    if (this.#channels.length < count) {
+      this.#channels = new Uint32Array(count)
+      this.#times = new Float64Array(count)
+    }
+    if (weighted && this.#values.length < count) this.#values = new Float32Array(count)
+    return {
+      channels: this.#channels.subarray(0, count),
+      times: this.#times.subarray(0, count),
+      values: weighted ? this.#values.subarray(0, count) : undefined
+    }
+  }
 }
 
 /** Decode the ch and dt columns (and val when present) of a batch whose fields have been read. */
 export function decodeColumns (seq: number, base: number, count: number, ch: Uint8Array, dt: Uint8Array, val: Uint8Array | undefined, limits: ColumnLimits): Batch {
   // Check order follows spec §7.5: ch, dt, val, time-overflow, channel-out-of-range. The caller has
   // bounded count (too-many-events), so these allocations are bounded too.
-  const channels = new Uint32Array(count)
-  const times = new Float64Array(count)
+  const reused = limits.scratch?.columns(count, val != null)
+  const channels = reused?.channels ?? new Uint32Array(count)
+  const times = reused?.times ?? new Float64Array(count)
   readVarintColumn(ch, count, channels, MAX_CHANNEL_VARINT_BYTES, MAX_CHANNELS, 'ch')
   readVarintColumn(dt, count, times, MAX_DELTA_VARINT_BYTES, MAX_TIME_US, 'dt')
   let values: Float32Array | undefined
@@ -217,9 +246,9 @@ export function decodeColumns (seq: number, base: number, count: number, ch: Uin
     if (val.length !== 4 * count) {
       throw new SpikewireError('column-mismatch', `val holds ${val.length} bytes, count ${count} needs ${4 * count}`)
     }
-    values = new Float32Array(count)
+    values = reused?.values ?? new Float32Array(count)
     if (littleEndian) {
-      new Uint8Array(values.buffer).set(val)
+      new Uint8Array(values.buffer, values.byteOffset, values.byteLength).set(val)
     } else {
       const view = new DataView(val.buffer, val.byteOffset, val.byteLength)
       for (let i = 0; i < count; i++) values[i] = view.getFloat32(4 * i, true)

@@ -12,6 +12,7 @@ import type { DirectionName, KindName, LossReasonName, MessageTypeName, ModeName
 import { CborFloat, readCbor } from './cbor-reader.ts'
 import type { CborMap, CborValue } from './cbor-reader.ts'
 import { decodeColumns } from './batch.ts'
+import type { ColumnScratch } from './batch.ts'
 import { MessageError, SpikewireError, errorCodeName } from './errors.ts'
 import type { Message, ModelInfo, Param, PortInfo, WireErrorCode } from './messages.ts'
 
@@ -24,6 +25,11 @@ export interface DecodeOptions {
   channels?: number
   /** The stream's channel filter, when it has one: every channel must be in it (channel-out-of-range). */
   filter?: ReadonlySet<number>
+  /**
+   * Decode a batch's columns into these reused buffers (checked all the same): for a batch the receiver
+   * drops unread. Its columns are overwritten by the next decode into them.
+   */
+  scratch?: ColumnScratch
 }
 
 const typeNames = new Map<number, MessageTypeName>(
@@ -304,6 +310,6 @@ function readBatch (m: Fields, options: DecodeOptions): Message {
       ? 'batch: a weighted port needs val'
       : 'batch: a spike port must not carry val')
   }
-  return decodeColumns(seq, base, count, ch, dt, val, { channels: options.channels, filter: options.filter })
+  return decodeColumns(seq, base, count, ch, dt, val, { channels: options.channels, filter: options.filter, scratch: options.scratch })
 }
 

@@ -163,7 +163,7 @@ const limitDescriptions: Record<keyof typeof LIMITS, string> = {
   maxConnections: 'most open connections',
   streamWindowBytes: 'largest yamux receive window per stream, bytes',
   queueBytes: 'most bytes one stream\'s sender holds while the stream is congested (with queueEvents: whichever is reached first); beyond it events are dropped and reported',
-  inboxBytes: 'most bytes of received batches an in port holds for its application; with a reader attached a full inbox pauses its streams, with none the oldest batches are dropped and counted',
+  inboxBytes: 'most bytes of received batches an in port holds for its application; with a reader attached a full inbox pauses its streams, with none the batches that arrive while it is full are dropped and counted',
   clockIdleMs: 'a clock stream with no request and no answer for this long is closed with timeout, ms',
   clockRequestsPerSecond: 'clock requests answered per second per peer; beyond it answers are delayed',
   clockBurst: 'clock requests a peer may send at once before the rate applies',

@@ -116,7 +116,9 @@ export const DEFAULTS = {
   /**
    * Connection slots kept free for newcomers, as a fraction of `maxConnections` (as many as the handshakes that
    * may be in progress at once, by default): once fewer are free, idle
-   * inbound connections (no stream for `connectionGraceMs`) are closed, the most crowded address first.
+   * inbound connections (no stream for `connectionGraceMs`) are closed, the most crowded address first, and
+   * an address gets a new socket only below its fair share of the other slots. The same fraction of
+   * `maxIncomingPendingConnections` is kept free of handshakes the same way.
    */
   connectionReserve: 0.25,
   /** A new inbound connection counts as idle only after this, ms (time to open its first stream). */

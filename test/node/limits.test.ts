@@ -100,6 +100,20 @@ test('sockets that never start the handshake: a few per address are held until t
   await until(() => node.stats().connections?.pending === 0, 20_000, 'no handshake left pending')
 })
 
+test('sockets that never start the handshake from ten addresses cannot take every handshake slot: a newcomer gets in', async t => {
+  // 10 addresses × 8 (maxPendingPerAddress) = 80 > libp2p's 64 handshakes in progress; the deadline is long, so
+  // without the share the newcomer would wait for it.
+  const node = await target(t, { handshakeTimeoutMs: 60_000 })
+  const sockets = Array.from({ length: 80 }, (_, i) => rawSocket(tcpPort(node), `127.0.0.${2 + i % 10}`))
+  t.teardown(() => { for (const s of sockets) s.socket.destroy() })
+  const handled = (): number => (node.stats().connections?.refusedShare ?? 0) + (node.stats().connections?.pending ?? 0)
+  await until(() => handled() === 80, 20_000, 'every socket held or refused')
+  const stats = node.stats().connections!
+  t.true(stats.pending <= 48, `${stats.pending} handshakes in progress: a quarter of the 64 slots stays free`)
+  t.is(stats.refusedPending, 0, 'no address reached its own limit')
+  await newcomerDescribes(t, node)
+})
+
 test('connections from one address are bounded; a newcomer from another address gets in', async t => {
   const node = await target(t, { maxConnectionsPerAddress: 3 })
   const peers = await Promise.all(Array.from({ length: 5 }, async () => await hostile(t, { localAddress: '127.0.0.2' })))
@@ -134,13 +148,32 @@ test('an idle inbound connection is closed after idleConnectionMs; one with a st
   t.is(node.libp2p.getConnections().length, 1)
 })
 
-test('near maxConnections, idle connections past their grace make room for a newcomer', async t => {
+test('near maxConnections, an address gets no more than its fair share: the reserve stays free for a newcomer', async t => {
+  // 8 connections, 2 kept free: once 6 are used, an address holding sockets gets more only below its share.
   const node = await target(t, { maxConnections: 8 })
   const peers = await Promise.all(Array.from({ length: 8 }, async () => await hostile(t, { localAddress: '127.0.0.2' })))
-  for (const p of peers) await p.dial(multiaddr(node.multiaddrs[0]))
-  // Past the grace, the slot kept free is made by closing idle connections of the most crowded address.
-  await until(() => (node.stats().connections?.prunedPressure ?? 0) >= 1, 20_000, 'an idle connection to be pruned')
-  await until(() => node.libp2p.getConnections().length < 8, 20_000, 'the pruned connection to be gone')
+  let refused = 0
+  for (const p of peers) {
+    await p.dial(multiaddr(node.multiaddrs[0]), { signal: AbortSignal.timeout(20_000) }).catch(() => { refused++ })
+  }
+  await until(() => node.stats().connections?.refusedShare === 2, 20_000, '2 sockets refused for the share')
+  t.is(refused, 2)
+  t.is(node.stats().connections?.inbound, 6)
+  await newcomerDescribes(t, node)
+})
+
+test('near maxConnections, idle connections of the most crowded address past their grace make room', async t => {
+  const node = await target(t, { maxConnections: 8 })
+  const crowd = await Promise.all(Array.from({ length: 6 }, async () => await hostile(t, { localAddress: '127.0.0.2' })))
+  for (const p of crowd) await p.dial(multiaddr(node.multiaddrs[0]), { signal: AbortSignal.timeout(20_000) })
+  // A second address is below its share (6 slots / 2 addresses): it gets in, and the node is over its reserve.
+  const others = await Promise.all(Array.from({ length: 2 }, async () => await hostile(t, { localAddress: '127.0.0.3' })))
+  for (const p of others) await p.dial(multiaddr(node.multiaddrs[0]), { signal: AbortSignal.timeout(20_000) })
+  await until(() => (node.stats().connections?.prunedPressure ?? 0) >= 2, 20_000, 'two idle connections to be pruned')
+  await until(() => node.libp2p.getConnections().length <= 6, 20_000, 'the pruned connections to be gone')
+  const from = (ip: string): number => node.libp2p.getConnections().filter(c => c.remoteAddr.toString().startsWith(`/ip4/${ip}/`)).length
+  t.is(from('127.0.0.2'), 4)
+  t.is(from('127.0.0.3'), 2)
   await newcomerDescribes(t, node)
 })
 

@@ -46,7 +46,9 @@ export interface EventsServerContext {
 
 export function handleEventsStream (ctx: EventsServerContext, stream: Stream, connection: Connection): void {
   const peer = connection.remotePeer.toString()
-  let decodeOptions: DecodeOptions = { maxEvents: ctx.maxEvents }
+  const opening: DecodeOptions = { maxEvents: ctx.maxEvents }
+  /** The options for the next message: the opening ones, then the receiver's (read for each message) for a push. */
+  let decodeOptions = (): DecodeOptions => opening
   let untrack: (() => void) | undefined
   let onClose: (() => void) | undefined
   /**
@@ -57,7 +59,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
   let releasePeerSlot: (() => void) | undefined
   const framed = new FramedStream(stream, {
     maxFrameBytes: ctx.maxFrameBytes,
-    decodeOptions: () => decodeOptions,
+    decodeOptions: () => decodeOptions(),
     // A peer that ends its write side without a close has failed the stream (spec §9.2.10): the stream is
     // reset and nothing more is sent to it; onClose below then detaches its sender or receiver.
     closeRequired: true,
@@ -170,10 +172,11 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       filter: open.channels,
       maxEvents: ctx.maxEvents,
       onBatch: batch => { port.inbox.push({ peer, port: source, to: port.name, batch }) },
-      onWatermark: time => { port.inbox.watermark({ peer, port: source, time }) }
+      onWatermark: time => { port.inbox.watermark({ peer, port: source, time }) },
+      discards: () => port.inbox.dropsNext
     })
     const detach = port.attach(receiver)
-    decodeOptions = receiver.decodeOptions
+    decodeOptions = () => receiver.decodeOptions
     const removeSource = port.inbox.addSource(framed)
     onClose = () => {
       detach()
