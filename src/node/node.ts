@@ -67,6 +67,11 @@ export interface CreateNodeOptions {
   clockSync?: PeerClockOptions | false
   /** The node's key; otherwise init.identity is loaded or created; otherwise a new key each start. */
   privateKey?: PrivateKey
+  /**
+   * The first sequence number of every events stream this node sends, instead of 0 (spec §9.2.4). For tests
+   * of the end of the sequence numbers (2^53 − 1) only: receivers count the numbers skipped as a gap.
+   */
+  firstSeq?: number
 }
 
 /** A snapshot of everything a node counts (plain JSON). */
@@ -136,7 +141,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
       requestsPerSecond: limits.clockRequestsPerSecond,
       burst: limits.clockBurst
     })({ libp2p, clock: this.clock })
-    this.#events = eventsService(limits)({
+    this.#events = eventsService({ ...limits, firstSeq: options.firstSeq })({
       libp2p,
       clock: this.clock,
       ports: this.#ports,

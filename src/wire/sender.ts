@@ -5,8 +5,9 @@
  */
 import { logger } from '@libp2p/logger'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
+import { MAX_SEQ_END, SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
 import type { PackedColumns } from '../codec/index.ts'
+import { InvalidArgumentError } from '../base/errors.ts'
 import type { FramedStream } from './framed.ts'
 import { LIMITS } from './defaults.ts'
 
@@ -28,6 +29,12 @@ export interface EventSenderInit {
   slowConsumerMs?: number
   /** Most bytes written in one send when the queue drains (default 256 KiB). */
   maxWriteBytes?: number
+  /**
+   * The sequence number of the stream's first event (default 0, as spec §9.2.4 requires). Only tests set
+   * it, to reach the end of the sequence numbers (2^53 − 1) without sending 2^53 events; the receiver
+   * counts the numbers skipped as a gap.
+   */
+  firstSeq?: number
 }
 
 export interface SenderStats {
@@ -38,7 +45,10 @@ export interface SenderStats {
   /** Events dropped because the queue was full, and reported to the receiver in loss notices. */
   dropped: number
   lossNotices: number
-  /** Events still queued when the stream ended (never sent). */
+  /**
+   * Events never sent: still queued when the stream ended, or offered after the stream ran out of sequence
+   * numbers (2^53 − 1, spec §9.2.4) and was being closed.
+   */
   undelivered: number
   queuedEvents: number
   /** Bytes of frames in the queue now (bounded by queueBytes, beyond one batch). */
@@ -62,7 +72,9 @@ export class EventSender {
   readonly #slowConsumerMs: number
   readonly #maxWriteBytes: number
   readonly #queue: Queued[] = []
-  #nextSeq = 0
+  #nextSeq: number
+  /** The stream has run out of sequence numbers and is closing (spec §9.2.4). */
+  #exhausted = false
   #lossSeq = -1
   #lossCount = 0
   #stuckTimer: ReturnType<typeof setTimeout> | undefined
@@ -78,6 +90,8 @@ export class EventSender {
     this.#queueBytes = init.queueBytes ?? LIMITS.queueBytes.default
     this.#slowConsumerMs = init.slowConsumerMs ?? 10_000
     this.#maxWriteBytes = init.maxWriteBytes ?? 256 * 1024
+    this.#nextSeq = init.firstSeq ?? 0
+    if (!Number.isSafeInteger(this.#nextSeq) || this.#nextSeq < 0) throw new InvalidArgumentError(`firstSeq must be a uint ≤ 2^53 − 1 (got ${this.#nextSeq})`)
     this.framed.stream.addEventListener('drain', () => { this.#pump() })
   }
 
@@ -99,10 +113,20 @@ export class EventSender {
     return this.#filterSet === undefined || this.#filterSet.has(channel)
   }
 
-  /** Offer one batch of packed events (count ≤ maxEvents). Queues or drops it when congested. */
+  /**
+   * Offer one batch of packed events (count ≤ maxEvents). Queues or drops it when congested. A batch whose
+   * numbers would pass 2^53 − 1 is not numbered: the stream has run out of sequence numbers and ends with
+   * close{normal} after what is queued (spec §9.2.4); its events, and any offered until the stream is gone,
+   * count as undelivered.
+   */
   offer (p: PackedColumns): void {
     if (!this.open) return
     const seq = this.#nextSeq
+    if (this.#exhausted || seq + p.count > MAX_SEQ_END) {
+      this.stats.undelivered += p.count
+      if (!this.#exhausted) this.#exhaust()
+      return
+    }
     this.#nextSeq += p.count
     if (this.stats.queuedEvents + p.count > this.#queueEvents || this.#overBytes(p)) {
       this.#drop(seq, p.count)
@@ -111,6 +135,21 @@ export class EventSender {
     this.stats.events += p.count
     this.stats.batches++
     this.#enqueue(encodePackedBatch(seq, p, true), p.count)
+  }
+
+  /** No event can be numbered any more: send what is queued, then close{normal} (spec §9.2.4). */
+  #exhaust (): void {
+    this.#exhausted = true
+    log('the stream to %s reached the last sequence number (%d): closing it', this.peer, this.#nextSeq)
+    void this.close({ code: 'normal' }).catch(err => {
+      log('closing an exhausted stream failed: %s', (err as Error).message)
+      this.framed.abort(err as Error)
+    })
+  }
+
+  /** True once the stream has run out of sequence numbers (it is closing or closed). */
+  get exhausted (): boolean {
+    return this.#exhausted
   }
 
   /** Queuing this batch would pass the byte bound (an empty queue takes any one batch). */

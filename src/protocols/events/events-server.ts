@@ -34,6 +34,8 @@ export interface EventsServerContext {
   /** Bytes a subscriber's sender queues while congested (LIMITS.queueBytes). */
   queueBytes?: number
   slowConsumerMs: number
+  /** The first sequence number of the streams this node sends (tests only; default 0). */
+  firstSeq?: number
   outPorts: ReadonlyMap<string, OutPortEntry>
   inPorts: ReadonlyMap<string, InPort>
   /** Register an active stream so the node can close it on stop; returns the unregister function. */
@@ -139,7 +141,8 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       filter: open.channels,
       queueEvents: ctx.queueEvents,
       queueBytes: ctx.queueBytes,
-      slowConsumerMs: ctx.slowConsumerMs
+      slowConsumerMs: ctx.slowConsumerMs,
+      firstSeq: ctx.firstSeq
     })
     const detach = port.attach(sender)
     onClose = () => { detach(); sender.ended() }

@@ -29,6 +29,8 @@ export interface PushOptions {
   slowConsumerMs?: number
   maxFrameBytes?: number
   signal?: AbortSignal
+  /** The first sequence number of each stream (tests of the 2^53 − 1 bound; default 0, spec §9.2.4). */
+  firstSeq?: number
 }
 
 /** The sender counts a push link sums over its streams (the queue is the current stream's). */
@@ -133,7 +135,8 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
       filter: open.channels,
       queueEvents: options.queueEvents,
       queueBytes: options.queueBytes,
-      slowConsumerMs: options.slowConsumerMs
+      slowConsumerMs: options.slowConsumerMs,
+      firstSeq: options.firstSeq
     })
     sender = s
     this.#sender = s
