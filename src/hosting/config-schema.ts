@@ -111,7 +111,7 @@ const link: Schema = closed({
   to: peerAddress('the remote node\'s multiaddr, with its /p2p/ PeerId'),
   port: portName('the remote in port'),
   channels: channelList('only these channels of the local port are pushed.'),
-  delay: integer(0, 60_000_000, 'requested delay at the receiver, µs (spec §9.2.8)')
+  delay: integer(0, 60_000_000, 'requested delay at the receiver, µs (spec §9.2.8); a spikewire reference node refuses it (unsupported): it does not schedule pushed events, its hosts apply delayUs')
 }, ['from', 'to', 'port'], 'push a local out port into a remote in port (reconnects)')
 
 const subscription: Schema = closed({
