@@ -130,5 +130,10 @@ export const DEFAULTS = {
   /** Stopping: clock syncs, then streams, then libp2p, each bounded, ms. */
   stopClocksMs: 3000,
   stopStreamsMs: 5000,
+  /**
+   * Stopping: each events stream the node sends on gets this long to send what is queued for it before its
+   * close{shutdown} (spec §9.2.10); one that has not drained by then is reset, ms.
+   */
+  stopFlushMs: 2000,
   stopLibp2pMs: 5000
 } as const

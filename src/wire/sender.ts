@@ -6,7 +6,7 @@
 import { logger } from '@libp2p/logger'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { MAX_SEQ_END, SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
-import type { PackedColumns } from '../codec/index.ts'
+import type { ErrorCodeName, PackedColumns } from '../codec/index.ts'
 import { InvalidArgumentError } from '../base/errors.ts'
 import type { FramedStream } from './framed.ts'
 import { LIMITS } from './defaults.ts'
@@ -167,18 +167,30 @@ export class EventSender {
   }
 
   /**
-   * Close gracefully after sending what is queued (bounded by `signal`): close{code}, 'normal' unless the
-   * node is shutting down.
+   * Close gracefully: send what is queued, then close{code} ('normal' unless the node is shutting down,
+   * spec §9.2.10), so the receiver gets every event numbered before the close. `signal` bounds the wait: a
+   * stream that has not drained when it aborts is sent close{code} if it can still take it and is reset
+   * (§9.2.10: a node MAY reset streams that do not drain in time); what was still queued counts as
+   * undelivered.
    */
-  async close (options: { signal?: AbortSignal, code?: 'normal' | 'shutdown' } = {}): Promise<void> {
+  async close (options: { signal?: AbortSignal, code?: ErrorCodeName } = {}): Promise<void> {
     if (!this.open) return
+    const code = options.code ?? 'normal'
     this.#flushLoss()
-    while (this.#queue.length > 0 && this.framed.open) {
-      this.#pump()
-      if (this.#queue.length > 0) await this.framed.drain(options)
+    try {
+      while (this.#queue.length > 0 && this.framed.open) {
+        this.#pump()
+        if (this.#queue.length > 0) await this.framed.drain(options)
+      }
+    } catch (err) {
+      if (!this.framed.open) return
+      log('the stream to %s did not drain before its close (%s): resetting it', this.peer, (err as Error).message)
+      this.#end()
+      this.framed.fail(new SpikewireError(code, `the stream did not drain in time (${this.stats.undelivered} events undelivered)`))
+      return
     }
     this.#end()
-    await this.framed.close(options.code ?? 'normal', undefined, options)
+    await this.framed.close(code, undefined, options)
   }
 
   /** Stop using the stream (it is gone): count what was still queued as undelivered. */

@@ -38,6 +38,8 @@ export interface EventsServerContext {
   firstSeq?: number
   outPorts: ReadonlyMap<string, OutPortEntry>
   inPorts: ReadonlyMap<string, InPort>
+  /** How long a subscriber's queue may take to leave before its close{shutdown}, ms (DEFAULTS.stopFlushMs). */
+  stopFlushMs: number
   /** Register an active stream so the node can close it on stop; returns the unregister function. */
   track: (closer: (code: ErrorCodeName) => Promise<void>) => () => void
   /** A peer started pushing into an in port (the node starts clock sync with it). */
@@ -149,12 +151,10 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
     const detach = port.attach(sender)
     onClose = () => { detach(); sender.ended() }
     untrack = ctx.track(async (code) => {
+      // Nothing more is numbered for this stream; what is numbered and queued leaves before the close
+      // (spec §9.2.10), bounded in time: a subscriber that does not read is reset.
       detach()
-      if (code === 'normal') await sender.close()
-      else {
-        await framed.close(code)
-        sender.ended()
-      }
+      await sender.close({ code, signal: AbortSignal.timeout(ctx.stopFlushMs) })
       await gone.promise
     })
     framed.onMessage = (m: Message) => {

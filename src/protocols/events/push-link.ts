@@ -10,6 +10,7 @@ import type { Libp2p } from '@libp2p/interface'
 import { MIN_MAX_EVENTS, RemoteCloseError, StreamError, remoteCloseError } from '../../codec/index.ts'
 import type { Open } from '../../codec/index.ts'
 import type { OutPort } from '../../ports/out-port.ts'
+import { DEFAULTS } from '../../wire/defaults.ts'
 import { ReconnectingLink } from '../../wire/link.ts'
 import type { LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
 import { isPermanentRefusal, openEventsStream } from './events-client.ts'
@@ -153,8 +154,9 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     return {
       ended: ended.promise,
       close: async code => {
+        // What is numbered and queued leaves before the close; on shutdown within DEFAULTS.stopFlushMs.
         attached.detach?.()
-        await s.close({ code })
+        await s.close({ code, signal: code === 'shutdown' ? AbortSignal.timeout(DEFAULTS.stopFlushMs) : undefined })
       }
     }
   }

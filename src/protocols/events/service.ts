@@ -85,6 +85,7 @@ export class EventsService implements Startable {
       queueBytes: i.queueBytes ?? LIMITS.queueBytes.default,
       slowConsumerMs: i.slowConsumerMs ?? LIMITS.slowConsumerMs.default,
       firstSeq: i.firstSeq,
+      stopFlushMs: DEFAULTS.stopFlushMs,
       outPorts: this.#c.ports.outPorts,
       inPorts: this.#c.ports.inPorts,
       onPusher: peer => { if (this.#c.time.syncing) this.#c.time.peer(peer) },
