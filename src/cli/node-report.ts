@@ -16,7 +16,8 @@ export function watchNode (hosted: Hosted, lines: Lines): void {
   for (const { config: c, link } of hosted.links) watchLink(link, c.from, c.to, c.port, lines)
   node.addEventListener('refused', e => {
     const r = e.detail
-    lines.print({ event: 'refused', ...r }, `refused ${r.what === 'open' ? `an open of port ${r.port ?? '?'}` : 'a connection'} from ${r.peer}: ${r.code} (${r.reason})`)
+    const what = r.what === 'open' ? `an open of port ${r.port ?? '?'}` : r.what === 'connection' ? 'a connection' : `a ${r.what} stream`
+    lines.print({ event: 'refused', ...r }, `refused ${what} from ${r.peer}: ${r.code} (${r.reason})`)
   })
 }
 

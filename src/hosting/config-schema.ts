@@ -168,6 +168,8 @@ const limitDescriptions: Record<keyof typeof LIMITS, string> = {
   clockRequestsPerSecond: 'clock requests answered per second per peer; beyond it answers are delayed',
   clockBurst: 'clock requests a peer may send at once before the rate applies',
   maxStreamsPerPeer: 'most events streams one peer holds, all ports and connections together; one more gets reject{too-many-streams}',
+  maxDescribeStreamsPerPeer: 'most describe streams one peer holds at once, all connections together; one more gets close{too-many-streams}',
+  maxClockStreamsPerPeer: 'most clock streams one peer holds at once, all connections together; one more gets close{too-many-streams}',
   maxConnectionsPerPeer: 'most connections from one peer',
   maxConnectionsPerAddress: 'most connections from one address (an IPv4 address or an IPv6 /64)',
   maxPendingPerAddress: 'most handshakes in progress from one address',

@@ -16,7 +16,7 @@ import type { OutPort } from '../../ports/out-port.ts'
 import { FramedStream } from '../../wire/framed.ts'
 import { EventReceiver } from '../../wire/receiver.ts'
 import { EventSender } from '../../wire/sender.ts'
-import type { PeerStreams } from './peer-streams.ts'
+import type { PeerStreams } from '../../wire/peer-streams.ts'
 
 const log = logger('spikewire:events-server')
 
