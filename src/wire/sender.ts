@@ -5,7 +5,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { MAX_SEQ_END, SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
+import { MAX_SEQ_END, SharedBatch, SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
 import type { ErrorCodeName, PackedColumns } from '../codec/index.ts'
 import { InvalidArgumentError } from '../base/errors.ts'
 import type { FramedStream } from './framed.ts'
@@ -56,7 +56,8 @@ export interface SenderStats {
 }
 
 interface Queued {
-  bytes: Uint8Array
+  /** Whole frames: one array, or a batch's own head and the tail it shares with other streams. */
+  bytes: Uint8Array | Uint8ArrayList
   events: number
 }
 
@@ -79,6 +80,7 @@ export class EventSender {
   #lossCount = 0
   #stuckTimer: ReturnType<typeof setTimeout> | undefined
   #ended = false
+  #filterKey: string | undefined
 
   constructor (init: EventSenderInit) {
     this.framed = init.framed
@@ -109,6 +111,12 @@ export class EventSender {
     return this.#filterSet !== undefined
   }
 
+  /** The channel filter as a key: streams with equal keys want the same events ('' without a filter). */
+  get filterKey (): string {
+    this.#filterKey ??= this.filter === undefined ? '' : this.filter.join(',')
+    return this.#filterKey
+  }
+
   wants (channel: number): boolean {
     return this.#filterSet === undefined || this.#filterSet.has(channel)
   }
@@ -119,7 +127,7 @@ export class EventSender {
    * close{normal} after what is queued (spec §9.2.4); its events, and any offered until the stream is gone,
    * count as undelivered.
    */
-  offer (p: PackedColumns): void {
+  offer (p: PackedColumns | SharedBatch): void {
     if (!this.open) return
     const seq = this.#nextSeq
     if (this.#exhausted || seq + p.count > MAX_SEQ_END) {
@@ -128,13 +136,14 @@ export class EventSender {
       return
     }
     this.#nextSeq += p.count
-    if (this.stats.queuedEvents + p.count > this.#queueEvents || this.#overBytes(p)) {
+    if (this.stats.queuedEvents + p.count > this.#queueEvents || this.#overBytes(p, seq)) {
       this.#drop(seq, p.count)
       return
     }
     this.stats.events += p.count
     this.stats.batches++
-    this.#enqueue(encodePackedBatch(seq, p, true), p.count)
+    // A shared batch: only this stream's head is written, its tail is the same bytes for every stream.
+    this.#enqueue(p instanceof SharedBatch ? p.frame(seq) : encodePackedBatch(seq, p, true), p.count)
   }
 
   /** No event can be numbered any more: send what is queued, then close{normal} (spec §9.2.4). */
@@ -153,9 +162,10 @@ export class EventSender {
   }
 
   /** Queuing this batch would pass the byte bound (an empty queue takes any one batch). */
-  #overBytes (p: PackedColumns): boolean {
+  #overBytes (p: PackedColumns | SharedBatch, seq: number): boolean {
     if (this.#queue.length === 0) return false
-    return this.stats.queuedBytes + 32 + p.ch.byteLength + p.dt.byteLength + (p.val?.byteLength ?? 0) > this.#queueBytes
+    const bytes = p instanceof SharedBatch ? p.frameLength(seq) : 32 + p.ch.byteLength + p.dt.byteLength + (p.val?.byteLength ?? 0)
+    return this.stats.queuedBytes + bytes > this.#queueBytes
   }
 
   /** Tell the receiver that no event before `time` will follow. Skipped while data is queued. */
@@ -223,7 +233,7 @@ export class EventSender {
     this.#enqueue(frame, 0)
   }
 
-  #enqueue (bytes: Uint8Array, events: number): void {
+  #enqueue (bytes: Uint8Array | Uint8ArrayList, events: number): void {
     if (this.#lossCount > 0) this.#flushLoss()
     if (this.#queue.length === 0 && !this.framed.needsDrain) {
       if (!this.framed.sendBytes(bytes)) this.#congested()
