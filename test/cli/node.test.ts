@@ -126,7 +126,7 @@ test('the stats reports, periodic and final, show what the connection guard refu
   const refusedIn = (l: Record<string, unknown>): number => (l.connections as Guard | undefined)?.refusedPending ?? 0
   await proc.until(() => proc.json.some(l => l.event === 'stats' && refusedIn(l) >= 2), 20_000, 'a stats report with the refused sockets')
   proc.kill('SIGTERM')
-  t.is((await proc.exit(10_000)).code, 0, proc.stderr)
+  t.is((await proc.exit(20_000)).code, 0, proc.stderr)
   const final = proc.json.filter(l => l.event === 'stats' && l.final === true)
   t.is(final.length, 1)
   t.true(refusedIn(final[0]) >= 2, JSON.stringify(final[0]))
@@ -144,5 +144,5 @@ test('the human stats report names the guard\'s refusals', async t => {
   t.teardown(() => { for (const s of sockets) s.destroy() })
   await proc.until(() => /^stats connections: [2-9]\d* sockets refused before the handshake \([2-9]\d* too many handshakes/m.test(proc.stdout), 20_000, 'the guard line')
   proc.kill('SIGTERM')
-  t.is((await proc.exit(10_000)).code, 0, proc.stderr)
+  t.is((await proc.exit(20_000)).code, 0, proc.stderr)
 })
