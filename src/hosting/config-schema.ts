@@ -111,7 +111,7 @@ const link: Schema = closed({
   to: peerAddress('the remote node\'s multiaddr, with its /p2p/ PeerId'),
   port: portName('the remote in port'),
   channels: channelList('only these channels of the local port are pushed.'),
-  delay: integer(0, 60_000_000, 'requested delay at the receiver, µs (spec §9.2.8)')
+  delay: integer(0, 60_000_000, 'requested delay at the receiver, µs (spec §9.2.8); a spikewire reference node refuses it (unsupported): it does not schedule pushed events, its hosts apply delayUs')
 }, ['from', 'to', 'port'], 'push a local out port into a remote in port (reconnects)')
 
 const subscription: Schema = closed({
@@ -168,6 +168,8 @@ const limitDescriptions: Record<keyof typeof LIMITS, string> = {
   clockRequestsPerSecond: 'clock requests answered per second per peer; beyond it answers are delayed',
   clockBurst: 'clock requests a peer may send at once before the rate applies',
   maxStreamsPerPeer: 'most events streams one peer holds, all ports and connections together; one more gets reject{too-many-streams}',
+  maxDescribeStreamsPerPeer: 'most describe streams one peer holds at once, all connections together; one more gets close{too-many-streams}',
+  maxClockStreamsPerPeer: 'most clock streams one peer holds at once, all connections together; one more gets close{too-many-streams}',
   maxConnectionsPerPeer: 'most connections from one peer',
   maxConnectionsPerAddress: 'most connections from one address (an IPv4 address or an IPv6 /64)',
   maxPendingPerAddress: 'most handshakes in progress from one address',

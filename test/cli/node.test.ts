@@ -1,6 +1,6 @@
 import test from 'ava'
 import { stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { cli, freePort, publisherConfig, run, startNode, tempDir, writeJson } from './helpers.ts'
@@ -110,4 +110,39 @@ test('an invalid config fails with exit 1 naming the ConfigError code and field'
   const missing = await run(t, ['node', '--config', join(dir, 'nope.json')])
   t.is(missing.code, 1)
   t.regex(missing.stderr, /^spikewire node: ConfigError config-unreadable: cannot read/)
+})
+
+test('the stats reports, periodic and final, show what the connection guard refused', async t => {
+  const dir = await tempDir(t)
+  const config = await writeJson(join(dir, 'pub.json'), publisherConfig('/ip4/127.0.0.1/tcp/0', { limits: { maxPendingPerAddress: 1 } }))
+  const proc = cli(t, ['node', '--json', '--stats', '1', '--config', config])
+  await proc.until(() => proc.json.some(l => l.event === 'started'), 20_000, 'the node to start')
+  const addr = ((proc.json.find(l => l.event === 'started')!.multiaddrs as string[])[0])
+  const port = Number(/\/tcp\/(\d+)\//.exec(addr)![1])
+  // Three sockets that never start the handshake: one may wait for it, the other two are refused at once.
+  const sockets = Array.from({ length: 3 }, () => connect({ host: '127.0.0.1', port }).on('error', () => {}))
+  t.teardown(() => { for (const s of sockets) s.destroy() })
+  type Guard = { refusedPending: number }
+  const refusedIn = (l: Record<string, unknown>): number => (l.connections as Guard | undefined)?.refusedPending ?? 0
+  await proc.until(() => proc.json.some(l => l.event === 'stats' && refusedIn(l) >= 2), 20_000, 'a stats report with the refused sockets')
+  proc.kill('SIGTERM')
+  t.is((await proc.exit(20_000)).code, 0, proc.stderr)
+  const final = proc.json.filter(l => l.event === 'stats' && l.final === true)
+  t.is(final.length, 1)
+  t.true(refusedIn(final[0]) >= 2, JSON.stringify(final[0]))
+  t.like(final[0], { refused: { connections: 0, opens: 0, describe: 0, clock: 0 } })
+  t.deepEqual(proc.json.slice(-2).map(l => l.event), ['stopping', 'stopped'])
+})
+
+test('the human stats report names the guard\'s refusals', async t => {
+  const dir = await tempDir(t)
+  const config = await writeJson(join(dir, 'pub.json'), publisherConfig('/ip4/127.0.0.1/tcp/0', { limits: { maxPendingPerAddress: 1 } }))
+  const proc = cli(t, ['node', '--stats', '1', '--config', config])
+  await proc.until(() => /^listening +\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\//m.test(proc.stdout), 20_000, 'the listening line')
+  const port = Number(/^listening +\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\//m.exec(proc.stdout)![1])
+  const sockets = Array.from({ length: 3 }, () => connect({ host: '127.0.0.1', port }).on('error', () => {}))
+  t.teardown(() => { for (const s of sockets) s.destroy() })
+  await proc.until(() => /^stats connections: [2-9]\d* sockets refused before the handshake \([2-9]\d* too many handshakes/m.test(proc.stdout), 20_000, 'the guard line')
+  proc.kill('SIGTERM')
+  t.is((await proc.exit(20_000)).code, 0, proc.stderr)
 })

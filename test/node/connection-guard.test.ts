@@ -2,7 +2,7 @@
 import test from 'ava'
 import { multiaddr } from '@multiformats/multiaddr'
 import { addressKey, fairShare } from '../../src/node/connection-guard.ts'
-import { PeerStreams } from '../../src/protocols/events/peer-streams.ts'
+import { PeerStreams } from '../../src/wire/peer-streams.ts'
 
 test('sockets are counted per IPv4 address and per IPv6 /64', t => {
   t.is(addressKey(multiaddr('/ip4/127.0.0.2/tcp/4001')), '127.0.0.2')

@@ -15,7 +15,8 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { EVENTS_PROTOCOL, encodeFrame } from '../../src/codec/index.ts'
+import { CLOCK_PROTOCOL, DESCRIBE_PROTOCOL, EVENTS_PROTOCOL, encodeFrame } from '../../src/codec/index.ts'
+import type { Message } from '../../src/codec/index.ts'
 import type { LimitsConfig } from '../../src/node/init.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
 import { outcome } from '../helpers/adversary.ts'
@@ -86,6 +87,58 @@ test('one peer gets at most maxStreamsPerPeer events streams; the slot comes bac
   again.abort(new Error('done'))
   await answered.catch(() => {})
 })
+
+/** Open `n` streams of `protocol` at once; each resolves with its outcome, or undefined if still open after `waitMs`. */
+async function openStreams (adversary: Libp2p, node: SpikewireNode, protocol: string, n: number) {
+  return await Promise.all(Array.from({ length: n }, async () => {
+    const s = await adversary.dialProtocol(multiaddr(node.multiaddrs[0]), protocol)
+    return { s, o: outcome(s, 30_000) }
+  }))
+}
+
+async function settled<T> (p: Promise<T>, waitMs: number): Promise<T | undefined> {
+  return await Promise.race([p, new Promise<undefined>(resolve => setTimeout(() => { resolve(undefined) }, waitMs))])
+}
+
+const closeCodes = (messages: Message[]): unknown[] => messages.flatMap(m => m.type === 'close' ? [m.code] : [])
+
+for (const [protocol, what, limit] of [
+  [DESCRIBE_PROTOCOL, 'describe', 'maxDescribeStreamsPerPeer'],
+  [CLOCK_PROTOCOL, 'clock', 'maxClockStreamsPerPeer']
+] as const) {
+  test(`one peer gets at most ${limit} ${what} streams: one more gets close{too-many-streams}, counted; the slot comes back; others are served`, async t => {
+    const node = await target(t, { [limit]: 2 })
+    const adversary = await hostile(t)
+    // Each stream sends a first byte (describe: the start of a frame, so the request is never complete) or a
+    // request (clock): the first two are served and stay open, waiting for more (until the describe timeout or
+    // the clock idle timeout); the others are refused.
+    const streams = await openStreams(adversary, node, protocol, 4)
+    for (const { s } of streams) s.send(what === 'describe' ? Uint8Array.of(2) : encodeFrame({ type: 'clock-request', id: 1, t1: 1 }))
+    await until(() => node.refusals[what] === 2, 20_000, `2 ${what} streams refused`)
+    const ended = await Promise.all(streams.map(async x => await settled(x.o, 1000)))
+    t.deepEqual(ended.flatMap(o => o === undefined ? [] : [closeCodes(o.messages)]), [['too-many-streams'], ['too-many-streams']])
+    t.is(ended.filter(o => o === undefined).length, 2, 'the first two are held')
+    t.is(node.stats().refusals[what], 2)
+
+    // Another peer is served meanwhile.
+    const other = await hostile(t)
+    const [served] = await openStreams(other, node, protocol, 1)
+    served.s.send(encodeFrame(what === 'describe' ? { type: 'describe-request' } : { type: 'clock-request', id: 1, t1: 1 }))
+    if (what === 'clock') void served.s.close().catch(() => {})
+    const answer = await served.o
+    t.is(answer.messages[0]?.type, what === 'describe' ? 'description' : 'clock-response')
+
+    // The first peer's slot comes back when one of its streams ends.
+    streams.find((_, i) => ended[i] === undefined)!.s.abort(new Error('done'))
+    await until(() => node.refusals[what] === 2, 20_000, 'the count unchanged')
+    const [again] = await openStreams(adversary, node, protocol, 1)
+    again.s.send(encodeFrame(what === 'describe' ? { type: 'describe-request' } : { type: 'clock-request', id: 1, t1: 1 }))
+    if (what === 'clock') void again.s.close().catch(() => {})
+    const r = await again.o
+    t.is(r.messages[0]?.type, what === 'describe' ? 'description' : 'clock-response')
+    t.is(node.refusals[what], 2)
+  })
+}
 
 test('sockets that never start the handshake: a few per address are held until the deadline, the rest refused at once; a newcomer gets in', async t => {
   const node = await target(t, { maxPendingPerAddress: 2, handshakeTimeoutMs: 1500 })
