@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any
 
 import trio
-from libp2p.abc import IHost, INetStream
+from libp2p.abc import IHost, INetConn, INetStream, INetwork, INotifee
 from libp2p.crypto.keys import KeyPair
 from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
@@ -36,7 +36,7 @@ from spikewire.clock.estimator import Estimate
 from spikewire.codec.messages import Description, Direction, Kind, Model, Param, Port
 from spikewire.config import NodeConfig, load_config, parse_config
 from spikewire.errors import ConfigError, SpikewireError
-from spikewire.net.host import dial, listen_addrs, open_host
+from spikewire.net.host import HostLimits, dial, listen_addrs, open_host
 from spikewire.net.identity import load_or_create_key, peer_id_of
 from spikewire.protocols import clock as clock_proto
 from spikewire.protocols import describe as describe_proto
@@ -123,6 +123,10 @@ class Node:
                     requests_per_second=config.limit("clockRequestsPerSecond"), burst=config.limit("clockBurst"),
                     idle_s=config.limit("clockIdleMs") / 1000, stall_s=config.limit("slowConsumerMs") / 1000)
         self.listen = list(listen) if listen is not None else ["/ip4/127.0.0.1/tcp/0"]
+        self.host_limits = HostLimits() if config is None else HostLimits(
+            max_connections=config.limit("maxConnections"),
+            max_connections_per_peer=config.limit("maxConnectionsPerPeer"),
+            handshake_timeout_s=config.limit("handshakeTimeoutMs") / 1000)
         self.name = name
         self.role = role
         self.now = clock
@@ -163,8 +167,10 @@ class Node:
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
-            self._host = await stack.enter_async_context(open_host(self.key, self.listen))
+            self._host = await stack.enter_async_context(open_host(self.key, self.listen, self.host_limits))
             self._nursery = await stack.enter_async_context(trio.open_nursery())
+            if self._allow is not None:
+                self._host.get_network().register_notifee(_Gate(self))
             self.set_stream_handler(describe_proto.PROTOCOL, describe_proto.describe_handler(self.description))
             self.set_stream_handler(clock_proto.PROTOCOL, self.clock_server.handler)
             await self._attach_events()
@@ -361,6 +367,42 @@ def _model(m: dict[str, Any] | None) -> Model | None:
         return None
     params = m.get("params")
     return Model(m["name"], None if params is None else tuple(Param(n, v, u) for n, v, u in params))
+
+
+class _Gate(INotifee):
+    """Closes a connection from a peer outside `allow` as soon as it is up (right after the handshake, the
+    first moment py-libp2p knows the remote PeerId); streams that race it are refused by the handlers."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def connected(self, network: INetwork, conn: INetConn) -> None:
+        peer = conn.muxed_conn.peer_id
+        if not self.node.allowed(peer):
+            self.node.refused += 1
+            self.node.report({"event": "refused", "peer": str(peer), "code": "unauthorized"})
+
+            async def close() -> None:
+                try:
+                    await conn.close()
+                except Exception as err:  # already closing
+                    log.debug("closing a refused connection: %r", err)
+            self.node.nursery.start_soon(close)
+
+    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
+        pass
+
+    async def listen(self, network: INetwork, multiaddr: Any) -> None:
+        pass
+
+    async def listen_close(self, network: INetwork, multiaddr: Any) -> None:
+        pass
 
 
 async def _reset_quietly(stream: INetStream) -> None:
