@@ -76,3 +76,20 @@ def test_tap_summary_counts_the_publishers_close_codes(tmp_path: Path) -> None:
     assert summary["closes"] == {"shutdown": 1}
     assert summary["streams"] == 1 and summary["events"] > 0
     assert any(json.loads(x).get("event") == "close" for x in err.splitlines() if x.startswith("{"))
+
+
+def test_tap_playout_fixed_delivers_at_mapped_time_plus_d(tmp_path: Path) -> None:
+    with ts_node(TS_CONFIG, tmp_path) as (_p, started):
+        r = tap(started["multiaddrs"][0], "spikes", "--json", "--duration", "2.5", "--playout", "fixed:50")
+        usage = tap(started["multiaddrs"][0], "spikes", "--late", "drop")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    events, summary = lines[:-1], lines[-1]
+    assert summary["playout_mode"] == "fixed" and summary["playout_delay_us"] == 50_000
+    assert summary["played"] == len(events) > 20
+    assert summary["played"] + summary["discarded"] + summary["late_dropped"] == summary["events"]
+    for e in events:
+        assert e["due_us"] == e["local_us"] + 50_000
+        assert e["at_us"] >= e["due_us"] or e["late"]
+    assert sum(e["late"] for e in events) == summary["late"] - summary["late_dropped"]
+    assert usage.returncode == 2

@@ -1,13 +1,15 @@
 """`python -m spikewire tap`: subscribe to a remote out port and print its events live, then a summary.
 
-Options, JSON lines and exit codes follow the TypeScript CLI (src/cli/tap.ts) where they overlap; the
-real-time playout options (--playout, --late) are not offered here.
+Options, JSON lines and exit codes follow the TypeScript CLI (src/cli/tap.ts) where they overlap; of the
+playout modes, fixed and synaptic are offered (not adaptive).
 """
 from __future__ import annotations
 
 import math
+import re
 import signal
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ from spikewire.events.subscription import Subscription
 from spikewire.node import Node
 
 HELP = """Usage: python -m spikewire tap MULTIADDR PORT [--json] [--duration S] [--channels 0,1,5] [--quiet]
-                                 [--max-backoff S]
+                                 [--max-backoff S] [--playout fixed:MS|synaptic:MS] [--late deliver|drop]
 
 Subscribe to the out port PORT of the node at MULTIADDR and print its events as they arrive.
 The subscription reconnects when the link drops or the node restarts. At the end (after
@@ -43,6 +45,16 @@ Options:
   --channels LIST   only these channels, e.g. 0,1,5
   --quiet           print no events, only status lines and the summary
   --max-backoff S   longest wait between reconnect attempts (default 2)
+  --playout MODE    print events when real-time playout delivers them, not as they arrive:
+                    fixed:MS (delay D = MS ms) or synaptic:MS (a declared delay; later arrivals
+                    are delivered at once and counted as violations). Event times are mapped
+                    with the clock estimate of the publisher (time - offset), and delivered at
+                    mapped time + D on a dedicated thread. Event lines gain local_us, due_us,
+                    at_us, late and violation; the summary gains the playout counts. Events
+                    still queued at the end are counted as discarded. (The TypeScript tap's
+                    adaptive mode is not offered here.)
+  --late POLICY     with fixed playout: deliver late events flagged (default) or drop them
+                    (counted either way)
   -h, --help        show this help
 """
 
@@ -112,17 +124,63 @@ def run(argv: list[str]) -> int:
     port = ns.port
     if not PORT_NAME.fullmatch(port):
         raise UsageError(f"{dumps(port)} is not a port name ([a-z0-9][a-z0-9_.-]*)")
-    if ns.playout is not None or ns.late is not None:
-        raise UsageError("--playout and --late are not offered by the Python tap (use the TypeScript CLI)")
+    playout = playout_arg(ns.playout)
+    late = ns.late
+    if late is not None and late not in ("deliver", "drop"):
+        raise UsageError(f"--late must be deliver or drop (got {dumps(late)})")
+    if late is not None and (playout is None or playout[0] == "synaptic"):
+        raise UsageError("--late applies to --playout fixed:MS")
     duration = seconds(ns.duration, "duration")
     channels = channel_list(ns.channels)
     max_backoff = seconds(ns.max_backoff, "max-backoff") or 2.0
     json_mode = bool(ns.json)
-    return trio.run(_main, target, port, duration, channels, max_backoff, json_mode, bool(ns.quiet))
+    return trio.run(_main, target, port, duration, channels, max_backoff, json_mode, bool(ns.quiet), playout,
+                    late or "deliver")
+
+
+def playout_arg(v: str | None) -> tuple[str, int] | None:
+    """fixed:MS or synaptic:MS -> (mode, delay µs)."""
+    if v is None:
+        return None
+    if v == "adaptive":
+        raise UsageError("--playout adaptive is not offered by the Python tap (fixed:MS or synaptic:MS)")
+    m = re.fullmatch(r"(fixed|synaptic):(\d+(?:\.\d+)?)", v)
+    if m is None:
+        raise UsageError(f"--playout must be fixed:MS or synaptic:MS (got {dumps(v)})")
+    us = round(float(m.group(2)) * 1000)
+    if us > 60_000_000:
+        raise UsageError(f"--playout delay must be at most 60000 ms (got {m.group(2)})")
+    return m.group(1), us
+
+
+def played_json(peer: str, port: str, d: Any, synaptic: bool) -> str:
+    head = f'{{"peer":{dumps(peer)},"port":{dumps(port)},"channel":'
+    vals = None if d.values is None else [dumps(float(v)) for v in d.values.tolist()]
+    out = []
+    for i, (c, t, lt, due, late) in enumerate(zip(d.channels.tolist(), d.times.tolist(), d.local_times.tolist(),
+                                                   d.due_us.tolist(), d.late.tolist(), strict=True)):
+        v = "" if vals is None else f',"value":{vals[i]}'
+        lt_s = "true" if late else "false"
+        viol = "true" if (late and synaptic) else "false"
+        out.append(f'{head}{c},"time_us":{t}{v},"local_us":{lt},"due_us":{due},"at_us":{d.at_us},'
+                   f'"late":{lt_s},"violation":{viol}}}\n')
+    return "".join(out)
+
+
+def played_text(d: Any, synaptic: bool) -> str:
+    out = []
+    vals = None if d.values is None else d.values.tolist()
+    for i, (c, t, due, late) in enumerate(zip(d.channels.tolist(), d.times.tolist(), d.due_us.tolist(),
+                                              d.late.tolist(), strict=True)):
+        v = "" if vals is None else f"  value {float(vals[i])}"
+        flag = ("  DELAY VIOLATION" if synaptic else "  LATE") if late else ""
+        out.append(f"{t} us  ch {c}{v}  at {d.at_us} us (due +{d.at_us - due} us){flag}\n")
+    return "".join(out)
 
 
 async def _main(target: str, port: str, duration: float | None, channels: list[int] | None,
-                max_backoff: float, json_mode: bool, quiet: bool) -> int:
+                max_backoff: float, json_mode: bool, quiet: bool, playout: tuple[str, int] | None = None,
+                late: str = "deliver") -> int:
     status = Status(json_mode)
     printed = 0
     not_printed = 0
@@ -174,6 +232,33 @@ async def _main(target: str, port: str, duration: float | None, channels: list[i
         sub = Subscription(node.host, target, port, channels=channels, max_backoff_s=max_backoff,
                            clock=node.now, on_status=on_status)
         peer_clock: list[Any] = []
+        player = None
+        out_lock = threading.Lock()
+        if playout is not None:
+            from spikewire.timing.playout import PlayoutThread
+            synaptic = playout[0] == "synaptic"
+
+            def on_played(d: Any) -> None:
+                nonlocal printed, not_printed, not_printed_batches, stdout_closed
+                if quiet:
+                    return
+                with out_lock:
+                    if stdout_closed:
+                        not_printed += len(d)
+                        not_printed_batches += 1
+                        return
+                    try:
+                        sys.stdout.write(played_json(sub.peer or "", port, d, synaptic) if json_mode
+                                         else played_text(d, synaptic))
+                        sys.stdout.flush()
+                        printed += len(d)
+                    except BrokenPipeError:
+                        stdout_closed = True
+                        not_printed += len(d)
+                        not_printed_batches += 1
+
+            player = PlayoutThread(on_played, playout[1], clock=node.now,
+                                   late_policy="deliver" if synaptic else late).start()
 
         async def consume() -> None:
             nonlocal printed, not_printed, not_printed_batches, stdout_closed, reason
@@ -189,6 +274,9 @@ async def _main(target: str, port: str, duration: float | None, channels: list[i
                     if est is not None:
                         now = node.now()
                         latencies.append(now - (int(b.times[-1]) - est.offset_us))
+                    if player is not None:
+                        player.push(b.channels, b.times, b.values, mapper=est)
+                        continue
                     if quiet:
                         continue
                     if stdout_closed:
@@ -231,6 +319,7 @@ async def _main(target: str, port: str, duration: float | None, channels: list[i
             nursery.start_soon(signals)
         with trio.move_on_after(3) as scope:
             await sub.aclose()
+        play_stats = player.stop() if player is not None else None
         if scope.cancelled_caught:
             status.print({"event": "warning", "step": "unsubscribe", "timeout_ms": 3000},
                          "unsubscribing did not finish within 3000 ms")
@@ -257,8 +346,20 @@ async def _main(target: str, port: str, duration: float | None, channels: list[i
         "clock_uncertainty_us": None if est is None else num(est.uncertainty_us),
         "printed": printed, "not_printed": not_printed, "not_printed_batches": not_printed_batches,
         "closes": s.closes, "rejects": s.rejects, "stream_errors": s.stream_errors,
-        "connect_errors": s.connect_errors, "ended": reason,
+        "connect_errors": s.connect_errors,
     }
+    if play_stats is not None and playout is not None:
+        synaptic = playout[0] == "synaptic"
+        summary.update({
+            "playout_mode": playout[0], "playout_delay_us": playout[1], "played": play_stats["delivered"],
+            "late": play_stats["late"], "late_dropped": play_stats["late_dropped"],
+            "violations": play_stats["late"] if synaptic else 0, "out_of_order": 0,
+            "overflow": play_stats["overflow"], "discarded": play_stats["abandoned"],
+            "timing_mean_error_us": None, "timing_max_error_us": num(play_stats["lateness_max_us"]),
+            "timing_p50_error_us": num(play_stats["lateness_p50_us"]),
+            "timing_p99_error_us": num(play_stats["lateness_p99_us"]),
+        })
+    summary["ended"] = reason
     if not stdout_closed:
         if json_mode:
             out(dumps(summary))
@@ -276,7 +377,11 @@ async def _main(target: str, port: str, duration: float | None, channels: list[i
                 + (f"; clock offset {est.offset_us / 1000:.3f} ± {est.uncertainty_us / 1000:.3f} ms"
                    if est is not None and math.isfinite(est.uncertainty_us) else "")
                 + ("; " + "; ".join(parts) if parts else "")
-                + ("; never subscribed" if s.connects == 0 else ""))
+                + ("; never subscribed" if s.connects == 0 else "")
+                + (f"; playout {summary['playout_mode']} D {playout[1] / 1000:.3f} ms: {summary['played']} played, "
+                   f"{summary['late']} late ({summary['late_dropped']} dropped), {summary['violations']} delay "
+                   f"violations, {summary['overflow']} overflow, {summary['discarded']} discarded at the end"
+                   if play_stats is not None and playout is not None else ""))
     if reason == "ended" and sub.error is not None:
         raise sub.error
     if s.connects == 0 and reason in ("duration", "signal"):
