@@ -200,7 +200,8 @@ def test_allow_list_refuses_other_peers(tmp_path: Path) -> None:
 
 def test_streams_per_peer_are_bounded() -> None:
     """Describe has no reject: the stream beyond the per-peer limit is reset without a message (§11.4)."""
-    from spikewire.node import DEFAULT_STREAMS_PER_PEER
+    from spikewire.node import DEFAULT_LIMITS
+    DEFAULT_STREAMS_PER_PEER = DEFAULT_LIMITS["maxDescribeStreamsPerPeer"]
 
     async def main() -> None:
         async with Node(name="bounded") as node, open_host() as h:
@@ -224,4 +225,34 @@ def test_streams_per_peer_are_bounded() -> None:
             await held[0].write(frame(DescribeRequest()))
             ans = await collect(held[0])
             assert isinstance(ans.messages[0], Description) and ans.messages[0].name == "bounded"
+    trio.run(main)
+
+
+def test_config_limits_per_peer_and_limits_not_applied() -> None:
+    """A config's maxDescribeStreamsPerPeer bounds describe streams; a limit the Python node does not apply
+    (the TypeScript node's connection guard) is reported, not ignored silently."""
+    config = {"name": "limited", "listen": ["/ip4/127.0.0.1/tcp/0"], "ports": [],
+              "limits": {"maxDescribeStreamsPerPeer": 2, "maxPendingPerAddress": 4}}
+
+    async def main() -> None:
+        async with Node(config=config) as node, open_host() as h:
+            assert node.stats()["unappliedLimits"] == ["maxPendingPerAddress"]
+            held = [await raw_stream(h, node.addrs[0], dp.PROTOCOL) for _ in range(2)]
+            with trio.fail_after(20):
+                while sum(node._active.values()) < 2:
+                    await trio.sleep(0.02)
+            from spikewire.net.host import DialError
+            try:
+                extra = await raw_stream(h, node.addrs[0], dp.PROTOCOL)
+            except DialError:
+                pass
+            else:
+                ans = await collect(extra)
+                assert ans.messages == [] and ans.ended == "reset"
+            with trio.fail_after(20):
+                while node.refused < 1:
+                    await trio.sleep(0.02)
+            await held[1].write(frame(DescribeRequest()))
+            ans = await collect(held[1])
+            assert isinstance(ans.messages[0], Description) and ans.messages[0].name == "limited"
     trio.run(main)

@@ -49,6 +49,11 @@ DIRECTIONS = {"in": 0, "out": 1}
 KINDS = {"spike": 0, "weighted": 1}
 EVENTS_PROTOCOL = "/spikewire/events/1.0.0"
 DEFAULT_STREAMS_PER_PEER = 16
+DEFAULT_LIMITS = {"maxDescribeStreamsPerPeer": 8, "maxClockStreamsPerPeer": 4}
+"""The per-peer describe and clock stream limits of a node started without a config (the schema's defaults)."""
+UNAPPLIED_LIMITS = ("maxConnectionsPerAddress", "maxPendingPerAddress", "idleConnectionMs", "streamWindowBytes")
+"""Limits of the config format that the Python node does not apply (py-libp2p has no hook for them): a
+config that sets one gets a warning and the names in `stats()["unappliedLimits"]`."""
 """Concurrent inbound streams per peer and protocol for describe and clock (spec §11.4)."""
 
 StreamHandler = Callable[[INetStream], Awaitable[None]]
@@ -123,6 +128,10 @@ class Node:
                     requests_per_second=config.limit("clockRequestsPerSecond"), burst=config.limit("clockBurst"),
                     idle_s=config.limit("clockIdleMs") / 1000, stall_s=config.limit("slowConsumerMs") / 1000)
         self.listen = list(listen) if listen is not None else ["/ip4/127.0.0.1/tcp/0"]
+        self.unapplied_limits = [] if config is None else [
+            n for n in UNAPPLIED_LIMITS if config.raw.get("limits", {}).get(n) is not None]
+        for n in self.unapplied_limits:
+            log.warning("limits.%s is not applied by the Python node (the TypeScript node applies it)", n)
         self.host_limits = HostLimits() if config is None else HostLimits(
             max_connections=config.limit("maxConnections"),
             max_connections_per_peer=config.limit("maxConnectionsPerPeer"),
@@ -171,8 +180,10 @@ class Node:
             self._nursery = await stack.enter_async_context(trio.open_nursery())
             if self._allow is not None:
                 self._host.get_network().register_notifee(_Gate(self))
-            self.set_stream_handler(describe_proto.PROTOCOL, describe_proto.describe_handler(self.description))
-            self.set_stream_handler(clock_proto.PROTOCOL, self.clock_server.handler)
+            self.set_stream_handler(describe_proto.PROTOCOL, describe_proto.describe_handler(self.description),
+                                    max_per_peer=self._stream_limit("maxDescribeStreamsPerPeer"))
+            self.set_stream_handler(clock_proto.PROTOCOL, self.clock_server.handler,
+                                    max_per_peer=self._stream_limit("maxClockStreamsPerPeer"))
             await self._attach_events()
         except BaseException:
             await stack.__aexit__(None, None, None)
@@ -204,7 +215,8 @@ class Node:
         out: dict[str, Any] = {"refused": self.refused,
                                "clockServer": {"streams": cs.streams, "requests": cs.requests, "answers": cs.answers,
                                                "failed": cs.failed, "slowConsumer": cs.slow_consumer,
-                                               "timeouts": cs.timeouts}}
+                                               "timeouts": cs.timeouts},
+                               "unappliedLimits": list(self.unapplied_limits)}
         for name, source in list(self.stats_sources.items()):
             try:
                 out[name] = source()
@@ -259,6 +271,10 @@ class Node:
 
     def allowed(self, peer: ID) -> bool:
         return self._allow is None or str(peer) in self._allow
+
+    def _stream_limit(self, name: str) -> int:
+        """A per-peer stream limit of the config (its schema default without one)."""
+        return self.config.limit(name) if self.config is not None else DEFAULT_LIMITS[name]
 
     def set_stream_handler(self, protocol: str, handler: StreamHandler,
                            max_per_peer: int | None = DEFAULT_STREAMS_PER_PEER) -> None:
