@@ -1,0 +1,107 @@
+"""libp2p host for spikewire (spec §4.1): TCP, Noise (XX) and Yamux only, an Ed25519 identity.
+
+py-libp2p runs on trio. `open_host` is an async context manager that starts the host listening and stops
+it on exit; `dial` connects to a /p2p/ multiaddr and returns the peer's ID; `open_stream` negotiates one
+protocol on a new stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import multiaddr
+import trio
+from libp2p import new_host
+from libp2p.abc import IHost, INetStream
+from libp2p.crypto.keys import KeyPair
+from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
+from libp2p.custom_types import TProtocol
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
+from libp2p.stream_muxer.yamux.yamux import Yamux
+
+from spikewire.errors import SpikewireError
+from spikewire.net.identity import new_key
+
+log = logging.getLogger("spikewire.net")
+
+DEFAULT_LISTEN = ("/ip4/127.0.0.1/tcp/0",)
+DIAL_TIMEOUT_S = 10.0
+
+
+class DialError(SpikewireError):
+    """The peer could not be reached, or no protocol could be negotiated with it (a local report)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, None, message)
+
+
+def create_host(key: KeyPair | None = None) -> IHost:
+    """A host offering the mandatory profile only: TCP + Noise + Yamux (no TLS, secio, plaintext, mplex)."""
+    key = key or new_key()
+    noise = NoiseTransport(key, noise_privkey=new_x25519_key_pair().private_key)
+    return new_host(
+        key_pair=key,
+        sec_opt={TProtocol(NOISE_PROTOCOL_ID): noise},
+        muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
+        enable_mDNS=False,
+        enable_upnp=False,
+    )
+
+
+@asynccontextmanager
+async def open_host(key: KeyPair | None = None,
+                    listen: Sequence[str] = DEFAULT_LISTEN) -> AsyncIterator[IHost]:
+    host = create_host(key)
+    addrs = [multiaddr.Multiaddr(a) for a in listen]
+    async with host.run(listen_addrs=addrs):
+        try:
+            yield host
+        finally:
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(5):
+                    await host.close()
+
+
+def listen_addrs(host: IHost) -> list[str]:
+    """The addresses the host listens on, each ending in /p2p/<PeerId> (ready to give to a dialer)."""
+    pid = host.get_id().to_string()
+    out = []
+    for a in host.get_addrs():
+        s = str(a)
+        out.append(s if "/p2p/" in s else f"{s}/p2p/{pid}")
+    return out
+
+
+async def dial(host: IHost, addr: str, timeout: float = DIAL_TIMEOUT_S) -> ID:
+    """Connect to the peer at a /p2p/ multiaddr (reusing a live connection) and return its PeerId."""
+    try:
+        info = info_from_p2p_addr(multiaddr.Multiaddr(addr))
+    except Exception as err:
+        raise DialError("invalid-address", f"{addr!r} is not a multiaddr ending in /p2p/<PeerId>: {err}") from err
+    try:
+        with trio.fail_after(timeout):
+            await host.connect(info)
+    except trio.TooSlowError as err:
+        raise DialError("dial-failed", f"could not connect to {addr} within {timeout:g} s") from err
+    except Exception as err:
+        raise DialError("dial-failed", f"could not connect to {addr}: {err}") from err
+    return info.peer_id
+
+
+async def open_stream(host: IHost, peer: ID, protocols: Sequence[str],
+                      timeout: float = DIAL_TIMEOUT_S) -> INetStream:
+    """Open a stream to a connected peer and negotiate the first of `protocols` it accepts (spec §4.4)."""
+    try:
+        with trio.fail_after(timeout):
+            return await host.new_stream(peer, [TProtocol(p) for p in protocols])
+    except trio.TooSlowError as err:
+        raise DialError("dial-failed", f"no answer from {peer} to {list(protocols)} within {timeout:g} s") from err
+    except Exception as err:
+        raise DialError("protocol-unsupported",
+                        f"{peer} did not accept any of {list(protocols)}: {err}") from err
