@@ -38,7 +38,7 @@ class DialError(SpikewireError):
     """The peer could not be reached, or no protocol could be negotiated with it (a local report)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, None, message)
+        super().__init__(code, message)
 
 
 def create_host(key: KeyPair | None = None) -> IHost:

@@ -102,14 +102,14 @@ def read_key(path: str | os.PathLike[str]) -> KeyPair:
     p = Path(path)
     st = p.stat()
     if st.st_mode & 0o077:
-        raise ConfigError("key-permissions",
-                          f"{p} is readable by other users (mode {stat.S_IMODE(st.st_mode):o}); run chmod 600 {p}")
+        raise ConfigError(f"{p} is readable by other users (mode {stat.S_IMODE(st.st_mode):o}); run chmod 600 {p}",
+                          "key-permissions")
     if st.st_size > MAX_KEY_FILE:
-        raise ConfigError("key-invalid", f"{p} is too large to be a key file")
+        raise ConfigError(f"{p} is too large to be a key file", "key-invalid")
     try:
         return decode_private_key(p.read_bytes())
     except ValueError as err:
-        raise ConfigError("key-invalid", f"{p} does not hold a libp2p private key: {err}") from err
+        raise ConfigError(f"{p} does not hold a libp2p private key: {err}", "key-invalid") from err
 
 
 def write_new_key(path: str | os.PathLike[str]) -> KeyPair:
@@ -118,7 +118,7 @@ def write_new_key(path: str | os.PathLike[str]) -> KeyPair:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as err:
-        raise ConfigError("key-exists", f"{path} exists already; refusing to overwrite a node identity") from err
+        raise ConfigError(f"{path} exists already; refusing to overwrite a node identity", "key-exists") from err
     with os.fdopen(fd, "wb") as f:
         f.write(encode_private_key(key))
     return key

@@ -21,7 +21,7 @@ from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamErro
 
 from spikewire.codec.framing import FrameDecoder
 from spikewire.codec.messages import Close, decode_message, frame
-from spikewire.errors import CODES, ProtocolError, SpikewireError
+from spikewire.errors import CODES, ProtocolError, SpikewireError, StreamResetError
 
 log = logging.getLogger("spikewire.wire")
 
@@ -34,11 +34,10 @@ CLOSE_WRITE_TIMEOUT_S = 1.0
 
 
 class StreamFailed(SpikewireError):
-    """The stream ended abnormally: the peer reset it (code `stream-reset`), or it is unusable
-    (`stream-closed`). A local report: nothing is sent (spec §9.2.10, abnormal end)."""
+    """The stream cannot be used: its write side is closed (code `stream-closed`). A local report."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, None, message)
+    def __init__(self, message: str) -> None:
+        super().__init__("stream-closed", message)
 
 
 class FramedStream:
@@ -61,6 +60,7 @@ class FramedStream:
         self._failed: SpikewireError | None = None
         self._write_lock = trio.Lock()
         self._write_closed = False
+        self._write_broken = False
         self._reset = False
         self.last_arrival: float | None = None
 
@@ -81,7 +81,7 @@ class FramedStream:
 
     @property
     def write_closed(self) -> bool:
-        return self._write_closed or self._reset
+        return self._write_closed or self._write_broken or self._reset
 
     # -- reading ----------------------------------------------------------------------------------------
     async def read_item(self, *, timeout: float | None = None) -> bytes | None:
@@ -89,7 +89,7 @@ class FramedStream:
 
         Raises ProtocolError (malformed-frame, frame-too-large) after closing and resetting the stream,
         ProtocolError('timeout') after `timeout` seconds without a whole frame (then close{timeout} + reset),
-        StreamFailed when the peer reset the stream.
+        StreamResetError when the peer reset the stream.
         """
         if self._failed is not None:
             raise self._failed
@@ -115,7 +115,7 @@ class FramedStream:
                 chunk = b""
             except (StreamReset, StreamError, StreamClosed) as err:
                 self._reset = True
-                self._failed = StreamFailed("stream-reset", f"the peer reset the stream ({err or 'reset'})")
+                self._failed = StreamResetError(f"the peer reset the stream ({err or 'reset'})")
                 raise self._failed from err
             if not chunk:
                 self._eof = True
@@ -161,13 +161,13 @@ class FramedStream:
     async def write_bytes(self, data: bytes) -> None:
         """Send bytes that already hold whole frames."""
         if self.write_closed:
-            raise StreamFailed("stream-closed", "the write side of this stream is closed")
+            raise StreamFailed("the write side of this stream is closed")
         async with self._write_lock:
             try:
                 await self.stream.write(data)
             except (StreamReset, StreamError, StreamClosed) as err:
-                self._reset = True
-                raise StreamFailed("stream-reset", f"write failed: the stream was reset ({err or 'reset'})") from err
+                self._write_broken = True  # the transport gave up (a reset, or a window that stayed closed)
+                raise StreamResetError(f"write failed: the stream was reset ({err or 'reset'})") from err
 
     async def close_write(self) -> None:
         """Close the write side without a message (the normal end of a description or of clock responses)."""
@@ -186,7 +186,7 @@ class FramedStream:
             return
         try:
             await self.write(Close(_code_number(code), reason))
-        except StreamFailed:
+        except (StreamFailed, StreamResetError):
             return
         await self.close_write()
 
@@ -194,11 +194,11 @@ class FramedStream:
         """Send close{code} best effort (skipped when the write side is closed or blocked), then reset."""
         if self._reset:
             return
-        if code is not None and not self._write_closed:
+        if code is not None and not self.write_closed:
             with trio.move_on_after(CLOSE_WRITE_TIMEOUT_S):
                 try:
                     await self.write(Close(_code_number(code), reason))
-                except StreamFailed:
+                except (StreamFailed, StreamResetError):
                     pass
         self._reset = True
         with trio.CancelScope(shield=True):
