@@ -8,6 +8,10 @@
  * - "stream": the event receiver's frames after its open (each messages_hex item with its length
  *   prefix). Output: {"ok": true, "gap": n} or {"error": "<code>", "fail_at": i}.
  *
+ * - "encode" (only for entries with `"encode": true`): a valid vector's JSON `message` (unless the vector
+ *   is decode_only), with `framed` true for framing vectors. Output: {"hex": "<the bytes>"}, compared with
+ *   the vector's frame_hex (framed) or cbor_hex. Reported as the vector id followed by " (encode)".
+ *
  * Single-shot: one process per vector; SW_CODEC_INPUT, SW_CODEC_CONTEXT (JSON) in the environment, the hex
  * on stdin (SW_CODEC_ENCODING=raw for raw bytes), one JSON line out. Lines mode (manifest `"lines": true`):
  * one process, SW_CODEC_MODE=lines, one JSON request per stdin line {"id", "input", "hex", "context"}, one
@@ -25,6 +29,28 @@ export interface CodecRequest {
   input: 'message' | 'frame' | 'stream'
   hex: string
   context: VectorContext
+}
+
+export interface EncodeRequest {
+  id: string
+  input: 'encode'
+  message: Record<string, unknown>
+  framed: boolean
+}
+
+const ENCODE_SUFFIX = ' (encode)'
+
+/** The encode request of a vector, or undefined when the vector has no message to encode. */
+export function encodeRequestFor (v: Vector): EncodeRequest | undefined {
+  if (v.fail || v.message === undefined || v.decode_only === true || v.messages_hex !== undefined) return undefined
+  return { id: v.id + ENCODE_SUFFIX, input: 'encode', message: v.message, framed: v.frame_hex !== undefined }
+}
+
+/** The reason an encode answer is wrong, or undefined. */
+export function judgeEncode (v: Vector, out: Record<string, unknown> | undefined): string | undefined {
+  if (out === undefined) return 'no answer'
+  const want = v.frame_hex ?? v.cbor_hex
+  return out.hex === want ? undefined : `want hex ${want?.slice(0, 120)}, got ${JSON.stringify(out).slice(0, 300)}`
 }
 
 export function requestFor (v: Vector): CodecRequest {
@@ -48,7 +74,7 @@ export function judgeAnswer (v: Vector, out: Record<string, unknown> | undefined
   return undefined
 }
 
-async function runLines (impl: Impl, requests: CodecRequest[], root: string): Promise<Map<string, Record<string, unknown>>> {
+async function runLines (impl: Impl, requests: Array<CodecRequest | EncodeRequest>, root: string): Promise<Map<string, Record<string, unknown>>> {
   const answers = new Map<string, Record<string, unknown>>()
   const p = new ImplProcess({
     command: impl.codec!.command,
@@ -63,14 +89,16 @@ async function runLines (impl: Impl, requests: CodecRequest[], root: string): Pr
   return answers
 }
 
-async function runSingle (impl: Impl, req: CodecRequest, root: string): Promise<Record<string, unknown> | undefined> {
+async function runSingle (impl: Impl, req: CodecRequest | EncodeRequest, root: string): Promise<Record<string, unknown> | undefined> {
   const p = new ImplProcess({
     command: impl.codec!.command,
     args: impl.codec!.args,
     cwd: root,
-    env: { SW_CODEC_INPUT: req.input, SW_CODEC_CONTEXT: JSON.stringify(req.context) },
+    env: req.input === 'encode'
+      ? { SW_CODEC_INPUT: 'encode' }
+      : { SW_CODEC_INPUT: req.input, SW_CODEC_CONTEXT: JSON.stringify(req.context) },
     objectsOnly: true,
-    stdin: req.hex + '\n'
+    stdin: (req.input === 'encode' ? JSON.stringify({ message: req.message, framed: req.framed }) : req.hex) + '\n'
   })
   if (!await p.waitExit(30_000)) p.kill()
   return p.lastAnswer
@@ -88,7 +116,10 @@ export async function runCodec (impls: Impl[], root: string, options: { only?: s
     for (const v of vectors) {
       if (!applicable.includes(v)) results.push({ impl: impl.id, vector: v.id, status: 'n/a', reason: `${impl.id}'s codec does not cover this area` })
     }
-    const requests = applicable.map(requestFor)
+    const encodes = impl.codec!.encode
+      ? applicable.map(encodeRequestFor).filter((r): r is EncodeRequest => r !== undefined)
+      : []
+    const requests: Array<CodecRequest | EncodeRequest> = [...applicable.map(requestFor), ...encodes]
     let answers: Map<string, Record<string, unknown>>
     if (impl.codec!.lines) {
       answers = await runLines(impl, requests, root)
@@ -105,6 +136,11 @@ export async function runCodec (impls: Impl[], root: string, options: { only?: s
     for (const v of applicable) {
       const why = judgeAnswer(v, answers.get(v.id))
       results.push({ impl: impl.id, vector: v.id, status: why === undefined ? 'pass' : 'fail', reason: why ?? '' })
+    }
+    for (const r of encodes) {
+      const v = applicable.find(x => x.id + ENCODE_SUFFIX === r.id)!
+      const why = judgeEncode(v, answers.get(r.id))
+      results.push({ impl: impl.id, vector: r.id, status: why === undefined ? 'pass' : 'fail', reason: why ?? '' })
     }
   }
   return results

@@ -13,6 +13,8 @@ export interface CodecEntry {
   lines: boolean
   /** Vector areas it handles (default: all). Vectors of other areas are not applicable. */
   areas?: string[]
+  /** true: it also answers "encode" requests (message in the JSON mapping -> bytes). */
+  encode: boolean
 }
 
 /** A failure of this implementation that is known and reported, not counted (impls.json "known_issues"). */
@@ -59,7 +61,7 @@ function codec (v: unknown, where: string): CodecEntry {
   if (typeof v !== 'object' || v === null) fail(where, 'must be an object')
   const o = v as Obj
   if (typeof o.command !== 'string' || o.command === '') fail(`${where}.command`, 'must be a non-empty string')
-  const c: CodecEntry = { command: o.command, args: o.args === undefined ? [] : strings(o.args, `${where}.args`), lines: o.lines === true }
+  const c: CodecEntry = { command: o.command, args: o.args === undefined ? [] : strings(o.args, `${where}.args`), lines: o.lines === true, encode: o.encode === true }
   if (o.areas !== undefined) c.areas = strings(o.areas, `${where}.areas`)
   return c
 }
