@@ -31,6 +31,17 @@ from spikewire.net.identity import new_key
 log = logging.getLogger("spikewire.net")
 
 DEFAULT_LISTEN = ("/ip4/127.0.0.1/tcp/0",)
+
+
+class _QuietIdentify(logging.Filter):
+    """py-libp2p logs an error each time a peer does not serve identify (/ipfs/id/1.0.0); spikewire nodes
+    need not serve it (spec §4.1), so that record is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "/ipfs/id/" not in record.getMessage()
+
+
+logging.getLogger("libp2p.host.basic_host").addFilter(_QuietIdentify())
 DIAL_TIMEOUT_S = 10.0
 
 
