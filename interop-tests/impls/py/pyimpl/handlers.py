@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from .adversary import adversary_dialer, adversary_listener
 from .context import Ctx
 from .rawpeer import full_addrs, raw_host
+from .access import describe_listener
 from .timing import estimate_clock
 import time
 
@@ -37,17 +38,12 @@ async def start_raw(ctx: Ctx) -> AsyncIterator[Peer]:
         yield RawPeer(host)
 
 
-class LibPeer(Peer):
-    """A host of the library (TCP, Noise, Yamux; Ed25519) with the node's clock, skewed as
-    SW_CLOCK_OFFSET_US and SW_CLOCK_DRIFT_PPM say (anchored when the peer starts), serving the clock
-    protocol as a listener."""
+class NodePeer(Peer):
+    """A spikewire.Node (TCP, Noise, Yamux; Ed25519; describe and clock served) on the node's clock,
+    skewed as SW_CLOCK_OFFSET_US and SW_CLOCK_DRIFT_PPM say (anchored when the peer starts)."""
 
-    def __init__(self, ctx: Ctx, host: Any) -> None:
-        from spikewire.net.host import listen_addrs
+    def __init__(self, ctx: Ctx) -> None:
         from spikewire.protocols.clock import now_us
-        self.host = host
-        self.peer_id = host.get_id().to_string()
-        self.multiaddrs = listen_addrs(host)
         base = now_us
         self.anchor_us = base()
         offset, drift = ctx.clock_offset_us, ctx.clock_drift_ppm
@@ -59,19 +55,28 @@ class LibPeer(Peer):
                 t = base()
                 return int(round(t + offset + (t - anchor) * drift * 1e-6))
             self.clock = skewed
+        self.ctx = ctx
+
+    def attach(self, node: Any) -> None:
+        self.node = node
+        self.host = node.host
+        self.peer_id = str(node.peer_id)
+        self.multiaddrs = node.addrs
 
     async def setup_listener(self, ctx: Ctx, dialer_peer: str) -> None:
-        from libp2p.custom_types import TProtocol
-        from spikewire.protocols.clock import PROTOCOL, ClockServer
-        self.clock_server = ClockServer(clock=self.clock)
-        self.host.set_stream_handler(TProtocol(PROTOCOL), self.clock_server.handler)
+        from .ports import add_ports
+        add_ports(self.node, ctx, dialer_peer)
 
 
 @asynccontextmanager
-async def start_lib(ctx: Ctx) -> AsyncIterator[Peer]:
-    from spikewire.net.host import open_host
-    async with open_host(listen=[ctx.listen if ctx.role == "listener" else "/ip4/127.0.0.1/tcp/0"]) as host:
-        yield LibPeer(ctx, host)
+async def start_node(ctx: Ctx) -> AsyncIterator[Peer]:
+    from spikewire.node import Node
+    peer = NodePeer(ctx)
+    listen = ctx.listen if ctx.role == "listener" else "/ip4/127.0.0.1/tcp/0"
+    async with Node(listen=[listen], name=f"interop-{ctx.role}",
+                              role="source" if ctx.role == "listener" else "sink", clock=peer.clock) as node:
+        peer.attach(node)
+        yield peer
 
 
 async def serve(ctx: Ctx, peer: Peer) -> dict[str, Any]:
@@ -96,7 +101,8 @@ async def _adv_listener(ctx: Ctx, peer: RawPeer) -> dict[str, Any]:
 
 
 HANDLERS: dict[str, dict[str, Handler]] = {
-    "clock-sync": {"dialer": Handler(start_lib, estimate_clock), "listener": Handler(start_lib, serve)},
+    "clock-sync": {"dialer": Handler(start_node, estimate_clock), "listener": Handler(start_node, serve)},
+    "connect-and-describe": {"dialer": Handler(start_node, describe_listener), "listener": Handler(start_node, serve)},
     "adversarial-to-listener": {"dialer": Handler(start_raw, _adv_dialer)},
     "adversarial-to-dialer": {"listener": Handler(start_raw, _adv_listener)},
     "oversize-frame-to-listener": {"dialer": Handler(start_raw, _adv_dialer)},
