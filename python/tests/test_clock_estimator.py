@@ -197,3 +197,15 @@ def test_request_ids_wrap_modulo_2_32() -> None:
     assert reqs.next_id() == 0
     with pytest.raises(ValueError):
         reqs.sent(2**32, T0)
+
+
+def test_update_returns_estimate_at_receive_time() -> None:
+    est = ClockEstimator()
+    e = est.update(T0, T0 + 2650, T0 + 2690, T0 + 340)
+    assert e is not None and e.offset_us == 2500 and e.at_local_us == T0 + 340
+    assert e.rtt_us == 300 and e.samples_used == 1 and e.uncertainty_us >= 150
+    # Within a burst the sample waits for the burst's end.
+    est2 = ClockEstimator()
+    assert est2.update(T0, T0 + 2650, T0 + 2690, T0 + 340, burst=0) is None
+    est2.end_burst()
+    assert est2.estimate() is not None

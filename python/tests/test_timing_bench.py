@@ -17,3 +17,10 @@ def test_bench_playout_small() -> None:
     for run in (line, line["baseline"]):
         assert run["events"] == 200 and run["abandoned"] == 0 and run["out_of_order"] == 0
         assert run["lateness_p50_us"] >= 0 and run["lateness_p99_us"] >= run["lateness_p50_us"]
+
+
+def test_bench_playout_contended_small() -> None:
+    from spikewire.timing.bench import bench_playout_contended
+    line = bench_playout_contended(seconds=0.2)
+    for run in (line, line["baseline"]):
+        assert run["events"] == 200 and run["abandoned"] == 0 and run["out_of_order"] == 0

@@ -115,7 +115,8 @@ def test_silent_input_stalls_then_rejoins_late() -> None:
 
 def test_next_poll_and_all_stalled_release() -> None:
     m, sink, clock = make(stall_after_us=1000)
-    a, b = m.add_input(), m.add_input()
+    a = m.add_input()
+    m.add_input()
     assert m.next_poll_us() == T0 + 1000
     m.push(a, chans(1), arr(5))
     clock.advance(1000)
@@ -139,7 +140,8 @@ def test_late_policy_drop_counts() -> None:
 
 def test_overflow_counted() -> None:
     m, sink, _ = make(max_queue=3)
-    a, b = m.add_input(), m.add_input()
+    a = m.add_input()
+    m.add_input()
     m.push(a, chans(5), arr(1, 2, 3, 4, 5))
     st = m.stats()
     assert st["overflow"] == 2 and st["queued"] == 3
@@ -188,3 +190,34 @@ def test_map_remote_through_estimator() -> None:
     mapped = map_remote(np.array([T0 + 10_000], dtype=np.int64), est.estimate())
     assert mapped.dtype == np.int64 and int(mapped[0]) == T0 + 7500
     assert int(map_remote(arr(5), None)[0]) == T0 + 5
+
+
+def test_clock_may_be_a_function() -> None:
+    now = [T0]
+    sink = Sink()
+    m = WatermarkMerge(sink, clock=lambda: now[0], stall_after_us=100)
+    a = m.add_input()
+    m.add_input()
+    m.push(a, chans(1), arr(1))
+    now[0] += 100
+    m.poll()
+    assert sink.times == [1]
+
+
+def test_local_clocks() -> None:
+    from spikewire.timing.localclock import ManualClock, MonotonicClock, as_clock
+    c = MonotonicClock()
+    a = c.now_us()
+    b = c()
+    assert b >= a and abs(a - time_us()) < 1_000_000
+    mc = ManualClock(5)
+    assert as_clock(mc) is mc and mc() == 5
+    with pytest.raises(ValueError):
+        mc.set(4)
+    with pytest.raises(TypeError):
+        as_clock(3)  # type: ignore[arg-type]
+
+
+def time_us() -> int:
+    import time
+    return time.time_ns() // 1000

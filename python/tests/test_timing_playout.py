@@ -160,3 +160,14 @@ def test_stop_counts_abandoned() -> None:
     assert st["abandoned"] == 5 and st["delivered"] == 0
     with pytest.raises(RuntimeError):
         p.push(np.zeros(1, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+
+
+def test_switch_interval_set_and_restored() -> None:
+    import sys
+    before = sys.getswitchinterval()
+    p = PlayoutThread(lambda d: None, 0, switch_interval_s=0.0005)
+    with p:
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ValueError):
+        PlayoutThread(lambda d: None, 0, switch_interval_s=0)

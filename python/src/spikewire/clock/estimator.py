@@ -292,6 +292,12 @@ class ClockEstimator:
             self.end_burst()
         return s
 
+    def update(self, t1: int, t2: int, t3: int, t4: int, burst: int | None = None) -> Estimate | None:
+        """``add_sample`` then the estimate at t4 (the local receive time); None while there is none.
+        With a burst number the sample enters the estimate only once its burst has ended."""
+        self.add_sample(t1, t2, t3, t4, burst)
+        return self.estimate(t4)
+
     def end_burst(self) -> int | None:
         """End the open burst; returns the index of its representative (None: no sample kept)."""
         if self._open_burst is None:

@@ -427,14 +427,12 @@ def _open(f: _Fields, context: DecodeContext) -> Open:
     return message
 
 
-def _accept(f: _Fields, context: DecodeContext) -> Accept:
+def _accept(f: _Fields) -> Accept:
     port = f.port_name(1, "port")
     kind = f.uint(2, "kind", 0, 1)
     channels = f.uint(3, "channels", 1, MAX_UINT32)
     time = f.uint(4, "time")
     max_events = f.uint(5, "max-events", MIN_MAX_EVENTS, required=False)
-    if context.port is not None and port != context.port:
-        raise _invalid(f"accept names port {port!r}, the open named {context.port!r}")
     return Accept(port, Kind(kind), channels, time, max_events)
 
 
@@ -471,7 +469,7 @@ def _fields(kind: MessageType, f: _Fields, context: DecodeContext) -> Message:
     if kind is MessageType.OPEN:
         return _open(f, context)
     if kind is MessageType.ACCEPT:
-        return _accept(f, context)
+        return _accept(f)
     if kind is MessageType.REJECT:
         return Reject(f.uint(1, "code", 1), f.text(2, "reason", required=False))
     if kind is MessageType.BATCH:
@@ -515,6 +513,11 @@ def decode_message(item: bytes | bytearray | memoryview, context: DecodeContext 
     message = _fields(kind, _Fields(decoded, kind.wire_name), context)
     if context.expected is not None and kind not in context.expected:
         raise ProtocolError("unexpected-message", f"{kind.wire_name} not allowed here")
+    # Rules that relate the message to the stream's context come after the stream state (Appendix B, rev. 4).
+    if kind is MessageType.ACCEPT and context.port is not None:
+        assert isinstance(message, Accept)
+        if message.port != context.port:
+            raise _invalid(f"accept names port {message.port!r}, the open named {context.port!r}")
     if kind is MessageType.OPEN and context.channels is not None:
         assert isinstance(message, Open)
         if message.channels is not None and message.channels[-1] >= context.channels:

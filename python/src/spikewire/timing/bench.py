@@ -7,6 +7,10 @@
   (1,000 events/s by default), events arriving in 10 ms batches and played out at time + D. Baseline: the
   same thread without its busy wait (``spin_us=0``: sleep only), run right after with the same schedule.
 
+- ``bench_playout_contended``: the same while another Python thread computes (the interpreter lock is shared
+  with it, as with trio's network code), with ``switch_interval_s`` = 0.5 ms; baseline: the interpreter's
+  default switch interval (5 ms).
+
 ``python -m spikewire.timing.bench [--json] [--seconds S]`` prints one line per measure; ``run_all`` returns
 them for ``spikewire.bench``.
 """
@@ -25,7 +29,7 @@ from spikewire.timing.localclock import MonotonicClock
 from spikewire.timing.merge import MergeRelease, WatermarkMerge
 from spikewire.timing.playout import PlayoutDelivery, PlayoutThread
 
-__all__ = ["bench_merge", "bench_playout", "run_all"]
+__all__ = ["bench_merge", "bench_playout", "bench_playout_contended", "run_all"]
 
 
 def _merge_input(streams: int, events: int, batch: int, seed: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -86,7 +90,8 @@ def bench_merge(streams: int = 4, events: int = 2_000_000, batch: int = 1000, se
     }
 
 
-def _playout_run(rate_hz: int, seconds: float, delay_us: int, spin_us: int) -> dict[str, Any]:
+def _playout_run(rate_hz: int, seconds: float, delay_us: int, spin_us: int,
+                 switch_interval_s: float | None = None, contended: bool = False) -> dict[str, Any]:
     clock = MonotonicClock()
     delivered = [0]
     disorder = [0]
@@ -94,14 +99,17 @@ def _playout_run(rate_hz: int, seconds: float, delay_us: int, spin_us: int) -> d
 
     def cb(d: PlayoutDelivery) -> None:
         delivered[0] += len(d)
-        if int(d.due_us[0]) < last[0]:
-            disorder[0] += 1
-        last[0] = int(d.due_us[-1])
+        due = d.due_us[~d.late]  # on-time deliveries must be in order; late ones are flagged and counted
+        if len(due):
+            if int(due[0]) < last[0] or np.any(np.diff(due) < 0):
+                disorder[0] += 1
+            last[0] = int(due[-1])
 
     step_us = 1_000_000 // rate_hz
     per_batch = max(1, 10_000 // step_us)  # 10 ms of events per batch, as a sender batches them
     n = int(rate_hz * seconds)
-    p = PlayoutThread(cb, delay_us, clock=clock, spin_us=spin_us)
+    p = PlayoutThread(cb, delay_us, clock=clock, spin_us=spin_us, switch_interval_s=switch_interval_s)
+    busy = _Busy() if contended else None
     with p:
         start = clock.now_us() + 5_000
         sent = 0
@@ -115,7 +123,9 @@ def _playout_run(rate_hz: int, seconds: float, delay_us: int, spin_us: int) -> d
             p.push(np.zeros(k, dtype=np.uint32), times)
             sent += k
         st = p.stop(drain=True, timeout=20 + delay_us / 1e6)
-    return {"spin_us": spin_us, "events": st["delivered"], "late": st["late"], "abandoned": st["abandoned"],
+    if busy is not None:
+        busy.stop()
+    return {"spin_us": spin_us, "switch_interval_s": switch_interval_s, "events": st["delivered"], "late": st["late"], "abandoned": st["abandoned"],
             "out_of_order": disorder[0],
             "lateness_p50_us": round(st["lateness_p50_us"], 1), "lateness_p99_us": round(st["lateness_p99_us"], 1),
             "lateness_max_us": round(st["lateness_max_us"], 1)}
@@ -128,8 +138,41 @@ def bench_playout(rate_hz: int = 1000, seconds: float = 3.0, delay_us: int = 20_
             **main, "baseline": {"what": "same thread, sleep only (spin_us=0)", **base}}
 
 
+class _Busy:
+    """A Python thread that keeps the interpreter lock busy in small pieces, as a process's network
+    thread (trio decoding frames) does."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self.rounds = 0
+        self._t = threading.Thread(target=self._run, name="bench-busy", daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            s = 0
+            for i in range(2000):
+                s += i
+            self.rounds += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._t.join(5)
+
+
+def bench_playout_contended(rate_hz: int = 1000, seconds: float = 3.0, delay_us: int = 20_000,
+                            switch_interval_s: float = 0.0005) -> dict[str, Any]:
+    """Playout lateness while another Python thread of the process computes (the interpreter lock is
+    shared), with ``switch_interval_s``; baseline: the same with the interpreter's default interval."""
+    main = _playout_run(rate_hz, seconds, delay_us, 500, switch_interval_s, contended=True)
+    base = _playout_run(rate_hz, seconds, delay_us, 500, None, contended=True)
+    return {"bench": "py-playout-lateness-contended", "rate_hz": rate_hz, "seconds": seconds,
+            "delay_us": delay_us, **main,
+            "baseline": {"what": "same, interpreter default switch interval", **base}}
+
+
 def run_all(seconds: float = 3.0) -> list[dict[str, Any]]:
-    return [bench_merge(), bench_playout(seconds=seconds)]
+    return [bench_merge(), bench_playout(seconds=seconds), bench_playout_contended(seconds=seconds)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
-__all__ = ["Clock", "MonotonicClock", "ManualClock"]
+__all__ = ["Clock", "MonotonicClock", "ManualClock", "as_clock"]
 
 
 class Clock:
-    """Anything with ``now_us() -> int``."""
+    """Anything with ``now_us() -> int``; calling a Clock reads it too (``clock()``), so a Clock can be
+    passed where a function returning µs is expected."""
 
     def now_us(self) -> int:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def __call__(self) -> int:
+        return self.now_us()
 
 
 class MonotonicClock(Clock):
@@ -26,7 +31,8 @@ class MonotonicClock(Clock):
         self._epoch0_ns = time.time_ns()
 
     def now_us(self) -> int:
-        return (self._epoch0_ns + (time.perf_counter_ns() - self._mono0)) // 1000
+        # Rounded to the nearest µs, not truncated (§9.3.3: truncation biases θ by half a µs).
+        return (self._epoch0_ns + (time.perf_counter_ns() - self._mono0) + 500) // 1000
 
     def now_ns(self) -> int:
         return self._epoch0_ns + (time.perf_counter_ns() - self._mono0)
@@ -59,3 +65,23 @@ class ManualClock(Clock):
                 raise ValueError("a clock never goes back")
             self._now += int(us)
             return self._now
+
+
+class _CallableClock(Clock):
+    def __init__(self, fn: Callable[[], int]) -> None:
+        self._fn = fn
+
+    def now_us(self) -> int:
+        return int(self._fn())
+
+
+def as_clock(clock: "Clock | Callable[[], int] | None") -> Clock:
+    """A Clock from a Clock, a function returning µs (as ``spikewire.protocols.clock.now_us``), or None
+    (a new MonotonicClock). Playout and merge must run on the clock the estimate's t1 and t4 came from."""
+    if clock is None:
+        return MonotonicClock()
+    if isinstance(clock, Clock):
+        return clock
+    if callable(clock):
+        return _CallableClock(clock)
+    raise TypeError(f"not a clock: {clock!r}")

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from spikewire.timing.eventqueue import Columns, EventQueue, as_columns
-from spikewire.timing.localclock import Clock, MonotonicClock
+from spikewire.timing.localclock import Clock, as_clock
 
 __all__ = ["MergeRelease", "InputStats", "WatermarkMerge", "map_remote"]
 
@@ -96,7 +96,7 @@ class WatermarkMerge:
         self,
         on_release: Callable[[MergeRelease], None],
         *,
-        clock: Clock | None = None,
+        clock: Clock | Callable[[], int] | None = None,
         stall_after_us: int = DEFAULT_STALL_AFTER_US,
         late_policy: str = "deliver",
         max_queue: int = DEFAULT_MAX_QUEUE,
@@ -108,7 +108,7 @@ class WatermarkMerge:
         if max_queue < 1:
             raise ValueError(f"max_queue must be >= 1 (got {max_queue})")
         self._on_release = on_release
-        self._clock = clock or MonotonicClock()
+        self._clock = as_clock(clock)
         self.stall_after_us = int(stall_after_us)
         self.late_policy = late_policy
         self.max_queue = int(max_queue)

@@ -20,6 +20,7 @@ minus due time) and exposes its percentiles.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Callable
@@ -27,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from spikewire.timing.eventqueue import Columns, EventQueue, as_columns
-from spikewire.timing.localclock import Clock, MonotonicClock
+from spikewire.timing.localclock import Clock, as_clock
 
 __all__ = ["PlayoutBuffer", "PlayoutDelivery", "PlayoutThread", "LatenessStats"]
 
@@ -149,8 +150,9 @@ class PlayoutBuffer:
         if late is None and on_time is None:
             return None
         if late is None:
+            assert on_time is not None
             cols = on_time
-            flags = np.zeros(len(cols), dtype=bool)  # type: ignore[arg-type]
+            flags = np.zeros(len(cols), dtype=np.bool_)
         elif on_time is None:
             cols = late
             flags = np.ones(len(cols), dtype=bool)
@@ -180,6 +182,12 @@ class PlayoutThread:
 
     ``push`` may be called from any thread. Use as a context manager, or ``start()`` and ``stop()``.
     The callback runs on the playout thread; an exception in it is logged and counted, never fatal.
+
+    In CPython the playout thread shares the interpreter lock with every other Python thread of the
+    process (trio's network code among them): a thread that wakes for a delivery waits for the lock up to
+    the interpreter's switch interval (5 ms by default). ``switch_interval_s`` (for example 0.0005) sets
+    ``sys.setswitchinterval`` while the thread runs, trading some throughput of the other threads for
+    punctual deliveries; it is process-wide, hence opt-in.
     """
 
     def __init__(
@@ -187,18 +195,23 @@ class PlayoutThread:
         callback: Callable[[PlayoutDelivery], None],
         delay_us: int,
         *,
-        clock: Clock | None = None,
+        clock: Clock | Callable[[], int] | None = None,
         mapper=None,  # type: ignore[no-untyped-def]
         spin_us: int = 500,
         late_policy: str = "deliver",
         max_queue: int = DEFAULT_MAX_QUEUE,
         name: str = "spikewire-playout",
+        switch_interval_s: float | None = None,
     ) -> None:
         if spin_us < 0:
             raise ValueError("spin_us must be >= 0")
+        if switch_interval_s is not None and not switch_interval_s > 0:
+            raise ValueError("switch_interval_s must be > 0")
+        self._switch = switch_interval_s
+        self._switch_before: float | None = None
         self._buf = PlayoutBuffer(delay_us, late_policy=late_policy, max_queue=max_queue)
         self._callback = callback
-        self._clock = clock or MonotonicClock()
+        self._clock = as_clock(clock)
         self._mapper = mapper
         self.spin_us = spin_us
         self._cond = threading.Condition()
@@ -217,6 +230,9 @@ class PlayoutThread:
     def start(self) -> "PlayoutThread":
         if not self._started:
             self._started = True
+            if self._switch is not None:
+                self._switch_before = sys.getswitchinterval()
+                sys.setswitchinterval(self._switch)
             self._thread.start()
         return self
 
@@ -253,6 +269,9 @@ class PlayoutThread:
             self._cond.notify_all()
         if self._started:
             self._thread.join(timeout)
+        if self._switch_before is not None and sys.getswitchinterval() == self._switch:
+            sys.setswitchinterval(self._switch_before)
+            self._switch_before = None
         with self._cond:
             left = self._buf.pop_all()
             if left is not None and len(left):
