@@ -19,7 +19,7 @@ def pair(*, filter=None, max_events=4096, kind=0, channels=16, **kw):
     o = w.Open(mode=w.MODE_SUBSCRIBE, port="spikes", channels=filter,
                max_events=None if max_events == 4096 else max_events)
     r = EventReceiver.subscriber(w.decode(w.encode(o)))
-    r.receive(w.decode(w.encode(w.Accept(port="spikes", kind=kind, channels=channels, time=T0))))
+    r.receive(w.decode(w.encode(w.Accept(port="spikes", kind=kind, channels=channels, time=T0)), r.context()))
     return s, r
 
 
@@ -28,7 +28,7 @@ def deliver(r: EventReceiver, msgs) -> list:
     for m in msgs:
         item = w.encode(m)
         assert len(item) <= w.MAX_FRAME
-        out.append(r.receive(w.decode(item)))
+        out.append(r.receive(w.decode(item, r.context())))
     return out
 
 

@@ -33,7 +33,7 @@ from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
 
 from spikewire.clock.estimator import Estimate
-from spikewire.codec.messages import Description, Port
+from spikewire.codec.messages import Description, Direction, Kind, Model, Param, Port
 from spikewire.config import NodeConfig, load_config, parse_config
 from spikewire.errors import ConfigError, SpikewireError
 from spikewire.net.host import dial, listen_addrs, open_host
@@ -139,6 +139,10 @@ class Node:
         self._stack: Any = None
         self._active: dict[tuple[str, ID], int] = {}
         self.refused = 0
+        self.reporters: list[Callable[[dict[str, Any]], None]] = []
+        self.stats_sources: dict[str, Callable[[], Any]] = {}
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+        """Called with each event the node reports (the CLI prints them): {"event": "...", ...}."""
 
     @classmethod
     def from_config(cls, path: str | Path, **kw: Any) -> Node:
@@ -179,6 +183,39 @@ class Node:
         stack, self._stack = self._stack, None
         self._host = None
         return await stack.__aexit__(et, ev, tb)
+
+    def report(self, event: dict[str, Any]) -> None:
+        """Report an event ({"event": "link"|"subscription"|"gap"|"loss"|"refused"|..., ...}) to the reporters."""
+        for r in list(self.reporters):
+            try:
+                r(event)
+            except Exception as err:  # a reporter's bug must not break the node
+                log.warning("reporter failed: %r", err)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of the node (the events layer adds its own through `stats_sources`)."""
+        cs = self.clock_server.stats
+        out: dict[str, Any] = {"refused": self.refused,
+                               "clockServer": {"streams": cs.streams, "requests": cs.requests, "answers": cs.answers,
+                                               "failed": cs.failed, "slowConsumer": cs.slow_consumer,
+                                               "timeouts": cs.timeouts}}
+        for name, source in list(self.stats_sources.items()):
+            try:
+                out[name] = source()
+            except Exception as err:
+                log.warning("stats source %s failed: %r", name, err)
+        return out
+
+    async def shutdown(self) -> None:
+        """Close the node's streams cleanly before it stops (the events layer registers its closers in
+        `closers`: each is awaited, e.g. to send close{shutdown} on events streams, spec §9.2.10)."""
+        for pc in self._clocks.values():
+            pc._stopped = True
+        for closer in list(self.closers):
+            try:
+                await closer()
+            except Exception as err:
+                log.warning("closer failed: %r", err)
 
     async def _attach_events(self) -> None:
         try:
@@ -268,13 +305,13 @@ class Node:
         """The ports of the config as description entries (for the events layer to create)."""
         out = []
         for p in self.config.ports if self.config is not None else []:
-            out.append(Port(p["name"], DIRECTIONS[p["direction"]], KINDS[p.get("kind", "spike")], p["channels"],
-                            _model(p.get("model"))))
+            out.append(Port(p["name"], Direction(DIRECTIONS[p["direction"]]), Kind(KINDS[p.get("kind", "spike")]),
+                            p["channels"], _model(p.get("model"))))
         return out
 
     def description(self) -> Description:
         model = _model(self.config.model) if self.config is not None else None
-        return Description(self.name, self.role, list(self.ports.values()), SOFTWARE, model, list(self.protocols))
+        return Description(self.name, self.role, tuple(self.ports.values()), SOFTWARE, model, tuple(self.protocols))
 
     # -- client side ------------------------------------------------------------------------------------
     async def connect(self, addr: str) -> ID:
@@ -282,6 +319,20 @@ class Node:
 
     async def describe(self, addr: str | ID, timeout: float = describe_proto.TIMEOUT_S) -> Description:
         return await describe_proto.describe(self.host, addr, timeout)
+
+    def subscribe(self, addr: str, port: str, **kw: Any) -> Any:
+        """Subscribe to a remote out port: an async iterator (and async context manager) of batches.
+
+        Provided by the events layer (py-events: spikewire.events.subscription.Subscription); keyword
+        arguments (channels, delay_us, reconnect, ...) go to it unchanged.
+        """
+        try:
+            from spikewire.events.subscription import Subscription  # type: ignore[import-not-found]
+        except ModuleNotFoundError as err:
+            raise SpikewireError("unsupported", "subscribing needs the events layer (spikewire.events), "
+                                 "which this installation lacks") from err
+        kw.setdefault("clock", self.now)
+        return Subscription(self.host, addr, port, **kw)
 
     def clock_for(self, peer: ID | str) -> PeerClock:
         """The shared clock client for a peer (a PeerId, or a /p2p/ multiaddr), started on first use."""
@@ -304,14 +355,12 @@ class Node:
         return await self.clock_for(addr).wait(converged=converged, timeout=timeout)
 
 
-def _model(m: dict[str, Any] | None) -> Any:
+def _model(m: dict[str, Any] | None) -> Model | None:
+    """A config model ({"name", "params": [[name, value, unit], ...]}) as a description model."""
     if m is None:
         return None
-    from spikewire.codec import messages
-    make = getattr(messages, "Model", None)
-    if make is None:
-        return None
-    return make(m["name"], [tuple(x) for x in m.get("params", [])] or None)
+    params = m.get("params")
+    return Model(m["name"], None if params is None else tuple(Param(n, v, u) for n, v, u in params))
 
 
 async def _reset_quietly(stream: INetStream) -> None:

@@ -56,6 +56,15 @@ class AcceptorGate:
         self.open: Any = None
         self.rejected = False
 
+    def context(self) -> object:
+        if self.rejected:
+            return w.context(w.CLOSE_ONLY)
+        if self.state is State.WAITING and self.open is None:
+            return w.context(w.OPEN_OR_CLOSE)
+        if self.state is State.WAITING:
+            return w.context(w.CLOSE_ONLY)
+        return w.context(w.NOTHING)
+
     def receive(self, msg: Any) -> Any:
         t = w.type_of(msg)
         if self.rejected:

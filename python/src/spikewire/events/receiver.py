@@ -64,6 +64,20 @@ class EventReceiver:
     def lost_total(self) -> int:
         return sum(self.lost.values())
 
+    def context(self) -> object:
+        """The codec context for the next message: the types this state allows and the batch checks
+        (§7.5 steps 5 and 6 happen while decoding)."""
+        if self._peer_ended:
+            return w.context(w.NOTHING)
+        if self._we_closed:
+            return w.ANY
+        if self.state is State.WAITING:
+            return w.context(w.ANSWER, port=self.port)
+        if self.state is State.OPEN:
+            return w.context(w.EVENTS, max_events=self.max_events, kind=self.kind, channels=self.channels,
+                             filter=self.filter)
+        return w.context(w.NOTHING)
+
     def sent_close(self) -> None:
         """This end sent a close of its own: messages still in flight are ignored (§9.2.10)."""
         self._we_closed = True

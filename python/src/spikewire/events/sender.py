@@ -81,6 +81,16 @@ class EventSender:
 
     # ------------------------------------------------------------------ the peer's messages
 
+    def context(self) -> object:
+        """The codec context for the next message from the event receiver (§9.2.3)."""
+        if self._peer_ended:
+            return w.context(w.NOTHING)
+        if self._we_closed:
+            return w.ANY
+        if self.state is State.WAITING:
+            return w.context(w.ANSWER, port=self.port)
+        return w.context(w.CLOSE_ONLY if self.state is State.OPEN else w.NOTHING)
+
     def receive(self, msg: Any) -> Any:
         """A message from the event receiver: only an answer to the open (opener) or a close."""
         t = w.type_of(msg)
@@ -244,13 +254,16 @@ class EventSender:
         self._last_send = now
         return w.Watermark(seq=seq, time=t)
 
-    def tick(self, now: int) -> Any | None:
-        """On a timer: a heartbeat watermark when the stream has been idle for the interval (§9.2.6)."""
+    def tick(self, now: int, wm_now: int | None = None) -> Any | None:
+        """On a timer: a heartbeat watermark when the stream has been idle for the interval (§9.2.6).
+        ``wm_now`` (default ``now``) is the time the watermark is computed from (minus lateness)."""
         if self.state is not State.OPEN or self._we_closed or self._queue:
             return None
         if now - self._last_send < self.watermark_interval_us:
             return None
-        return self.watermark(now)
+        wm = self.watermark(now if wm_now is None else wm_now)
+        self._last_send = now
+        return wm
 
     def wrote(self, now: int) -> None:
         """A write completed: the stream drains."""

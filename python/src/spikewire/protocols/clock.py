@@ -30,7 +30,7 @@ from libp2p.abc import IHost, INetStream
 from libp2p.peer.id import ID
 
 from spikewire.clock.estimator import ClockEstimator, ClockFaultError, ClockRequests, Estimate
-from spikewire.codec.messages import ClockRequest, ClockResponse, Close
+from spikewire.codec.messages import ClockRequest, ClockResponse, Close, DecodeContext, MessageType
 from spikewire.errors import CODES, ProtocolError, RemoteCloseError, SpikewireError, StreamResetError
 from spikewire.net.host import dial, open_stream
 from spikewire.wire.stream import FramedStream
@@ -38,6 +38,8 @@ from spikewire.wire.stream import FramedStream
 log = logging.getLogger("spikewire.clock")
 
 PROTOCOL = "/spikewire/clock/1.0.0"
+SERVER = DecodeContext.make(expected=[MessageType.CLOCK_REQUEST, MessageType.CLOSE])
+CLIENT = DecodeContext.make(expected=[MessageType.CLOCK_RESPONSE, MessageType.CLOSE])
 
 
 def now_us() -> int:
@@ -176,7 +178,7 @@ class ClockClient:
     async def _reader(self, scope: trio.CancelScope) -> None:
         try:
             while True:
-                msg = await self.fs.read_message("clock-client")
+                msg = await self.fs.read_message(CLIENT)
                 if msg is None:
                     if not self._closing:
                         raise ProtocolError("unexpected-message", "the server ended the clock stream")
@@ -306,7 +308,7 @@ class ClockServer:
             try:
                 async with send:
                     while True:
-                        msg = await fs.read_message("clock-server", timeout=self.limits.idle_s)
+                        msg = await fs.read_message(SERVER, timeout=self.limits.idle_s)
                         if msg is None:
                             return  # end of the client's writing: answer what is owed, then close
                         if isinstance(msg, ClockRequest):

@@ -9,7 +9,7 @@ import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.peer.id import ID
 
-from spikewire.codec.messages import Close, DescribeRequest, Description
+from spikewire.codec.messages import Close, DecodeContext, DescribeRequest, Description, MessageType
 from spikewire.errors import ProtocolError, RemoteCloseError, SpikewireError
 from spikewire.net.host import dial, open_stream
 from spikewire.wire.stream import FramedStream
@@ -21,6 +21,9 @@ TIMEOUT_S = 10.0
 """Both ends give up after 10 s without the request / the description (spec §9.1)."""
 
 Authorize = Callable[[ID], bool]
+
+LISTENER = DecodeContext.make(expected=[MessageType.DESCRIBE_REQUEST, MessageType.CLOSE])
+DIALER = DecodeContext.make(expected=[MessageType.DESCRIPTION, MessageType.CLOSE])
 
 
 async def serve_describe(stream: INetStream, describe: Callable[[], Description],
@@ -38,7 +41,7 @@ async def serve_describe(stream: INetStream, describe: Callable[[], Description]
 
 async def _serve(fs: FramedStream, describe: Callable[[], Description],
                  authorize: Authorize | None, timeout: float) -> None:
-    msg = await fs.read_message("describe-listener", timeout=timeout)
+    msg = await fs.read_message(LISTENER, timeout=timeout)
     if msg is None:  # the dialer ended its write side without asking
         await fs.close_write()
         return
@@ -55,7 +58,7 @@ async def _serve(fs: FramedStream, describe: Callable[[], Description],
         await fs.close_write()
     # The dialer may send nothing more but a close (spec §9.1): check what still comes, bounded in time.
     while True:
-        nxt = await fs.read_message("describe-listener", timeout=timeout)
+        nxt = await fs.read_message(LISTENER, timeout=timeout)
         if nxt is None or isinstance(nxt, Close):
             return
         await fs.fail(ProtocolError("unexpected-message", f"{type(nxt).__name__} after the describe-request"))
@@ -66,7 +69,7 @@ async def request_description(fs: FramedStream, timeout: float = TIMEOUT_S) -> D
     """Run the dialer's side on a negotiated stream: send the request, read the description."""
     await fs.write(DescribeRequest())
     await fs.close_write()
-    msg = await fs.read_message("describe-dialer", timeout=timeout)
+    msg = await fs.read_message(DIALER, timeout=timeout)
     if msg is None:
         err = ProtocolError("unexpected-message", "the stream ended without a description")
         await fs.reset()
@@ -78,7 +81,7 @@ async def request_description(fs: FramedStream, timeout: float = TIMEOUT_S) -> D
         err = ProtocolError("unexpected-message", f"{type(msg).__name__} instead of a description")
         await fs.fail(err)
         raise err
-    nxt = await fs.read_message("describe-dialer", timeout=timeout)
+    nxt = await fs.read_message(DIALER, timeout=timeout)
     if nxt is not None:
         err = ProtocolError("unexpected-message", f"{type(nxt).__name__} after the description")
         await fs.fail(err)

@@ -20,7 +20,7 @@ from libp2p.abc import INetStream
 from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamError, StreamReset
 
 from spikewire.codec.framing import FrameDecoder
-from spikewire.codec.messages import Close, decode_message, frame
+from spikewire.codec.messages import NO_CONTEXT, Close, DecodeContext, decode_message, frame
 from spikewire.errors import CODES, ProtocolError, SpikewireError, StreamResetError
 
 log = logging.getLogger("spikewire.wire")
@@ -111,7 +111,13 @@ class FramedStream:
         while not self._items:
             try:
                 chunk = await self.stream.read(self._read_size)
-            except StreamEOF:
+            except StreamEOF as eof:
+                if getattr(self.stream.muxed_stream, "reset_received", False):
+                    # py-libp2p 0.8.1 reports a reset that arrives when nothing is buffered as an end of
+                    # stream (the yamux stream is dropped from its table); the muxed stream still knows.
+                    self._reset = True
+                    self._failed = StreamResetError("the peer reset the stream")
+                    raise self._failed from eof
                 chunk = b""
             except (StreamReset, StreamError, StreamClosed) as err:
                 self._reset = True
@@ -136,7 +142,8 @@ class FramedStream:
         item, self.last_arrival = self._items.popleft()
         return item
 
-    async def read_message(self, context: Any = None, *, timeout: float | None = None) -> Any | None:
+    async def read_message(self, context: DecodeContext | None = None, *,
+                           timeout: float | None = None) -> Any | None:
         """The next message decoded with `context` (spec §7.5 checks), or None at a clean end between frames.
 
         A frame, CBOR or message error closes the stream with its code, resets it, and is raised.
@@ -145,7 +152,7 @@ class FramedStream:
         if item is None:
             return None
         try:
-            return decode_message(item, context)
+            return decode_message(item, context or NO_CONTEXT)
         except ProtocolError as err:
             await self.fail(err)
             raise

@@ -1,0 +1,135 @@
+"""The async roles between two Python nodes over loopback TCP (real py-libp2p hosts): subscribe to an
+out port, push into an in port, refusals, channel filters, malformed input."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import numpy as np
+import pytest
+import trio
+
+from spikewire.errors import RejectedError
+from spikewire.events.clock import now_us
+from spikewire.events.ports import InPort, OutPort
+from spikewire.events.push import PushLink
+from spikewire.events.service import EventsService, Limits
+from spikewire.events.subscription import Subscription
+from spikewire.net.host import listen_addrs, open_host
+
+DEADLINE = 20
+
+
+@asynccontextmanager
+async def node(ports, limits=None):
+    async with open_host() as host, trio.open_nursery() as n:
+        svc = EventsService(host, {p.name: p for p in ports}, limits=limits)
+        svc.install()
+        for p in ports:
+            if isinstance(p, OutPort):
+                n.start_soon(p.run_flusher)
+        yield host, svc, n
+        n.cancel_scope.cancel()
+
+
+def train(channels: int, chunks: int, per: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(1)
+    return [rng.integers(0, channels, per) for _ in range(chunks)]
+
+
+async def emit_train(out: OutPort, chunks: list[np.ndarray]) -> None:
+    """Emit once a stream is attached, each chunk at the current time."""
+    while out.streams == 0:
+        await trio.sleep(0.01)
+    for ch in chunks:
+        out.emit(ch, np.full(len(ch), now_us()))
+        await trio.sleep(0.002)
+
+
+def test_subscribe_receives_every_event_in_order_with_a_filter() -> None:
+    async def main() -> None:
+        with trio.fail_after(DEADLINE):
+            out = OutPort("spikes", channels=8)
+            async with node([out]) as (host_a, _svc, n), open_host() as host_b:
+                sub = Subscription(host_b, listen_addrs(host_a)[0], "spikes", channels=[1, 3, 5])
+                chunks = train(8, 20, 2000)
+                expected = sum(int(np.isin(c, [1, 3, 5]).sum()) for c in chunks)
+                n.start_soon(emit_train, out, chunks)
+                chs, ts = [], []
+                async with sub:
+                    async for b in sub:
+                        assert b.channels.dtype == np.uint32 and b.times.dtype == np.int64
+                        chs.append(b.channels)
+                        ts.append(b.times)
+                        if sub.stats.events == expected:
+                            break
+                ch = np.concatenate(chs)
+                assert set(np.unique(ch).tolist()) <= {1, 3, 5}
+                assert np.all(np.diff(np.concatenate(ts)) >= 0)
+                assert sub.stats.gap_events == 0 and sub.stats.lost_events == 0
+                assert sub.receiver.missing == 0
+    trio.run(main)
+
+
+def test_refusals_carry_their_codes() -> None:
+    async def main() -> None:
+        with trio.fail_after(DEADLINE):
+            out = OutPort("spikes", channels=4, subscribe=[])
+            inp = InPort("in", channels=4)
+            async with node([out, inp]) as (host_a, svc, _n), open_host() as host_b:
+                addr = listen_addrs(host_a)[0]
+                for port, code in (("nope", "unknown-port"), ("in", "wrong-direction"),
+                                   ("spikes", "unauthorized")):
+                    sub = Subscription(host_b, addr, port)
+                    with pytest.raises(RejectedError) as e:
+                        async for _ in sub:
+                            pass
+                    assert e.value.code == code
+                out2 = OutPort("open", channels=4)
+                svc.add_port(out2)
+                sub = Subscription(host_b, addr, "open", channels=[4])
+                with pytest.raises(RejectedError) as e:
+                    async for _ in sub:
+                        pass
+                assert e.value.code == "channel-out-of-range"
+    trio.run(main)
+
+
+def test_push_into_an_in_port() -> None:
+    async def main() -> None:
+        with trio.fail_after(DEADLINE):
+            async with open_host() as host_b:
+                inp = InPort("in", channels=4, push=[str(host_b.get_id())])
+                async with node([inp]) as (host_a, _svc, _n):
+                    out = OutPort("src", channels=4)
+                    async with trio.open_nursery() as n2:
+                        n2.start_soon(out.run_flusher)
+                        link = PushLink(host_b, out, listen_addrs(host_a)[0], "in")
+                        n2.start_soon(link.run)
+                        await link.open.wait()
+                        t = now_us()
+                        out.emit(np.arange(1000) % 4, np.full(1000, t))
+                        got = 0
+                        reader = inp.reader()
+                        async for b in reader:
+                            got += len(b)
+                            assert b.source == "src"
+                            if got == 1000:
+                                break
+                        reader.close()
+                        link.stop()
+                        await link.wait_done()
+                        assert link.stats.sent == 1000 and link.stats.dropped == {}
+                        n2.cancel_scope.cancel()
+    trio.run(main)
+
+
+def test_push_refused_when_not_authorised() -> None:
+    async def main() -> None:
+        with trio.fail_after(DEADLINE):
+            inp = InPort("in", channels=4)  # closed by default (§11.2)
+            async with node([inp]) as (host_a, _svc, _n), open_host() as host_b:
+                out = OutPort("src", channels=4)
+                link = PushLink(host_b, out, listen_addrs(host_a)[0], "in")
+                await link.run()
+                assert isinstance(link.error, RejectedError) and link.error.code == "unauthorized"
+    trio.run(main)
