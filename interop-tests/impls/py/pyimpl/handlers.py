@@ -9,7 +9,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from .adversary import adversary_dialer, adversary_listener
 from .context import Ctx
 from .rawpeer import full_addrs, raw_host
-from .access import describe_listener
+from .access import describe_listener, try_unknown_version
+from .events import emit_on_subscribe, push_generated, receive_and_check, receive_pushed, record_watermarks, serve
 from .timing import estimate_clock
 import time
 
@@ -56,6 +57,8 @@ class NodePeer(Peer):
                 return int(round(t + offset + (t - anchor) * drift * 1e-6))
             self.clock = skewed
         self.ctx = ctx
+        self.out_ports: dict[str, Any] = {}
+        self.in_ports: dict[str, Any] = {}
 
     def attach(self, node: Any) -> None:
         self.node = node
@@ -65,7 +68,7 @@ class NodePeer(Peer):
 
     async def setup_listener(self, ctx: Ctx, dialer_peer: str) -> None:
         from .ports import add_ports
-        add_ports(self.node, ctx, dialer_peer)
+        add_ports(self, ctx, dialer_peer)
 
 
 @asynccontextmanager
@@ -77,13 +80,6 @@ async def start_node(ctx: Ctx) -> AsyncIterator[Peer]:
                               role="source" if ctx.role == "listener" else "sink", clock=peer.clock) as node:
         peer.attach(node)
         yield peer
-
-
-async def serve(ctx: Ctx, peer: Peer) -> dict[str, Any]:
-    """Listener that only serves (the harness's `done` ends it)."""
-    await ctx.ready()
-    await ctx.done.wait()
-    return {}
 
 
 @dataclass
@@ -100,11 +96,20 @@ async def _adv_listener(ctx: Ctx, peer: RawPeer) -> dict[str, Any]:
     return await adversary_listener(ctx, peer.host)
 
 
+def lib(run: Callable[[Ctx, Any], Awaitable[dict[str, Any]]]) -> Handler:
+    return Handler(start_node, run)
+
+
 HANDLERS: dict[str, dict[str, Handler]] = {
-    "clock-sync": {"dialer": Handler(start_node, estimate_clock), "listener": Handler(start_node, serve)},
-    "connect-and-describe": {"dialer": Handler(start_node, describe_listener), "listener": Handler(start_node, serve)},
-    "adversarial-to-listener": {"dialer": Handler(start_raw, _adv_dialer)},
+    "connect-and-describe": {"dialer": lib(describe_listener), "listener": lib(serve)},
+    "subscribe-receive-n": {"dialer": lib(receive_and_check), "listener": lib(emit_on_subscribe)},
+    "weighted-events": {"dialer": lib(receive_and_check), "listener": lib(emit_on_subscribe)},
+    "push-into-in-port": {"dialer": lib(push_generated), "listener": lib(receive_pushed)},
+    "watermarks-idle": {"dialer": lib(record_watermarks), "listener": lib(serve)},
+    "clock-sync": {"dialer": lib(estimate_clock), "listener": lib(serve)},
+    "unknown-protocol-version": {"dialer": lib(try_unknown_version), "listener": lib(serve)},
+    "adversarial-to-listener": {"dialer": Handler(start_raw, _adv_dialer), "listener": lib(serve)},
     "adversarial-to-dialer": {"listener": Handler(start_raw, _adv_listener)},
-    "oversize-frame-to-listener": {"dialer": Handler(start_raw, _adv_dialer)},
+    "oversize-frame-to-listener": {"dialer": Handler(start_raw, _adv_dialer), "listener": lib(serve)},
     "oversize-frame-to-dialer": {"listener": Handler(start_raw, _adv_listener)},
 }
