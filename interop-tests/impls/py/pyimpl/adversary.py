@@ -111,6 +111,7 @@ async def adversary_listener(ctx: Ctx, host: Any) -> dict[str, Any]:
     cases, timeout_s, witness = settings(ctx)
     by_port = {c["port"]: c for c in cases if c.get("port") is not None}
     outcomes: dict[str, dict[str, Any]] = {}
+    watches: dict[str, Watch] = {}
     tally = {"accepted": 0, "watermarks": 0}
 
     async def serve_witness(s: Any, watch: Watch, port: str) -> None:
@@ -153,12 +154,14 @@ async def adversary_listener(ctx: Ctx, host: Any) -> dict[str, Any]:
                 if watch.remote_ended:
                     await watch.close_write()
             o: dict[str, Any] = {"id": c["id"], "open": {k: v for k, v in open_msg.items() if v is not None}, "received": [], "end": "timeout"}
+            # Recorded at once: if the run ends while the case still waits, it is reported as it stands.
+            outcomes[c["id"]] = o
+            watches[c["id"]] = watch
             err = await send_case(s, c, timeout_s)
             if err is not None:
                 o["error"] = f"writing the case: {err}"
             o["end"] = await watch.end(timeout_s)
             o["received"] = watch.received[1:]
-            outcomes[c["id"]] = o
             nursery.cancel_scope.cancel()
 
     async with trio.open_nursery() as nursery:
@@ -172,6 +175,10 @@ async def adversary_listener(ctx: Ctx, host: Any) -> dict[str, Any]:
         await ctx.ready()
         await ctx.done.wait()
         nursery.cancel_scope.cancel()
+    for cid, o in outcomes.items():
+        if o["end"] == "timeout" and not o["received"]:
+            o["received"] = watches[cid].received[1:]
+            o["error"] = "the run ended while the case waited for the stream to end"
     return {
         "outcomes": [outcomes.get(c["id"], {"id": c["id"], "received": [], "end": "timeout",
                                              "error": "the dialer never opened this case's port"}) for c in cases],

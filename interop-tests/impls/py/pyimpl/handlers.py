@@ -11,6 +11,7 @@ from .context import Ctx
 from .rawpeer import full_addrs, raw_host
 from .access import describe_listener, try_unknown_version
 from .events import emit_on_subscribe, push_generated, receive_and_check, receive_pushed, record_watermarks, serve
+from .probe import probe_cases
 from .timing import estimate_clock
 import time
 
@@ -109,7 +110,7 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "clock-sync": {"dialer": lib(estimate_clock), "listener": lib(serve)},
     "unknown-protocol-version": {"dialer": lib(try_unknown_version), "listener": lib(serve)},
     "adversarial-to-listener": {"dialer": Handler(start_raw, _adv_dialer), "listener": lib(serve)},
-    "adversarial-to-dialer": {"listener": Handler(start_raw, _adv_listener)},
+    "adversarial-to-dialer": {"dialer": lib(probe_cases), "listener": Handler(start_raw, _adv_listener)},
     "oversize-frame-to-listener": {"dialer": Handler(start_raw, _adv_dialer), "listener": lib(serve)},
-    "oversize-frame-to-dialer": {"listener": Handler(start_raw, _adv_listener)},
+    "oversize-frame-to-dialer": {"dialer": lib(probe_cases), "listener": Handler(start_raw, _adv_listener)},
 }
