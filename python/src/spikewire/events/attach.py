@@ -152,13 +152,38 @@ class EventsNode:
             self.node.nursery.start_soon(self._feed, sub, into)
 
     async def stop(self) -> None:
-        """Shutdown (§9.2.10): close{shutdown} on served streams, close{normal} on push links."""
+        """Shutdown (§9.2.10): close{shutdown} on served streams, close{normal} on push links, close{normal}
+        on subscriptions; waits up to 2 s for them to drain."""
         self.service.stopping.set()
         for link in self.links:
             link.stop()
         with trio.move_on_after(2):
             for link in self.links:
                 await link.wait_done()
+            for sub in self.subscriptions:
+                await sub.aclose()
+            while self.service.active > 0:
+                await trio.sleep(0.01)
+
+    def stats(self) -> dict[str, Any]:
+        ports = []
+        for p in self.service.ports.values():
+            if isinstance(p, OutPort):
+                ports.append({"name": p.name, "direction": "out", "streams": p.streams, "emitted": p.stats.emitted,
+                              "refused": p.stats.refused, "flushes": p.stats.flushes})
+            else:
+                s = p.stats
+                ports.append({"name": p.name, "direction": "in", "streams": s.streams, "batches": s.batches,
+                              "events": s.received, "gapEvents": s.gaps, "lostEvents": sum(s.lost.values()),
+                              "droppedEvents": s.dropped_events, "queuedBytes": p.queued_bytes})
+        links = [{"from": ln.port.name, "port": ln.remote_port, "connects": ln.stats.connects,
+                  "events": ln.stats.sent + (ln.sender.sent if ln.sender is not None and ln.open.is_set() else 0),
+                  "dropped": ln.stats.dropped} for ln in self.links]
+        subs = [{"port": sb.port, "peer": sb.peer, "events": sb.stats.events, "gapEvents": sb.stats.gap_events,
+                 "lostEvents": sb.stats.lost_events, "connects": sb.stats.connects} for sb in self.subscriptions]
+        return {"ports": ports, "links": links, "subscriptions": subs,
+                "streams": {"accepted": self.service.stats.accepted, "rejected": self.service.stats.rejected,
+                            "errors": dict(self.service.errors)}}
 
 
 def attach(node: Any) -> EventsNode:
@@ -169,4 +194,10 @@ def attach(node: Any) -> EventsNode:
     # per-peer bound only caps streams that have not sent their open yet.
     node.set_stream_handler(PROTOCOL, ev.service.handle, max_per_peer=lim.max_streams_per_peer * 2 + 8)
     ev.from_config()
+    closers = getattr(node, "closers", None)
+    if closers is not None:
+        closers.append(ev.stop)
+    sources = getattr(node, "stats_sources", None)
+    if sources is not None:
+        sources["events"] = ev.stats
     return ev

@@ -60,6 +60,8 @@ class EventsService:
         self._per_port: dict[str, int] = {}
         self._per_peer: dict[str, int] = {}
         self.stopping = trio.Event()
+        #: Streams accepted and still running.
+        self.active = 0
 
     def add_port(self, port: OutPort | InPort) -> None:
         if port.name in self.ports:
@@ -121,12 +123,14 @@ class EventsService:
         self._per_peer[peer] = self._per_peer.get(peer, 0) + 1
         self._per_port[port.name] = self._per_port.get(port.name, 0) + 1
         self.stats.accepted += 1
+        self.active += 1
         try:
             if isinstance(port, OutPort):
                 await self._serve_subscriber(fs, op, port)
             else:
                 await self._serve_pusher(fs, op, port, peer)
         finally:
+            self.active -= 1
             self._per_peer[peer] -= 1
             self._per_port[port.name] -= 1
 
@@ -171,7 +175,22 @@ class EventsService:
                 key = str(res.reason)
                 port.stats.lost[key] = port.stats.lost.get(key, 0) + res.count
 
+        async def shutdown() -> None:
+            await self.stopping.wait()
+            receiver.sent_close()
+            await fs.close("shutdown", "shutting down")
+
+        failure: Exception | None = None
         try:
-            await run_receiver(fs, receiver, deliver, other)
+            async with trio.open_nursery() as n:
+                n.start_soon(shutdown)
+                try:
+                    await run_receiver(fs, receiver, deliver, other)
+                except Exception as err:  # re-raised below, outside the nursery (no exception group)
+                    failure = err
+                finally:
+                    n.cancel_scope.cancel()
         finally:
             port.stats.streams -= 1
+        if failure is not None:
+            raise failure

@@ -7,8 +7,10 @@ protocol on a new stream.
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import multiaddr
@@ -116,3 +118,65 @@ async def open_stream(host: IHost, peer: ID, protocols: Sequence[str],
     except Exception as err:
         raise DialError("protocol-unsupported",
                         f"{peer} did not accept any of {list(protocols)}: {err}") from err
+
+
+# -- receive timestamps -------------------------------------------------------------------------------
+
+_RAW_CHAIN = ("muxed_conn", "secured_conn", "conn", "read_writer", "read_write_closer", "stream")
+
+
+def _socket_stream(stream: INetStream) -> object | None:
+    """The TCP stream under a libp2p stream (py-libp2p 0.8: yamux -> secure session -> noise -> raw -> TCP)."""
+    obj: object | None = stream
+    for name in _RAW_CHAIN:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj if hasattr(obj, "read") and hasattr(obj, "stream") else None
+
+
+_TX_NS: contextvars.ContextVar[int | None] = contextvars.ContextVar("spikewire_tx_ns", default=None)
+
+
+def last_transmit_ns() -> int | None:
+    """time.time_ns() just before the latest socket write made by the current task (None when unknown).
+
+    Read after `await stream.write(...)` returns: the request's bytes went out in a socket write of this task,
+    at or after this time (the stamp is taken before waiting for the connection's write lock, so it is never
+    after the bytes left)."""
+    return _TX_NS.get()
+
+
+def receive_stamps(stream: INetStream) -> Callable[[], int | None]:
+    """A function giving time.time_ns() at the connection's latest socket read (None when unknown).
+
+    Clock probes need the time their bytes arrived (spec §9.3.3: t4, and a server's t2, read as early as
+    possible after the bytes arrive, before decoding). In py-libp2p the bytes of a response are decrypted and
+    demultiplexed by other tasks before the stream's reader wakes up, which adds about 0.25 ms on this
+    kind of machine; the socket read that completed them is earlier. The latest socket read of the
+    connection at the time the message is handed over is never before the message's own bytes arrived, so
+    the stamp can only overstate the round trip, never understate it. Installed once per connection by
+    wrapping that TCP stream's read (and its write, for last_transmit_ns).
+    """
+    sock = _socket_stream(stream)
+    if sock is None:
+        return lambda: None
+    if not getattr(sock, "_spikewire_stamped", False):
+        inner = sock.read  # type: ignore[attr-defined]
+
+        async def read(n: int | None = None) -> bytes:
+            data = await inner(n)
+            sock._spikewire_rx_ns = time.time_ns()  # type: ignore[attr-defined]
+            return data
+
+        inner_write = sock.write  # type: ignore[attr-defined]
+
+        async def write(data: bytes) -> None:
+            _TX_NS.set(time.time_ns())
+            await inner_write(data)
+
+        sock.read = read  # type: ignore[attr-defined]
+        sock.write = write  # type: ignore[attr-defined]
+        sock._spikewire_rx_ns = None  # type: ignore[attr-defined]
+        sock._spikewire_stamped = True  # type: ignore[attr-defined]
+    return lambda: sock._spikewire_rx_ns  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ from libp2p.peer.id import ID
 from spikewire.clock.estimator import ClockEstimator, ClockFaultError, ClockRequests, Estimate
 from spikewire.codec.messages import ClockRequest, ClockResponse, Close, DecodeContext, MessageType
 from spikewire.errors import CODES, ProtocolError, RemoteCloseError, SpikewireError, StreamResetError
-from spikewire.net.host import dial, open_stream
+from spikewire.net.host import dial, last_transmit_ns, open_stream
 from spikewire.wire.stream import FramedStream
 
 log = logging.getLogger("spikewire.clock")
@@ -96,6 +96,7 @@ class ClockClient:
         self._answered: dict[int, int] = {}  # burst -> answers matched
         self._burst_done: dict[int, trio.Event] = {}
         self._burst_sent: dict[int, int] = {}
+        self._t1_wire: dict[int, int] = {}
         self._closing = False
 
     def estimate(self, at_local_us: float | None = None) -> Estimate | None:
@@ -161,10 +162,16 @@ class ClockClient:
                 await trio.sleep(s.spacing_s)
             rid = self._requests.next_id()
             t1 = self.clock()
+            t1_ns = time.time_ns()
             self._requests.sent(rid, t1, burst)
             self._burst_sent[burst] += 1
             await self.fs.write(ClockRequest(rid, t1))
             self.stats.probes += 1
+            # The computation may use the time just before the socket write that carried the request
+            # (never after the bytes left); the echo is still matched against the t1 sent (Appendix B).
+            tx = last_transmit_ns()
+            if tx is not None and t1_ns <= tx <= time.time_ns() and tx - t1_ns < 1_000_000_000:
+                self._t1_wire[rid] = t1 + (tx - t1_ns) // 1000
         with trio.move_on_after(s.probe_timeout_s):
             await done.wait()
         missing = self._burst_sent[burst] - self._answered[burst]
@@ -207,10 +214,12 @@ class ClockClient:
     def _on_response(self, r: ClockResponse, t4: int) -> None:
         m = self._requests.match(r.id, r.t1)
         if m.given_up:
+            self._t1_wire.pop(r.id, None)
             self.stats.late += 1
             return
         self.stats.answers += 1
-        sample = self.estimator.add_sample(r.t1, r.t2, r.t3, t4, burst=m.burst)
+        t1 = self._t1_wire.pop(r.id, r.t1)
+        sample = self.estimator.add_sample(t1, r.t2, r.t3, t4, burst=m.burst)
         if sample.fault is not None:
             self.stats.discarded += 1
         b = m.burst
@@ -389,3 +398,98 @@ def finite(x: float) -> bool:
 
 
 Handler = Callable[[INetStream], Awaitable[None]]
+
+
+# -- measurement --------------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def error_summary(errors: list[float], uncertainties: list[float]) -> dict[str, float | int]:
+    """p50/p99/max of |error| and coverage (fraction with |error| <= uncertainty)."""
+    n = len(errors)
+    abs_err = [abs(e) for e in errors]
+    covered = sum(1 for e, u in zip(abs_err, uncertainties) if e <= u)
+    return {
+        "n": n,
+        "abs_error_p50_us": round(_percentile(abs_err, 0.5), 2),
+        "abs_error_p99_us": round(_percentile(abs_err, 0.99), 2),
+        "abs_error_max_us": round(max(abs_err), 2) if abs_err else math.nan,
+        "uncertainty_p50_us": round(_percentile(uncertainties, 0.5), 2),
+        "coverage": round(covered / n, 4) if n else math.nan,
+    }
+
+
+async def measure_clock_error(addr: str, duration_s: float = 10.0, true_offset_us: float = 0.0,
+                              check_interval_s: float = 0.02, host: IHost | None = None,
+                              schedule: ProbeSchedule | None = None) -> dict[str, object]:
+    """Run a clock client against the server at `addr` for `duration_s` and compare its estimates with the
+    known true offset (0 for a server on the same machine, whose clock is this machine's clock).
+
+    Two views: `bursts` (the estimate right after each burst) and `checks` (the estimate the client would
+    use for mapping, read every `check_interval_s` at the current local time, so it includes the
+    extrapolation between bursts). Each gives n, p50/p99/max of |offset − true_offset|, the median
+    uncertainty and the coverage (fraction with |error| <= uncertainty); `*_converged` counts only the
+    estimates flagged converged.
+    """
+    from spikewire.net.host import open_host
+
+    per_burst: list[tuple[float, float, bool]] = []
+    checks: list[tuple[float, float, bool]] = []
+
+    async def run(h: IHost) -> ClockClient:
+        fs = await open_clock(h, addr)
+        client = ClockClient(fs, schedule=schedule or ProbeSchedule(),
+                             on_estimate=lambda e: per_burst.append((e.offset_us - true_offset_us,
+                                                                     e.uncertainty_us, e.converged)))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.run)
+
+            async def checker() -> None:
+                while True:
+                    await trio.sleep(check_interval_s)
+                    est = client.estimate()
+                    if est is not None:
+                        checks.append((est.offset_us - true_offset_us, est.uncertainty_us, est.converged))
+            nursery.start_soon(checker)
+            await trio.sleep(duration_s)
+            nursery.cancel_scope.cancel()
+        return client
+
+    if host is None:
+        async with open_host() as h:
+            client = await run(h)
+    else:
+        client = await run(host)
+
+    def view(rows: list[tuple[float, float, bool]], converged_only: bool) -> dict[str, float | int]:
+        sel = [r for r in rows if r[2] or not converged_only]
+        return error_summary([r[0] for r in sel], [r[1] for r in sel])
+
+    est = client.estimate()
+    return {
+        "duration_s": duration_s,
+        "true_offset_us": true_offset_us,
+        "probes": client.stats.probes,
+        "answers": client.stats.answers,
+        "bursts": client.stats.bursts,
+        "delay_min_us": None if est is None else est.delay_min_us,
+        "final_offset_us": None if est is None else round(est.offset_us, 2),
+        "final_uncertainty_us": None if est is None else round(est.uncertainty_us, 2),
+        "bursts_view": view(per_burst, False),
+        "bursts_view_converged": view(per_burst, True),
+        "checks_view": view(checks, False),
+        "checks_view_converged": view(checks, True),
+    }
+
+
+def measure_clock_error_sync(addr: str, duration_s: float = 10.0, **kw: object) -> dict[str, object]:
+    """measure_clock_error in its own trio run (for a benchmark script)."""
+    return trio.run(lambda: measure_clock_error(addr, duration_s, **kw))  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ Reads and writes may run in different trio tasks; writes are serialised so frame
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamErro
 
 from spikewire.codec.framing import FrameDecoder
 from spikewire.codec.messages import NO_CONTEXT, Close, DecodeContext, decode_message, frame
+from spikewire.net.host import receive_stamps
 from spikewire.errors import CODES, ProtocolError, SpikewireError, StreamResetError
 
 log = logging.getLogger("spikewire.wire")
@@ -63,6 +65,7 @@ class FramedStream:
         self._write_broken = False
         self._reset = False
         self.last_arrival: float | None = None
+        self._rx_ns = receive_stamps(stream) if clock is not None else None
 
     # -- identity ---------------------------------------------------------------------------------------
     @property
@@ -131,7 +134,7 @@ class FramedStream:
                     await self.fail(err)
                     raise
                 return None
-            at = self._clock() if self._clock is not None else None
+            at = self._arrival_time()
             try:
                 items = self._decoder.feed(chunk)
             except ProtocolError as err:
@@ -141,6 +144,20 @@ class FramedStream:
                 self._items.append((item, at))
         item, self.last_arrival = self._items.popleft()
         return item
+
+    def _arrival_time(self) -> float | None:
+        """The local time the latest bytes arrived: the connection's socket read when known (see
+        net.host.receive_stamps), moved onto this stream's clock by the time elapsed since."""
+        if self._clock is None:
+            return None
+        now = self._clock()
+        rx = self._rx_ns() if self._rx_ns is not None else None
+        if rx is None:
+            return now
+        age_ns = time.time_ns() - rx
+        if age_ns < 0 or age_ns > 1_000_000_000:  # a clock step, or not this message's read: do not trust it
+            return now
+        return now - age_ns // 1000
 
     async def read_message(self, context: DecodeContext | None = None, *,
                            timeout: float | None = None) -> Any | None:
