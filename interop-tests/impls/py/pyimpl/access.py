@@ -46,3 +46,66 @@ async def try_unknown_version(ctx: Ctx, peer: Any) -> dict[str, Any]:
         await fs.close("normal")
     return {"unknown_refused": refused, "unknown_error": error,
             "fallback_protocol": str(s.get_protocol()), "fallback_accepted": isinstance(answer, Accept)}
+
+
+async def try_refused(ctx: Ctx, peer: Any) -> dict[str, Any]:
+    """Subscribe to (and push into) ports closed to this peer; then a control subscription."""
+    import trio
+    from spikewire.errors import RejectedError
+
+    node = peer.node
+    results: list[dict[str, Any]] = []
+    for a in ctx.param("attempts", list):
+        outcome: dict[str, Any]
+        if a["mode"] == "push":
+            if "drive" not in peer.out_ports:
+                peer.out_ports["drive"] = node.events.add_out_port("drive", channels=1)
+            link = node.events.push(peer.out_ports["drive"], ctx.peer_addr, a["port"])
+            with trio.move_on_after(5):
+                while not link.open.is_set() and link.error is None:
+                    await trio.sleep(0.005)
+            if link.open.is_set():
+                outcome = {"outcome": "accepted"}
+            elif isinstance(link.error, RejectedError):
+                outcome = {"outcome": "rejected", "code": link.error.code}
+            else:
+                outcome = {"outcome": "failed", "code": str(link.error)}
+            link.stop()
+        else:
+            sub = node.events.subscribe(ctx.peer_addr, a["port"], reconnect=False)
+            outcome = await _attempt(sub)
+        results.append({**a, **outcome})
+    control = await _attempt(node.events.subscribe(ctx.peer_addr, ctx.param("control", str), reconnect=False))
+    return {"attempts": results, "control": control["outcome"]}
+
+
+async def _attempt(sub: Any) -> dict[str, Any]:
+    """Open a subscription: accepted (then closed), rejected with a code, or failed."""
+    import trio
+    from spikewire.errors import RejectedError
+
+    out: dict[str, Any] = {"outcome": "failed"}
+    finished = trio.Event()
+
+    async def first() -> None:
+        try:
+            await sub.__anext__()
+        except RejectedError as err:
+            out.update(outcome="rejected", code=err.code)
+        except StopAsyncIteration:
+            pass
+        except Exception as err:  # noqa: BLE001
+            out.update(outcome="failed", code=f"{type(err).__name__}: {err}")
+        finished.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(first)
+        with trio.move_on_after(5):
+            while sub.stats.connects == 0 and not finished.is_set():
+                await trio.sleep(0.005)
+        if sub.stats.connects > 0:
+            out = {"outcome": "accepted"}
+        nursery.cancel_scope.cancel()
+    with trio.move_on_after(3):
+        await sub.aclose()
+    return out

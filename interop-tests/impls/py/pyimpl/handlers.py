@@ -9,7 +9,9 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from .adversary import adversary_dialer, adversary_listener
 from .context import Ctx
 from .rawpeer import full_addrs, raw_host
-from .access import describe_listener, try_unknown_version
+from .access import describe_listener, try_refused, try_unknown_version
+from .lifecycle import abort_under_subscription, close_both_ways, close_when_asked, survives_disconnect
+from .loss import burst_when_paused, paused_subscriber
 from .events import emit_on_subscribe, push_generated, receive_and_check, receive_pushed, record_watermarks, serve
 from .probe import probe_cases
 from .timing import estimate_clock
@@ -107,7 +109,11 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "weighted-events": {"dialer": lib(receive_and_check), "listener": lib(emit_on_subscribe)},
     "push-into-in-port": {"dialer": lib(push_generated), "listener": lib(receive_pushed)},
     "watermarks-idle": {"dialer": lib(record_watermarks), "listener": lib(serve)},
+    "loss-notice": {"dialer": lib(paused_subscriber), "listener": lib(burst_when_paused)},
     "clock-sync": {"dialer": lib(estimate_clock), "listener": lib(serve)},
+    "authorization-refused": {"dialer": lib(try_refused), "listener": lib(serve)},
+    "abrupt-disconnect-reconnect": {"dialer": lib(survives_disconnect), "listener": lib(abort_under_subscription)},
+    "graceful-close": {"dialer": lib(close_both_ways), "listener": lib(close_when_asked)},
     "unknown-protocol-version": {"dialer": lib(try_unknown_version), "listener": lib(serve)},
     "adversarial-to-listener": {"dialer": Handler(start_raw, _adv_dialer), "listener": lib(serve)},
     "adversarial-to-dialer": {"dialer": lib(probe_cases), "listener": Handler(start_raw, _adv_listener)},
