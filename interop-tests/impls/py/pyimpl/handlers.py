@@ -14,7 +14,7 @@ from .lifecycle import abort_under_subscription, close_both_ways, close_when_ask
 from .loss import burst_when_paused, paused_subscriber
 from .events import emit_on_subscribe, push_generated, receive_and_check, receive_pushed, record_watermarks, serve
 from .probe import probe_cases
-from .timing import estimate_clock
+from .timing import emit_clumped, estimate_clock, merge_trains, playout_train
 import time
 
 
@@ -111,6 +111,8 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "watermarks-idle": {"dialer": lib(record_watermarks), "listener": lib(serve)},
     "loss-notice": {"dialer": lib(paused_subscriber), "listener": lib(burst_when_paused)},
     "clock-sync": {"dialer": lib(estimate_clock), "listener": lib(serve)},
+    "playout": {"dialer": lib(playout_train), "listener": lib(emit_clumped)},
+    "merge": {"dialer": lib(merge_trains), "listener": lib(emit_clumped)},
     "authorization-refused": {"dialer": lib(try_refused), "listener": lib(serve)},
     "abrupt-disconnect-reconnect": {"dialer": lib(survives_disconnect), "listener": lib(abort_under_subscription)},
     "graceful-close": {"dialer": lib(close_both_ways), "listener": lib(close_when_asked)},
