@@ -35,7 +35,8 @@ def run_path(seed: int, offset0: float, drift: float, bursts: int, period_us: in
     rng = np.random.default_rng(seed)
     est = est or ClockEstimator()
     t = start
-    for b in range(bursts):
+    first = est.bursts_total
+    for b in range(first, first + bursts):
         for i in range(per_burst):
             est.add_sample(*probe(rng, t + i * 5000, offset0, drift, 150, 150, jitter_us), burst=b)
         est.end_burst()
@@ -68,9 +69,19 @@ def test_t3_before_t2_raises_invalid_message() -> None:
 
 def test_timestamps_validated() -> None:
     est = ClockEstimator()
-    for bad in (-1, 2**53, 1.5, True, "1"):
+    for bad in (-1, 2**53, float("nan"), True, "1"):
         with pytest.raises(ValueError):
             est.add_sample(bad, T0, T0, T0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        est.add_sample(T0, T0 + 0.5, T0 + 1, T0 + 2)  # type: ignore[arg-type]  # t2 from the wire: an int
+
+
+def test_fractional_client_timestamps() -> None:
+    est = ClockEstimator()
+    s = est.add_sample(T0 + 0.25, T0 + 2650, T0 + 2690, T0 + 340.75)
+    assert s.offset_us == 2499.5 and s.delay_us == 300.5
+    e = est.estimate()
+    assert e is not None and e.offset_us == 2499.5 and e.uncertainty_us >= 150.25
 
 
 def test_epsilon_boundary() -> None:
@@ -209,3 +220,13 @@ def test_update_returns_estimate_at_receive_time() -> None:
     assert est2.update(T0, T0 + 2650, T0 + 2690, T0 + 340, burst=0) is None
     est2.end_burst()
     assert est2.estimate() is not None
+
+
+def test_sample_of_an_ended_burst_refused() -> None:
+    est = ClockEstimator()
+    est.add_sample(T0, T0 + 2650, T0 + 2690, T0 + 340, burst=3)
+    est.end_burst()
+    with pytest.raises(ValueError):
+        est.add_sample(T0 + 10, T0 + 2660, T0 + 2700, T0 + 350, burst=3)
+    est.add_sample(T0 + 10, T0 + 2660, T0 + 2700, T0 + 350, burst=4)  # the next burst is fine
+    assert est.filtered == [0]

@@ -221,3 +221,71 @@ def test_local_clocks() -> None:
 def time_us() -> int:
     import time
     return time.time_ns() // 1000
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_honest_streams_merge_in_order(seed: int) -> None:
+    """Random streams, random arrival interleaving, honest watermarks: every event comes out exactly once,
+    in (time, input, arrival) order, none late, and nothing is held once every stream is closed."""
+    rng = np.random.default_rng(seed)
+    m, sink, _ = make()
+    k = int(rng.integers(2, 7))
+    ins = [m.add_input() for _ in range(k)]
+    plans = []  # per input: a list of actions in stream order
+    expected = []
+    for i in ins:
+        t = 0
+        acts: list[tuple[str, np.ndarray | int]] = []
+        for _ in range(int(rng.integers(1, 15))):
+            if rng.random() < 0.3:
+                acts.append(("wm", t + int(rng.integers(0, 5))))  # a promise: later events ≥ it
+                t = max(t, acts[-1][1])  # type: ignore[arg-type]
+            else:
+                ts = t + np.cumsum(rng.integers(0, 4, size=int(rng.integers(1, 6))))
+                acts.append(("ev", ts))
+                expected += [(int(x), i) for x in ts]
+                t = int(ts[-1])
+        plans.append(acts)
+    pos = [0] * k
+    while any(pos[i] < len(plans[i]) for i in range(k)):
+        i = int(rng.choice([j for j in range(k) if pos[j] < len(plans[j])]))
+        kind, v = plans[i][pos[i]]
+        pos[i] += 1
+        if kind == "wm":
+            m.watermark(ins[i], T0 + int(v))  # type: ignore[arg-type]
+        else:
+            m.push(ins[i], chans(len(v), i), T0 + v)  # type: ignore[arg-type]
+        if pos[i] == len(plans[i]) and rng.random() < 0.5:
+            m.close_input(ins[i])
+    for i in ins:
+        if not m.stats()["inputs"][i].closed:
+            m.close_input(i)
+    assert list(zip(sink.times, sink.inputs)) == sorted(expected)
+    st = m.stats()
+    assert st["late"] == 0 and st["queued"] == 0 and st["released"] == len(expected)
+    assert not any(r.late for r in sink.releases)
+
+
+def test_keep_polling_releases_after_a_stall_in_trio() -> None:
+    import trio
+
+    from spikewire.timing.merge import keep_polling
+
+    async def main() -> list[int]:
+        sink = Sink()
+        m = WatermarkMerge(sink, stall_after_us=50_000)  # the real clock
+        a = m.add_input()
+        m.add_input()  # silent: stalls after 50 ms
+        now = m.clock.now_us()
+        m.push(a, chans(2), np.array([now, now + 1], dtype=np.int64))
+        assert sink.releases == []
+        async with trio.open_nursery() as n:
+            n.start_soon(keep_polling, m)
+            with trio.move_on_after(20):
+                while not sink.releases:
+                    await trio.sleep(0.01)
+            n.cancel_scope.cancel()
+        assert m.stats()["inputs"][1].stalls == 1  # the silent input stalled, which freed a's events
+        return [int(t) - now for r in sink.releases for t in r.times]
+
+    assert trio.run(main) == [0, 1]

@@ -91,7 +91,7 @@ class ClockFaultError(ProtocolError):
         self.fault = fault
 
 
-def sample_offset_delay(t1: int, t2: int, t3: int, t4: int) -> tuple[float, int]:
+def sample_offset_delay(t1: float, t2: int, t3: int, t4: float) -> tuple[float, float]:
     """θ and δ of one sample exactly as §9.3.2 defines them (θ in halves of a µs, δ not clamped)."""
     theta2 = (t2 - t1) + (t3 - t4)  # exact integer, twice θ
     delta = (t4 - t1) - (t3 - t2)
@@ -104,12 +104,12 @@ class Sample:
 
     index: int
     burst: int
-    t1: int
+    t1: float  # an int unless the client kept fractions of a µs
     t2: int
     t3: int
-    t4: int
+    t4: float
     offset_us: float
-    delay_us: int
+    delay_us: float
     fault: str | None
 
     @property
@@ -250,23 +250,37 @@ class ClockEstimator:
         self._all_dmin = math.inf
         self._fit: _Fit | None = None
         self._last_burst_key: object = None
+        self._ended: Deque[object] = deque(maxlen=64)  # the latest ended burst numbers
 
     # -- samples -------------------------------------------------------------------------------------
 
-    def add_sample(self, t1: int, t2: int, t3: int, t4: int, burst: int | None = None) -> Sample:
+    def add_sample(self, t1: float, t2: int, t3: int, t4: float, burst: int | None = None) -> Sample:
         """Take one response's four timestamps (t4 read by the caller when the bytes arrived).
 
         Raises ClockFaultError (``invalid-message``, fault ``t3-before-t2``) for t3 < t2; returns the
         Sample, whose ``fault`` is ``t4-before-t1`` or ``negative-delay`` when it was discarded.
         ``burst`` None makes the sample a burst of its own.
         """
-        for name, v in (("t1", t1), ("t2", t2), ("t3", t3), ("t4", t4)):
+        # t2 and t3 come from the wire as integers; t1 and t4 are the client's own readings, which MAY keep
+        # fractions of a µs (§9.3.3 Timestamps).
+        name: str
+        v: object
+        for name, v in (("t2", t2), ("t3", t3)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 0 <= v <= MAX_TIME:
                 raise ValueError(f"{name} must be an integer in 0..2^53-1 µs (got {v!r})")
-        t1, t2, t3, t4 = int(t1), int(t2), int(t3), int(t4)
+        for name, v in (("t1", t1), ("t4", t4)):
+            if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool) \
+                    or not 0 <= v <= MAX_TIME:  # NaN fails the range too
+                raise ValueError(f"{name} must be a number in 0..2^53-1 µs (got {v!r})")
+        t2, t3 = int(t2), int(t3)
+        t1 = int(t1) if isinstance(t1, (int, np.integer)) else float(t1)
+        t4 = int(t4) if isinstance(t4, (int, np.integer)) else float(t4)
         if t3 < t2:
             raise ClockFaultError("invalid-message", FAULT_T3_BEFORE_T2, f"clock response has t3 {t3} < t2 {t2}")
         key = object() if burst is None else burst
+        if burst is not None and burst in self._ended:
+            raise ValueError(f"burst {burst} has ended: give its unanswered requests up (ClockRequests) "
+                             "so that their late answers are not taken as samples")
         if self._open_burst is not None and key != self._last_burst_key:
             self.end_burst()
         offset, delay = sample_offset_delay(t1, t2, t3, t4)
@@ -292,7 +306,7 @@ class ClockEstimator:
             self.end_burst()
         return s
 
-    def update(self, t1: int, t2: int, t3: int, t4: int, burst: int | None = None) -> Estimate | None:
+    def update(self, t1: float, t2: int, t3: int, t4: float, burst: int | None = None) -> Estimate | None:
         """``add_sample`` then the estimate at t4 (the local receive time); None while there is none.
         With a burst number the sample enters the estimate only once its burst has ended."""
         self.add_sample(t1, t2, t3, t4, burst)
@@ -303,6 +317,8 @@ class ClockEstimator:
         if self._open_burst is None:
             return None
         best = self._open_best
+        if self._last_burst_key is not None:
+            self._ended.append(self._last_burst_key)
         self._open_burst = None
         self._open_best = None
         self._last_burst_key = None
@@ -311,7 +327,7 @@ class ClockEstimator:
             return None
         self.filtered.append(best.index)
         if self._origin is None:
-            self._origin = best.t1
+            self._origin = math.floor(best.t1)
         rep = _Rep(best, best.local_us - self._origin, best.offset_us, best.delay_plus_us)
         self._all_dmin = min(self._all_dmin, rep.dplus)
         self._accept(rep)

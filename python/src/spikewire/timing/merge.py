@@ -33,7 +33,7 @@ import numpy as np
 from spikewire.timing.eventqueue import Columns, EventQueue, as_columns
 from spikewire.timing.localclock import Clock, as_clock
 
-__all__ = ["MergeRelease", "InputStats", "WatermarkMerge", "map_remote"]
+__all__ = ["MergeRelease", "InputStats", "WatermarkMerge", "map_remote", "keep_polling"]
 
 log = logging.getLogger("spikewire.timing.merge")
 
@@ -194,6 +194,10 @@ class WatermarkMerge:
         inp.frontier = math.inf
         self._drain()
 
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
     def poll(self) -> None:
         """Notice stalls by the clock and release what they free."""
         self._drain()
@@ -250,23 +254,21 @@ class WatermarkMerge:
 
     def _drain(self) -> None:
         self._check_stalls()
-        holders = [(i.frontier, i.index) for i in self._inputs if not i.closed and not i.stalled]
+        # The two lowest (frontier, index) pairs of the inputs that hold the others back.
+        holders = sorted((i.frontier, i.index) for i in self._inputs if not i.closed and not i.stalled)[:2]
         parts: list[Columns] = []
         owners: list[np.ndarray] = []
         for inp in self._inputs:
             if not len(inp.queue):
                 continue
-            # The bound of input j: the smallest frontier among the other holders; at a tie with a
-            # lower-ranked input the events at the bound wait (that input may still send one at it).
-            bound = math.inf
-            strict = False
-            for f, i in holders:
-                if i == inp.index:
-                    continue
-                if f < bound:
-                    bound, strict = f, i < inp.index
-                elif f == bound and i < inp.index:
-                    strict = True
+            # The bound of input j: the smallest frontier among the other holders. At a tie with a
+            # lower-ranked input the events at the bound wait (that input may still send one at it); the
+            # first other holder in (frontier, index) order is the lowest-ranked one at that frontier.
+            other = next((h for h in holders if h[1] != inp.index), None)
+            if other is None:
+                bound, strict = math.inf, False
+            else:
+                bound, strict = other[0], other[1] < inp.index
             if bound == math.inf:
                 got = inp.queue.pop_all()
             elif bound == -math.inf:
@@ -300,3 +302,14 @@ def _fill_values(parts: list[Columns]) -> Columns:
                                                     np.full(len(p), np.nan, dtype=np.float32))
               for p in parts]
     return Columns.concat(filled)
+
+
+async def keep_polling(merge: WatermarkMerge, max_sleep_s: float = 0.1) -> None:
+    """Run ``merge.poll()`` whenever an input may have stalled (trio task; cancel it to stop)."""
+    import trio
+
+    while True:
+        nxt = merge.next_poll_us()
+        wait = max_sleep_s if nxt is None else max(0.0, (nxt - merge.clock.now_us()) / 1e6)
+        await trio.sleep(min(wait, max_sleep_s))
+        merge.poll()
