@@ -47,6 +47,8 @@ class SubscriptionStats:
     watermarks: int = 0
     connects: int = 0
     attempts: int = 0
+    reconnect_gaps: int = 0
+    reconnect_gap_us: int = 0
     closes: dict[str, int] = field(default_factory=dict)
     rejects: dict[str, int] = field(default_factory=dict)
     stream_errors: dict[str, int] = field(default_factory=dict)
@@ -147,7 +149,10 @@ class Subscription:
         self._backoff = self.min_backoff_s
         self._status("status", state="open", peer=self.peer)
         if self._ended_at is not None:
-            self._status("gap", reason="reconnect", gap_ms=round((self.clock() - self._ended_at) / 1000, 1))
+            gap = self.clock() - self._ended_at
+            self.stats.reconnect_gaps += 1
+            self.stats.reconnect_gap_us += gap
+            self._status("gap", reason="reconnect", gap_ms=round(gap / 1000, 1))
         return True
 
     async def _drop(self, err: BaseException | None) -> None:

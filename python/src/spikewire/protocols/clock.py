@@ -33,7 +33,7 @@ from spikewire.clock.estimator import ClockEstimator, ClockFaultError, ClockRequ
 from spikewire.codec.messages import ClockRequest, ClockResponse, Close, DecodeContext, MessageType
 from spikewire.errors import CODES, ProtocolError, RemoteCloseError, SpikewireError, StreamResetError
 from spikewire.net.host import dial, last_transmit_ns, open_stream
-from spikewire.wire.stream import FramedStream
+from spikewire.wire.stream import FramedStream, unwrap
 
 log = logging.getLogger("spikewire.clock")
 
@@ -108,18 +108,24 @@ class ClockClient:
         Raises RemoteCloseError when the server closes with an error, ProtocolError on a broken rule
         (after closing and resetting the stream), StreamResetError when the stream is reset.
         """
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._reader, nursery.cancel_scope)
-            try:
-                await self._prober(bursts)
-            finally:
-                self._closing = True
-                with trio.CancelScope(shield=True), trio.move_on_after(self.schedule.probe_timeout_s):
-                    await self.fs.close("normal")
-            # Wait (bounded) for the server to send what it owes and end its write side.
-            with trio.move_on_after(self.schedule.probe_timeout_s):
-                await self._drained.wait()
-            nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._reader, nursery.cancel_scope)
+                try:
+                    await self._prober(bursts)
+                finally:
+                    self._closing = True
+                    with trio.CancelScope(shield=True), trio.move_on_after(self.schedule.probe_timeout_s):
+                        await self.fs.close("normal")
+                # Wait (bounded) for the server to send what it owes and end its write side.
+                with trio.move_on_after(self.schedule.probe_timeout_s):
+                    await self._drained.wait()
+                nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            leaf = unwrap(group)
+            if isinstance(leaf, trio.Cancelled):
+                raise
+            raise leaf from None
 
     @property
     def _drained(self) -> trio.Event:
@@ -295,7 +301,13 @@ class ClockServer:
         self._buckets[peer] = (bucket, users + 1)
         self.stats.streams += 1
         try:
-            await self._serve(fs, bucket)
+            try:
+                await self._serve(fs, bucket)
+            except BaseExceptionGroup as group:
+                leaf = unwrap(group)
+                if isinstance(leaf, trio.Cancelled):
+                    raise
+                raise leaf from None
         except SpikewireError as err:
             self.stats.failed += 1
             log.debug("clock stream from %s failed: %s", peer, err)

@@ -241,6 +241,28 @@ class FramedStream:
             await self.reset(CODES["internal-error"], _reason(err))
 
 
+def unwrap(err: BaseException) -> BaseException:
+    """The first error inside trio's exception groups (nurseries wrap what their tasks raise), preferring a
+    SpikewireError; cancellations are skipped."""
+    if not isinstance(err, BaseExceptionGroup):
+        return err
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [err]
+    while stack:
+        e = stack.pop(0)
+        if isinstance(e, BaseExceptionGroup):
+            stack[:0] = list(e.exceptions)
+        else:
+            leaves.append(e)
+    for e in leaves:
+        if isinstance(e, SpikewireError):
+            return e
+    for e in leaves:
+        if not isinstance(e, trio.Cancelled):
+            return e
+    return leaves[0] if leaves else err
+
+
 def _code_number(code: int | str) -> int:
     return code if isinstance(code, int) else CODES[code]
 
