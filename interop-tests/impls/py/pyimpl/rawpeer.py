@@ -76,11 +76,11 @@ class Watch:
                     self.messages.append(name_message(body))
                 self._notify()
         except StreamReset:
-            self.ended = "reset"
+            self.ended = self._reset_or_lost()
             self._notify()
             return
         except Exception:
-            self.ended = "reset"
+            self.ended = self._reset_or_lost()
             self._notify()
             return
         self.remote_ended = True
@@ -90,15 +90,27 @@ class Watch:
         # The peer ended its write side: the stream is clean once ours is closed too, unless a reset comes.
         while self.ended is None:
             if self._reset_seen():
-                self.ended = "reset"
+                self.ended = self._reset_or_lost()
             elif self.local_closed:
                 # Both write sides are closed; a reset that was already on its way still counts.
                 await trio.sleep(0.03)
-                self.ended = "reset" if self._reset_seen() else "closed"
+                self.ended = self._reset_or_lost() if self._reset_seen() else "closed"
             else:
                 await trio.sleep(0.01)
                 continue
             self._notify()
+
+    def _connection_gone(self) -> bool:
+        muxed = getattr(self.stream, "muxed_conn", None)
+        try:
+            return bool(muxed is not None and (muxed.is_closed or muxed.event_shutting_down.is_set()))
+        except AttributeError:
+            return False
+
+    def _reset_or_lost(self) -> str:
+        """A reset the peer sent ("reset"), or the end of the whole connection ("connection-lost"): py-libp2p
+        marks every stream of a dead connection as reset, which is not the peer resetting this stream."""
+        return "connection-lost" if self._connection_gone() else "reset"
 
     def _reset_seen(self) -> bool:
         muxed = getattr(self.stream, "muxed_stream", None)
