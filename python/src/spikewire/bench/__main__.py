@@ -13,6 +13,8 @@ measured in the same run:
   +100 ppm); |estimate − truth| every 50 ms after convergence, and the coverage of the reported
   uncertainty. Baseline: bench/clock.ts --only loopback (TypeScript client) in the same run. Targets
   p99 ≤ 100 µs, coverage ≥ 0.99.
+- codec and timing: the lines of spikewire.codec.bench and spikewire.timing.bench (decode/encode events/s
+  against a per-event Python loop; merge events/s and playout lateness, each with its own baseline).
 """
 from __future__ import annotations
 
@@ -188,6 +190,24 @@ async def clock(root: Any, nursery: trio.Nursery, args: argparse.Namespace, out:
     out(line)
 
 
+def library_benches(only: set[str], out: Printer, seconds: float) -> None:
+    """The measures the library's parts keep beside their code (codec, timing), each with its own baseline."""
+    if "codec" in only:
+        try:
+            from spikewire.codec.bench import bench_codec
+            for line in bench_codec():
+                out(line)
+        except Exception as err:  # noqa: BLE001 - reported in a line
+            out({"bench": "py-codec", "error": f"{type(err).__name__}: {err}"})
+    if "timing" in only:
+        try:
+            from spikewire.timing.bench import run_all
+            for line in run_all(seconds):
+                out(line)
+        except Exception as err:  # noqa: BLE001
+            out({"bench": "py-timing", "error": f"{type(err).__name__}: {err}"})
+
+
 async def main(args: argparse.Namespace) -> None:
     root = repo_root()
     out = Printer(args.json)
@@ -200,12 +220,14 @@ async def main(args: argparse.Namespace) -> None:
         if "clock" in only:
             await clock(root, nursery, args, out)
         nursery.cancel_scope.cancel()
+    library_benches(only, out, min(3.0, args.latency_seconds))
 
 
 def cli(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m spikewire.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--only", default="throughput,latency,clock")
+    p.add_argument("--only", default="throughput,latency,clock,codec,timing",
+                   help="comma-separated: throughput, latency, clock (against TypeScript), codec, timing")
     p.add_argument("--seconds", type=float, default=5.0, help="throughput run length, s")
     p.add_argument("--latency-seconds", type=float, default=5.0)
     p.add_argument("--clock-seconds", type=float, default=10.0)
