@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint'
 import spikewire from './eslint/layers.js'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', 'interop-tests/results/'] },
+  { ignores: ['node_modules/', 'dist/', 'out/', 'interop-tests/results/', 'python/.venv/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -131,3 +131,40 @@ def test_float_keys_are_not_integer_keys() -> None:
     with pytest.raises(ProtocolError) as caught:
         decode_message(bytes.fromhex("a3" "0007" "0205" "f93c00" "03"))
     assert caught.value.code == "invalid-message"
+
+
+def message_code(hex_bytes: str, **context: Any) -> str:
+    from spikewire.codec.messages import DecodeContext
+    try:
+        decode_message(bytes.fromhex(hex_bytes), DecodeContext.make(**context))
+    except ProtocolError as error:
+        return error.code
+    return "ok"
+
+
+@pytest.mark.parametrize("key", ["4100", "8100", "a0", "a10000", "6161", "20", "f4"])
+def test_keys_of_every_type_are_valid_cbor(key: str) -> None:
+    # Appendix B revision 4: any data item may be a key. In the watermark map it is a non-integer key
+    # (invalid-message, §7.3); in the value of an unknown key (99) it is not checked (§7.4).
+    assert message_code("a4" "0007" "0100" "0205" + key + "00") == "invalid-message"
+    assert message_code("a4" "0007" "0100" "0205" "1863" "a1" + key + "00") == "ok"
+
+
+def test_unknown_type_comes_before_non_integer_keys() -> None:
+    # §7.5 step 3 before step 4: {0: 23, "a": 1} is unknown-message-type.
+    assert message_code("a2" "0017" "616101") == "unknown-message-type"
+    assert message_code("a2" "0007" "616101") == "invalid-message"
+
+
+def test_clock_response_t3_before_t2_is_a_field_rule() -> None:
+    ok = "a5" "000b" "0100" "0201" "0305" "0405"
+    assert message_code(ok) == "ok"
+    assert message_code("a5" "000b" "0100" "0201" "0305" "0404") == "invalid-message"
+
+
+def test_a_cut_off_varint_after_count_varints_is_invalid_varint() -> None:
+    # §8.6 step 4: the whole column is decoded before the count is compared (dt = 00 0a b9, count 2).
+    body = "a6" "0006" "0100" "0201" "0302" "0442" "0102" "0543" "000ab9"
+    assert message_code(body, kind="spike", channels=16) == "invalid-varint"
+    body = "a6" "0006" "0100" "0201" "0302" "0443" "0102b9" "0542" "0000"
+    assert message_code(body, kind="spike", channels=16) == "invalid-varint"

@@ -2,22 +2,28 @@
 # Create or refresh the project-local virtual environment python/.venv.
 #
 # The environment is built from python/requirements.txt (every package pinned with ==), then the
-# spikewire package itself is installed in editable mode without dependencies. A stamp file holds the
-# sha256 of requirements.txt and pyproject.toml: when both are unchanged the script only prints one line
-# and exits, so it is cheap to run before every test command. Uses the first python3 >= 3.11 on PATH.
+# spikewire package itself is installed in editable mode without dependencies. Two stamps hold the sha256
+# of requirements.txt (a change rebuilds the environment) and of pyproject.toml (a change reinstalls only
+# the package). When both are current the script prints one line and exits, so it is cheap to run before
+# every test command. Uses the first python3 >= 3.11 on PATH.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"   # the python/ folder
 venv="$here/.venv"
-stamp="$venv/.spikewire-stamp"
-
-want="$(cat "$here/requirements.txt" "$here/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+req_stamp="$venv/.spikewire-requirements"
+pkg_stamp="$venv/.spikewire-package"
+req_hash="$(sha256sum <"$here/requirements.txt" | cut -d' ' -f1)"
+pkg_hash="$(sha256sum <"$here/pyproject.toml" | cut -d' ' -f1)"
 
 # Two commands may run this at once (a test run and the interop harness): one builds, the other waits.
-exec 9>"$here/.venv.lock"
-flock 9
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$here/.venv.lock"
+  flock 9
+fi
 
-if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+current() { [[ -f "$1" && "$(cat "$1")" == "$2" ]]; }
+
+if [[ -x "$venv/bin/python" ]] && current "$req_stamp" "$req_hash" && current "$pkg_stamp" "$pkg_hash"; then
   echo "python venv up to date: $venv ($("$venv/bin/python" --version 2>&1))"
   exit 0
 fi
@@ -34,24 +40,37 @@ pick_python() {
   return 1
 }
 
-if ! py="$(pick_python)"; then
-  echo "ensure-venv: no python3 >= 3.11 on PATH; install Python 3.11 or later" >&2
-  exit 1
-fi
-
 started=$SECONDS
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-{
-  rm -rf "$venv"
-  "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$here/requirements.txt"
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e "$here"
-} >"$log" 2>&1 || {
+pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
+
+if [[ -x "$venv/bin/python" ]] && current "$req_stamp" "$req_hash"; then
+  action="package reinstalled"
+else
+  if ! py="$(pick_python)"; then
+    echo "ensure-venv: no python3 >= 3.11 on PATH; install Python 3.11 or later" >&2
+    exit 1
+  fi
+  action="created"
+  {
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+    "${pip[@]}" -r "$here/requirements.txt"
+  } >"$log" 2>&1 || {
+    cat "$log" >&2
+    echo "ensure-venv: failed to build $venv from requirements.txt (see the output above)" >&2
+    rm -f "$req_stamp"
+    exit 1
+  }
+  echo "$req_hash" >"$req_stamp"
+fi
+
+"${pip[@]}" --no-deps --no-build-isolation -e "$here" >"$log" 2>&1 || {
   cat "$log" >&2
-  echo "ensure-venv: failed to build $venv (see the output above)" >&2
-  rm -f "$stamp"
+  echo "ensure-venv: failed to install the spikewire package into $venv (see the output above)" >&2
+  rm -f "$pkg_stamp"
   exit 1
 }
-echo "$want" >"$stamp"
-echo "python venv created: $venv ($("$venv/bin/python" --version 2>&1), $((SECONDS - started)) s)"
+echo "$pkg_hash" >"$pkg_stamp"
+echo "python venv $action: $venv ($("$venv/bin/python" --version 2>&1), $((SECONDS - started)) s)"

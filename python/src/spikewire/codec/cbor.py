@@ -162,14 +162,14 @@ class _Reader:
 
 def _fits_half(value: float) -> bool:
     try:
-        return _HALF.unpack(_HALF.pack(value))[0] == value
+        return bool(_HALF.unpack(_HALF.pack(value))[0] == value)
     except OverflowError:
         return False
 
 
 def _fits_single(value: float) -> bool:
     try:
-        return _SINGLE.unpack(_SINGLE.pack(value))[0] == value
+        return bool(_SINGLE.unpack(_SINGLE.pack(value))[0] == value)
     except OverflowError:
         return False
 

@@ -259,6 +259,12 @@ def _invalid(message: str) -> ProtocolError:
     return ProtocolError("invalid-message", message)
 
 
+def _short(value: Any) -> str:
+    """A peer's value quoted in an error message, cut short: reasons stay well within 256 bytes (§8.1)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _is_uint(value: Any) -> bool:
     return type(value) is int and value >= 0
 
@@ -276,7 +282,7 @@ class _Fields:
         values: dict[int, Any] = {}
         for key, value in pairs:
             if not _is_uint(key):
-                raise _invalid(f"{where}: map key {key!r} is not an unsigned integer")
+                raise _invalid(f"{where}: map key {_short(key)} is not an unsigned integer")
             values[key] = value
         self.values = values
 
