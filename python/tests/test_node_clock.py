@@ -54,7 +54,9 @@ def test_typescript_client_against_python_server_with_a_known_offset() -> None:
     lines = trio.run(main)
     summary = lines[-1]
     assert summary["summary"] is True
-    assert summary["answers"] == summary["probes"] > 0
+    # The summary is taken when the duration ends: the probes of a burst still in flight are not answered yet.
+    assert 0 < summary["answers"] <= summary["probes"] <= summary["answers"] + 16
+    assert summary["timeouts"] == 0
     assert abs(summary["offset_us"] - OFFSET_US) <= summary["uncertainty_us"]
 
 
@@ -121,15 +123,17 @@ def test_slow_consumer_is_closed_and_reset() -> None:
             server.set_stream_handler(TProtocol(cp.PROTOCOL), srv.handler)
             s = await raw_stream(h, listen_addrs(server)[0], cp.PROTOCOL)
             t = now_us()
-            chunk = b"".join(frame(ClockRequest(i, t)) for i in range(1000))
+            chunk = b"".join(frame(ClockRequest(i, t)) for i in range(5000))
             sent = 0
-            with trio.move_on_after(20):
+            # py-libp2p opens a receive window of about 4 MiB on the attacker's side, so the server answers
+            # about 120,000 requests before its writes stall: a volume test, bounded at 90 s.
+            with trio.move_on_after(90):
                 # Never read: the server's writes stall, it stops reading, then gives up on the stream.
                 while not srv.stats.slow_consumer:
                     with trio.move_on_after(0.5):
                         try:
                             await s.write(chunk)
-                            sent += 1000
+                            sent += 5000
                         except Exception:  # the server reset the stream
                             break
                 while not (srv.stats.slow_consumer and srv.stats.failed):
@@ -162,4 +166,22 @@ def test_client_rejects_a_wrong_echo() -> None:
                 while not seen:
                     await trio.sleep(0.05)
             assert [m.code for m in seen[0].messages if isinstance(m, Close)] == [CODES["invalid-message"]]
+    trio.run(main)
+
+
+def test_server_sends_nothing_more_after_an_error_close() -> None:
+    async def main() -> None:
+        async with Node() as node, open_host() as h:
+            s = await raw_stream(h, node.addrs[0], cp.PROTOCOL)
+            # Many requests, then a close with an error code: the server may have answered some already,
+            # but it answers nothing it still owes after reading the close, and ends without a close.
+            t = now_us()
+            await s.write(b"".join(frame(ClockRequest(i, t)) for i in range(200)) + frame(Close(CODES["timeout"])))
+            ans = await collect(s)
+            assert all(isinstance(m, ClockResponse) for m in ans.messages)
+            assert [m.id for m in ans.messages] == list(range(len(ans.messages)))
+            assert ans.ended == "eof"
+            with trio.fail_after(20):
+                while node.clock_server.stats.failed < 1:
+                    await trio.sleep(0.05)
     trio.run(main)

@@ -147,3 +147,28 @@ def test_unauthorized_close_is_reported_with_its_code() -> None:
             else:
                 raise AssertionError("described despite unauthorized")
     trio.run(main)
+
+
+def test_listener_answers_a_dialer_that_asks_for_nothing_as_the_reference_does(tmp_path: Path) -> None:
+    """A close before the request is unexpected-message; an end of writing before it is timeout (at once
+    here, after 10 s in the reference). Checked against both implementations."""
+    async def probe(h, addr: str) -> list:  # type: ignore[no-untyped-def]
+        out = []
+        for payload in (frame(Close(CODES["normal"])), b""):
+            s = await raw_stream(h, addr, dp.PROTOCOL)
+            if payload:
+                await s.write(payload)
+            await s.close()
+            ans = await collect(s, timeout=20)
+            out.append(([m.code for m in ans.messages], ans.ended))
+        return out
+
+    async def main(ts_addr: str) -> None:
+        async with Node() as py, open_host() as h:
+            py_answers = await probe(h, py.addrs[0])
+            ts_answers = await probe(h, ts_addr)
+            expected = [([CODES["unexpected-message"]], "reset"), ([CODES["timeout"]], "reset")]
+            assert py_answers == expected
+            assert ts_answers == expected
+    with ts_node({"name": "ts-ask-nothing"}, tmp_path) as ts:
+        trio.run(main, ts.addr)

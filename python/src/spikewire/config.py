@@ -142,12 +142,33 @@ def _check_one_of(value: Any, options: list[dict[str, Any]], path: str) -> None:
             return
         except ConfigError as err:
             errors.append((opt, err))
+    # The one option of the value's JSON type (e.g. the array of PeerIds rather than "*") names the field.
+    same_type = [(opt, err) for opt, err in errors
+                 if ("type" in opt and _type_ok(value, opt["type"]))
+                 or ("const" in opt and type(opt["const"]) is type(value) and not isinstance(value, (dict, list)))]
+    if len(same_type) == 1 and not isinstance(value, dict):
+        raise same_type[0][1]
     if isinstance(value, dict):
         for opt, err in errors:
             for key, sub in opt.get("properties", {}).items():
                 if key in value and (("const" in sub and value[key] == sub["const"])
                                      or ("enum" in sub and value[key] in sub["enum"])):
                     raise err
+    if isinstance(value, dict):
+        # A discriminator (a key every option fixes with const or enum) whose value no option takes.
+        keys = set.intersection(*[set(k for k, sub in o.get("properties", {}).items() if "const" in sub or "enum" in sub)
+                                  for o in options]) if options else set()
+        for key in sorted(keys):
+            allowed: list[Any] = []
+            for o in options:
+                sub = o["properties"][key]
+                allowed += [sub["const"]] if "const" in sub else list(sub["enum"])
+            if key not in value:
+                raise _fail(f"{path}.{key}", "is required")
+            if value[key] not in allowed:
+                words = [json.dumps(a) for a in allowed]
+                listed = ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else words[0]
+                raise _fail(f"{path}.{key}", f"must be {listed}")
     described = [o.get("description") or (json.dumps(o["const"]) if "const" in o else o.get("type", "?"))
                  for o in options]
     raise _fail(path, "must be one of: " + "; ".join(str(d) for d in described))
@@ -224,7 +245,7 @@ def parse_config(obj: Any, base_dir: str | Path | None = None) -> NodeConfig:
     seen: dict[str, int] = {}
     for i, p in enumerate(ports):
         if p["name"] in seen:
-            raise _fail(f"config.ports[{i}].name", f"repeats the name of config.ports[{seen[p['name']]}] ({p['name']!r})")
+            raise _fail("config.ports", f"name {json.dumps(p['name'])} is used twice")
         seen[p["name"]] = i
         if "subscribe" in p and p["direction"] != "out":
             raise _fail(f"config.ports[{i}].subscribe", "is for out ports only")

@@ -125,7 +125,8 @@ class ClockClient:
             leaf = unwrap(group)
             if isinstance(leaf, trio.Cancelled):
                 raise
-            raise leaf from None
+            # The stream's own failure is the cause; a write that failed because of it is a consequence.
+            raise (self.fs.failure or leaf) from None
 
     @property
     def _drained(self) -> trio.Event:
@@ -324,6 +325,7 @@ class ClockServer:
 
     async def _serve(self, fs: FramedStream, bucket: TokenBucket) -> None:
         send, recv = trio.open_memory_channel[tuple[int, int, int]](self.limits.max_pending)
+        peer_error: RemoteCloseError | None = None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._answer, fs, bucket, recv, nursery.cancel_scope)
             try:
@@ -340,8 +342,12 @@ class ClockServer:
                         if isinstance(msg, Close):
                             if msg.code != CODES["normal"]:
                                 # The client failed the stream: send nothing more, no close of our own.
+                                # (Raised after the nursery: inside it, the cancelled scope would turn
+                                # the raise into a cancellation at the channel's close.)
+                                peer_error = RemoteCloseError(msg.code, msg.reason)
                                 nursery.cancel_scope.cancel()
-                                await fs.close_write()
+                                with trio.CancelScope(shield=True):
+                                    await fs.close_write()
                             return
                         await fs.fail(ProtocolError("unexpected-message",
                                                     f"{type(msg).__name__} on a clock stream"))
@@ -355,6 +361,10 @@ class ClockServer:
             except StreamResetError:
                 nursery.cancel_scope.cancel()
                 raise
+        if peer_error is not None:
+            raise peer_error
+        if fs.failure is not None:  # the answering task failed the stream (slow consumer)
+            raise fs.failure
 
     async def _answer(self, fs: FramedStream, bucket: TokenBucket,
                       recv: trio.MemoryReceiveChannel[tuple[int, int, int]], scope: trio.CancelScope) -> None:

@@ -42,13 +42,12 @@ async def serve_describe(stream: INetStream, describe: Callable[[], Description]
 async def _serve(fs: FramedStream, describe: Callable[[], Description],
                  authorize: Authorize | None, timeout: float) -> None:
     msg = await fs.read_message(LISTENER, timeout=timeout)
-    if msg is None:  # the dialer ended its write side without asking
-        await fs.close_write()
+    if msg is None:
+        # The dialer ended its write side without asking: no request can come, so give up at once as the
+        # timeout would (spec Appendix B, revision 4).
+        await fs.fail(ProtocolError("timeout", "the dialer ended its write side without a describe-request"))
         return
-    if isinstance(msg, Close):  # the dialer gave up before asking: stop sending (there is nothing to send)
-        await fs.close_write()
-        return
-    if not isinstance(msg, DescribeRequest):
+    if not isinstance(msg, DescribeRequest):  # a close included: "any other well-formed message" (§9.1)
         await fs.fail(ProtocolError("unexpected-message", f"{type(msg).__name__} on a describe stream"))
         return
     if authorize is not None and not authorize(fs.peer):
