@@ -3,7 +3,6 @@ port; the TS `spikewire tap` subscribes to a Python out port; Python pushes into
 pushes into a Python in port; malformed input to a Python node gets its code and the node keeps serving."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from spikewire.events.subscription import Subscription
 from spikewire.net.host import open_host
 from spikewire.node import Node
 
-from events_tsnode import ts_node, ts_tap
+from spikewire.events.tsproc import ts_node, ts_tap
 
 DEADLINE = 40
 
@@ -80,7 +79,7 @@ def test_python_pushes_into_a_ts_in_port(tmp_path: Path) -> None:
     async def main() -> dict:
         with trio.fail_after(DEADLINE):
             async with Node() as node:
-                out = node.events.add_out_port("src", channels=4)
+                out = node.add_out_port("src", channels=4)
                 cfg = {"name": "tssink", "ports": [{"name": "in", "direction": "in", "channels": 4,
                                                      "push": [str(node.peer_id)]}]}
                 with ts_node(cfg, tmp_path, stats_s=0.5) as (proc, started):
@@ -132,3 +131,63 @@ def test_ts_pushes_into_a_python_in_port(tmp_path: Path) -> None:
     r = trio.run(main)
     assert r["got"] >= 2000
     assert r["gaps"] == 0 and r["lost"] == {} and r["dropped"] == 0
+
+
+def test_subscription_reconnects_when_the_ts_node_restarts(tmp_path: Path) -> None:
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    cfg = {"name": "tsrestart", "listen": [f"/ip4/127.0.0.1/tcp/{port}"], "identity": str(tmp_path / "ts.key"),
+           "ports": [{"name": "spikes", "direction": "out", "channels": 2,
+                      "source": {"type": "pacemaker", "rateHz": 100}}]}
+    statuses: list[dict] = []
+
+    async def main() -> dict:
+        with trio.fail_after(60):
+            async with open_host() as host:
+                with ts_node(cfg, tmp_path) as (_p, started):
+                    addr = started["multiaddrs"][0]
+                    sub = Subscription(host, addr, "spikes", max_backoff_s=0.5, on_status=statuses.append)
+                    async for _ in sub:
+                        if sub.stats.events >= 50:
+                            break
+                # The node is stopped (close{shutdown}); start it again with the same key and address.
+                with ts_node(cfg, tmp_path):
+                    async for _ in sub:
+                        if sub.stats.connects == 2 and sub.stats.events >= 150:
+                            break
+                    await sub.aclose()
+                return {"connects": sub.stats.connects, "closes": sub.stats.closes,
+                        "gaps": sub.stats.gap_events, "reconnect_gaps": sub.stats.reconnect_gaps}
+
+    r = trio.run(main)
+    assert r["connects"] == 2 and r["reconnect_gaps"] == 1
+    assert r["closes"] == {"shutdown": 1}
+    assert r["gaps"] == 0
+    assert any(s["event"] == "gap" and s["reason"] == "reconnect" for s in statuses)
+
+
+def test_ts_pushes_with_a_delay_and_python_maps_delivery_times(tmp_path: Path) -> None:
+    async def main() -> dict:
+        with trio.fail_after(DEADLINE):
+            async with Node() as node:
+                inp = node.add_in_port("in", channels=2, push="*")
+                cfg = {"name": "tsdelay", "ports": [{"name": "out", "direction": "out", "channels": 2,
+                                                      "source": {"type": "pacemaker", "rateHz": 100}}],
+                       "links": [{"from": "out", "to": node.addrs[0], "port": "in", "delay": 20000}]}
+                with ts_node(cfg, tmp_path):
+                    reader = inp.reader()
+                    async for b in reader:
+                        if b.offset_us is not None and len(b) > 0:
+                            break
+                    reader.close()
+                return {"delay": b.delay_us, "due": b.due_us, "times": b.times, "offset": b.offset_us,
+                        "u": b.offset_uncertainty_us}
+
+    r = trio.run(main)
+    assert r["delay"] == 20000
+    # Same machine: the TS clock is this clock, so θ is near 0 and delivery is about 20 ms after the event.
+    assert abs(r["offset"]) <= max(5000, r["u"])
+    assert np.all(r["due"] - r["times"] == 20000 - round(r["offset"]))

@@ -106,3 +106,77 @@ def test_no_open_in_time_is_timeout() -> None:
                 seen, reset = await _attack(attacker, node.addrs[0], [])
                 assert seen == ["close:timeout"]
     trio.run(main)
+
+
+def _names(items: list[bytes]) -> list[str]:
+    out = []
+    for item in items:
+        msg = decode_message(item)
+        out.append(f"close:{CODE_NAMES.get(msg.code)}" if isinstance(msg, Close) else type(msg).__name__)
+    return out
+
+
+async def _read_all(fs: FramedStream) -> list[bytes]:
+    items: list[bytes] = []
+    with trio.fail_after(15):
+        while True:
+            try:
+                item = await fs.read_item()
+            except (StreamFailed, StreamResetError):
+                return items
+            if item is None:
+                return items
+            items.append(item)
+
+
+def _publisher_that_misbehaves(answer: list[bytes], seen: list[list[str]], done: trio.Event):
+    """A raw events listener: reads the open, sends `answer` (frames), keeps its write side open, and records
+    what the subscriber sends back."""
+    async def handler(stream) -> None:
+        fs = FramedStream(stream)
+        await fs.read_item()
+        for f in answer:
+            await fs.write_bytes(f)
+        seen.append(_names(await _read_all(fs)))
+        done.set()
+    return handler
+
+
+@pytest.mark.parametrize("case", ["after-reject", "after-close"])
+def test_subscriber_rejects_a_message_after_the_publishers_reject_or_close(case: str) -> None:
+    from libp2p.custom_types import TProtocol
+    from spikewire.codec.messages import Accept, Reject, Watermark
+    from spikewire.net.host import listen_addrs
+
+    answer = ([frame(Reject(15, "no")), frame(Watermark(0, T0))] if case == "after-reject" else
+              [frame(Accept("spikes", 0, 4, T0)), frame(Close(0)), frame(Watermark(0, T0))])
+
+    async def main() -> None:
+        with trio.fail_after(DEADLINE):
+            async with open_host() as pub, open_host() as me:
+                seen: list[list[str]] = []
+                done = trio.Event()
+                pub.set_stream_handler(TProtocol(PROTO), _publisher_that_misbehaves(answer, seen, done))
+                sub = Subscription(me, listen_addrs(pub)[0], "spikes", reconnect=False)
+                with pytest.raises(Exception):
+                    async for _ in sub:
+                        pass
+                await done.wait()
+                assert seen[0][-1] == "close:unexpected-message", seen
+                assert sub.stats.stream_errors == {"unexpected-message": 1}
+    trio.run(main)
+
+
+def test_push_acceptor_rejects_a_message_after_the_pushers_close() -> None:
+    async def main() -> None:
+        with trio.fail_after(DEADLINE):
+            async with Node() as node, open_host() as attacker:
+                node.add_in_port("in", channels=4, push="*")
+                peer = await dial(attacker, node.addrs[0])
+                fs = FramedStream(await open_stream(attacker, peer, [PROTO]))
+                await fs.write(Open(2, "in"))
+                assert _names([await fs.read_item()]) == ["Accept"]
+                await fs.write(Close(0))
+                await fs.write_bytes(frame(Batch.from_arrays(0, [0], [T0])))
+                assert _names(await _read_all(fs))[-1] == "close:unexpected-message"
+    trio.run(main)

@@ -133,3 +133,84 @@ def test_push_refused_when_not_authorised() -> None:
                 await link.run()
                 assert isinstance(link.error, RejectedError) and link.error.code == "unauthorized"
     trio.run(main)
+
+
+def test_stream_limits_per_port_and_per_peer() -> None:
+    async def main() -> None:
+        with trio.fail_after(DEADLINE):
+            a, b = OutPort("a", channels=1), OutPort("b", channels=1)
+            limits = Limits(max_streams_per_port=1, max_streams_per_peer=2)
+            async with node([a, b, OutPort("c", channels=1)], limits) as (host_a, _svc, n), \
+                    open_host() as host_b:
+                addr = listen_addrs(host_a)[0]
+                first = Subscription(host_b, addr, "a")
+                n.start_soon(_drain, first)
+                while a.streams == 0:
+                    await trio.sleep(0.01)
+                second = Subscription(host_b, addr, "a", reconnect=False)
+                with pytest.raises(RejectedError) as e:
+                    async for _ in second:
+                        pass
+                assert e.value.code == "too-many-streams"
+                other = Subscription(host_b, addr, "b")
+                n.start_soon(_drain, other)
+                while b.streams == 0:
+                    await trio.sleep(0.01)
+                third = Subscription(host_b, addr, "c", reconnect=False)  # the peer holds 2 streams
+                with pytest.raises(RejectedError) as e:
+                    async for _ in third:
+                        pass
+                assert e.value.code == "too-many-streams"
+                await first.aclose()
+                await other.aclose()
+    trio.run(main)
+
+
+async def _drain(sub: Subscription) -> None:
+    async for _ in sub:
+        pass
+
+
+def test_in_port_without_reader_drops_oldest_and_counts() -> None:
+    from spikewire.events.ports import EventBatch
+
+    async def main() -> None:
+        port = InPort("in", channels=4, inbox_bytes=65536)
+        for i in range(100):
+            ch = np.zeros(1000, dtype=np.uint32)
+            await port.put(EventBatch("p", "in", i * 1000, ch, np.arange(1000, dtype=np.int64)))
+        # 12 bytes per event: 5 batches of 1000 fit in 64 KiB; the 95 oldest were dropped and counted.
+        assert port.queued_bytes <= 65536
+        assert port.stats.dropped_batches == 95 and port.stats.dropped_events == 95_000
+        assert port.stats.received == 100_000
+        b = port.get_nowait()
+        assert b is not None and b.seq == 95_000
+    trio.run(main)
+
+
+def test_in_port_with_a_reader_holds_the_pusher_back() -> None:
+    from spikewire.events.ports import EventBatch
+
+    async def main() -> None:
+        port = InPort("in", channels=4, inbox_bytes=65536)
+        reader = port.reader()
+        put_done = trio.Event()
+
+        async def pusher() -> None:
+            for i in range(10):
+                await port.put(EventBatch("p", "in", i * 1000, np.zeros(1000, dtype=np.uint32),
+                                          np.arange(1000, dtype=np.int64)))
+            put_done.set()
+
+        async with trio.open_nursery() as n:
+            n.start_soon(pusher)
+            await trio.sleep(0.2)
+            assert not put_done.is_set() and port.queued_bytes <= 65536  # waiting, nothing dropped
+            seqs = []
+            async for b in reader:
+                seqs.append(b.seq)
+                if len(seqs) == 10:
+                    break
+        assert seqs == [i * 1000 for i in range(10)] and port.stats.dropped_events == 0
+        reader.close()
+    trio.run(main)

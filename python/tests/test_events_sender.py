@@ -9,7 +9,7 @@ from spikewire.errors import ProtocolError
 from spikewire.events import EventReceiver, EventSender, State
 from spikewire.events import _wire as w
 from spikewire.events.sender import FRAME_EVENTS
-from spikewire.events.states import Accepted, Closed, Events, Ignored, Lost, Progress, Refused
+from spikewire.events.states import Accepted, Closed, Events, Ignored, Refused
 
 T0 = 1_767_225_600_000_000
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from events_tsnode import ts_node
+from spikewire.events.tsproc import ts_node
 
 TS_CONFIG = {"name": "tstap", "ports": [{"name": "spikes", "direction": "out", "channels": 4,
                                           "source": {"type": "pacemaker", "rateHz": 50}}]}

@@ -17,6 +17,8 @@ Watermark = _m.Watermark
 Loss = _m.Loss
 Close = _m.Close
 DecodeContext = _m.DecodeContext
+Kind = _m.Kind
+Mode = _m.Mode
 T = _m.MessageType
 
 MAX53 = 2**53 - 1
@@ -29,7 +31,7 @@ KIND_SPIKE = 0
 KIND_WEIGHTED = 1
 
 #: Contexts for the states in which only some types are allowed (§9.2.3); batch contents need more.
-NOTHING = frozenset()
+NOTHING: frozenset[int] = frozenset()
 ANSWER = frozenset({T.ACCEPT, T.REJECT, T.CLOSE})
 EVENTS = frozenset({T.BATCH, T.WATERMARK, T.LOSS, T.CLOSE})
 OPEN_OR_CLOSE = frozenset({T.OPEN, T.CLOSE})

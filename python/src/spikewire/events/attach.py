@@ -63,7 +63,7 @@ class EventsNode:
                      model: Model | None = None, **kw: Any) -> OutPort:
         """An out port the application emits into: ``port.emit(channels, times[, values])`` (numpy)."""
         t = self._tuning
-        opts = {"flush_interval_us": t["flushIntervalUs"], "watermark_interval_ms": t["watermarkIntervalMs"],
+        opts: dict[str, Any] = {"flush_interval_us": t["flushIntervalUs"], "watermark_interval_ms": t["watermarkIntervalMs"],
                 "lateness_us": t["latenessUs"], "max_batch_events": t["maxBatchEvents"]}
         opts = {k: v for k, v in opts.items() if v is not None}
         opts.update(kw)
@@ -78,10 +78,17 @@ class EventsNode:
         """An in port peers push into (closed by default: ``push`` lists who may, or ``"*"``)."""
         kw.setdefault("inbox_bytes", self.limits_inbox())
         kw.setdefault("max_events", self.limits.max_events)
+        # Delays up to 60 s (the config's largest link delay) are mapped with the node's clock client.
+        kw.setdefault("max_delay_us", 60_000_000)
+        kw.setdefault("clock_for", self._clock_for)
         port = InPort(name, channels=channels, kind=kind, push=push, **kw)
         self.service.add_port(port)
         self._describe(port, model)
         return port
+
+    def _clock_for(self, peer: str) -> Any:
+        from libp2p.peer.id import ID
+        return self.node.clock_for(ID.from_base58(peer))
 
     def limits_inbox(self) -> int:
         cfg = self.node.config
@@ -189,6 +196,11 @@ class EventsNode:
 def attach(node: Any) -> EventsNode:
     ev = EventsNode(node)
     node.events = ev
+    # The API of the Python package layout: node.add_out_port(...), node.add_in_port(...), node.push(...),
+    # unless the Node class defines them itself.
+    for name in ("add_out_port", "add_in_port", "push"):
+        if not hasattr(type(node), name):
+            setattr(node, name, getattr(ev, name))
     lim = ev.limits
     # The events layer answers opens beyond its limits with reject{too-many-streams}; the node's own
     # per-peer bound only caps streams that have not sent their open yet.

@@ -87,6 +87,9 @@ class OutPort:
     # -------------------------------------------------------------- streams
 
     def attach(self, sender: EventSender, wake: Callable[[], None]) -> None:
+        # Events the port emitted before this stream was accepted go to the streams that were there: a new
+        # stream carries what the port emits from now on (spec §9.2.1; Appendix B, revision 4 draft).
+        self.flush()
         first = not self._senders
         self._senders[sender] = wake
         if first:
@@ -150,6 +153,10 @@ class OutPort:
             self._kick.set()
         return n
 
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
     def flush(self, now: int | None = None) -> None:
         """Offer the pending events to every stream and wake their writers."""
         if not self._pending:
@@ -199,6 +206,12 @@ class EventBatch:
     delay_us: int | None = None
     #: The sender's own port (open key 6), when it named one.
     source: str | None = None
+    #: With a delay (push into an in port, spec §9.2.8): each event's delivery time on this node's clock,
+    #: T − θ + d (int64 µs), θ being the node's estimate of the pusher's clock offset when the batch arrived.
+    due_us: np.ndarray | None = None
+    #: The θ used for ``due_us`` and its uncertainty (None before the first clock estimate: θ taken as 0).
+    offset_us: float | None = None
+    offset_uncertainty_us: float | None = None
 
     def __len__(self) -> int:
         return len(self.times)
@@ -231,7 +244,8 @@ class InPort:
 
     def __init__(self, name: str, *, channels: int, kind: str = "spike", push: str | list[str] | None = None,
                  inbox_bytes: int = 16 * 1024 * 1024, max_events: int = 65536,
-                 max_delay_us: int | None = None, model: Any = None) -> None:
+                 max_delay_us: int | None = None, model: Any = None,
+                 clock_for: Callable[[str], Any] | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be spike or weighted, not {kind!r}")
         self.name = name
@@ -242,7 +256,10 @@ class InPort:
         self.allowed = allow_list(push, False)
         self.inbox_bytes = inbox_bytes
         self.max_events = max_events
-        self.max_delay_us = max_delay_us
+        #: The largest delay a pusher may ask for (spec §9.2.8); None: opens with a delay get `unsupported`.
+        #: A delay needs ``clock_for`` (peer -> object with ``estimate()``) to map the pusher's times.
+        self.max_delay_us = max_delay_us if clock_for is not None else None
+        self.clock_for = clock_for
         self.model = model
         self.stats = InPortStats()
         self._inbox: deque[EventBatch] = deque()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
 import trio
 from libp2p.abc import IHost
@@ -19,7 +18,7 @@ from .ports import OutPort
 from .sender import EventSender
 from .service import OPEN_TIMEOUT_S, PROTOCOL, Limits
 from .states import Accepted, Refused
-from .streams import StreamEnded, read_decoded, run_sender
+from .streams import StreamEnded, expect_end, read_decoded, run_sender
 from .subscription import PERMANENT
 
 log = logging.getLogger("spikewire.events.push")
@@ -46,7 +45,8 @@ class PushLink:
         self.port = port
         self.addr = addr
         self.remote_port = remote_port
-        self.open_msg = w.Open(mode=w.MODE_PUSH, port=remote_port, channels=channels, delay=delay_us,
+        self.open_msg = w.Open(mode=w.Mode(w.MODE_PUSH), port=remote_port,
+                               channels=None if channels is None else tuple(channels), delay=delay_us,
                                source=port.name)
         self.limits = limits or Limits()
         self.min_backoff_s = min_backoff_s
@@ -116,7 +116,7 @@ class PushLink:
             await fs.fail(err)
             raise
         if isinstance(res, Refused):
-            await fs.close_write()
+            await expect_end(fs, sender.context())
             key = w.code_name(res.code)
             (self.stats.closes if res.by_close else self.stats.rejects)[key] = \
                 (self.stats.closes if res.by_close else self.stats.rejects).get(key, 0) + 1
@@ -124,16 +124,16 @@ class PushLink:
         assert isinstance(res, Accepted)
         acc = res.accept
         if acc.kind != p.kind:
-            err = ProtocolError("kind-mismatch", f"remote port {acc.port} has kind {acc.kind}, "
+            bad = ProtocolError("kind-mismatch", f"remote port {acc.port} has kind {acc.kind}, "
                                 f"local port {p.name} {p.kind}")
-            await fs.fail(err)
-            raise err
+            await fs.fail(bad)
+            raise bad
         highest = p.channels - 1 if self.open_msg.channels is None else self.open_msg.channels[-1]
         if highest >= acc.channels:
-            err = ProtocolError("channel-out-of-range", f"remote port {acc.port} has {acc.channels} channels; "
+            bad = ProtocolError("channel-out-of-range", f"remote port {acc.port} has {acc.channels} channels; "
                                 f"channel {highest} would not fit")
-            await fs.fail(err)
-            raise err
+            await fs.fail(bad)
+            raise bad
         self.stats.connects += 1
         self.sender = sender
         self.open.set()

@@ -7,7 +7,7 @@ stream state, batch contents, sequence, time order; and keeps the loss accountin
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class EventReceiver:
     :meth:`receive`. A ``ProtocolError`` means: send ``close{code}`` (best effort), reset, stop reading.
     """
 
-    def __init__(self, *, opener: bool, port: str, max_events: int, filter: list[int] | None,
+    def __init__(self, *, opener: bool, port: str, max_events: int, filter: Sequence[int] | None,
                  kind: int | None = None, channels: int | None = None) -> None:
         self.opener = opener
         self.port = port

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class EventSender:
     the acceptor of a subscribe (created open, after it sent its accept).
     """
 
-    def __init__(self, *, opener: bool, kind: int, port: str = "", filter: list[int] | None = None,
+    def __init__(self, *, opener: bool, kind: int, port: str = "", filter: Sequence[int] | None = None,
                  max_events: int = w.DEFAULT_MAX_EVENTS, max_batch_events: int = 4096,
                  queue_events: int = 262_144, queue_bytes: int = 8 * 1024 * 1024,
                  lateness_us: int = 1000, watermark_interval_us: int = 100_000,
@@ -253,6 +253,11 @@ class EventSender:
         self.last_watermark = t
         self._last_send = now
         return w.Watermark(seq=seq, time=t)
+
+    def tick_due(self, now: int) -> bool:
+        """Would :meth:`tick` send a heartbeat now (ignoring the queue)?"""
+        return (self.state is State.OPEN and not self._we_closed
+                and now - self._last_send >= self.watermark_interval_us)
 
     def tick(self, now: int, wm_now: int | None = None) -> Any | None:
         """On a timer: a heartbeat watermark when the stream has been idle for the interval (§9.2.6).

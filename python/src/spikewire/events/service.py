@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.custom_types import TProtocol
@@ -156,19 +157,28 @@ class EventsService:
                              lateness_us=port.lateness_us, watermark_interval_us=port.watermark_interval_us,
                              slow_consumer_us=self.limits.slow_consumer_ms * 1000, now=now)
         # The watermark starts at the accept: events before it were not numbered for this stream.
-        await fs.write(w.Accept(port=port.name, kind=port.kind, channels=port.channels, time=now))
+        await fs.write(w.Accept(port=port.name, kind=w.Kind(port.kind), channels=port.channels, time=now))
         await run_sender(fs, sender, port, self.clock, stop=self.stopping)
 
     async def _serve_pusher(self, fs: FramedStream, op: Any, port: InPort, peer: str) -> None:
         max_events = max(4096, min(self.limits.max_events, port.max_events))
         receiver = EventReceiver.pusher_target(op, kind=port.kind, channels=port.channels, max_events=max_events)
-        await fs.write(w.Accept(port=port.name, kind=port.kind, channels=port.channels, time=self.clock(),
+        await fs.write(w.Accept(port=port.name, kind=w.Kind(port.kind), channels=port.channels, time=self.clock(),
                                 max_events=max_events))
         port.stats.streams += 1
 
+        peer_clock = port.clock_for(peer) if op.delay is not None and port.clock_for is not None else None
+
         async def deliver(ev: Events) -> None:
-            await port.put(EventBatch(peer, port.name, ev.seq, ev.channels, ev.times, ev.values, ev.gap,
-                                      op.delay, op.source))
+            b = EventBatch(peer, port.name, ev.seq, ev.channels, ev.times, ev.values, ev.gap, op.delay, op.source)
+            if op.delay is not None:
+                # §9.2.8: delivery at T − θ + d on this node's clock.
+                est = peer_clock.estimate() if peer_clock is not None else None
+                theta = 0.0 if est is None else float(est.offset_us)
+                b.due_us = ev.times + np.int64(op.delay) - np.int64(round(theta))
+                b.offset_us = None if est is None else theta
+                b.offset_uncertainty_us = None if est is None else float(est.uncertainty_us)
+            await port.put(b)
 
         def other(res: Any) -> None:
             if not isinstance(res, Ignored) and hasattr(res, "reason") and hasattr(res, "count"):

@@ -44,6 +44,31 @@ async def read_decoded(fs: FramedStream, ctx: Any, timeout: float | None) -> Any
         raise
 
 
+#: How long an end waits, after the peer's close or reject, for the peer to end its write side.
+AFTER_END_S = 5.0
+
+
+async def expect_end(fs: FramedStream, ctx: Any, timeout: float = AFTER_END_S) -> None:
+    """After the peer's close or reject: read until the peer ends its write side, then close ours. Any
+    message is ``unexpected-message`` (§9.2.10: close{code} and a reset, then raised; our write side is still
+    open, so the close can be sent); a peer that neither ends nor sends within ``timeout`` gets a reset.
+    ``ctx`` is the state machine's context (it allows nothing)."""
+    with trio.move_on_after(timeout):
+        try:
+            msg = await read_decoded(fs, ctx, None)
+        except ProtocolError:
+            raise
+        except SpikewireError:
+            return  # a reset: the stream is over anyway
+        if msg is None:
+            await fs.close_write()
+            return
+        err = ProtocolError("unexpected-message", "a message after the peer's close or reject")
+        await fs.fail(err)
+        raise err
+    await fs.reset()
+
+
 async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock: Clock,
                      *, stop: trio.Event | None = None, stop_code: int = 21) -> Closed | None:
     """Serve one stream from an out port until the peer closes it, an error ends it, or ``stop`` is set
@@ -73,7 +98,7 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
                             raise
                         if isinstance(res, Closed):
                             ended.append(res)
-                            await fs.close_write()
+                            await expect_end(fs, sender.context())
                             nursery.cancel_scope.cancel()
                             return
                 except (SpikewireError, StreamFailed) as err:
@@ -91,6 +116,10 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
                         if sender.is_slow(now):
                             break
                         msgs = sender.take(now, max_events=1 << 18)
+                        if not msgs and sender.tick_due(now) and port.has_pending:
+                            # Events the port holds must reach this stream before a watermark can pass them.
+                            port.flush()
+                            msgs = sender.take(now, max_events=1 << 18)
                         if not msgs:
                             wm_now = now if port.horizon is None else min(now, port.horizon + sender.lateness_us)
                             wm = sender.tick(now, wm_now)
@@ -167,7 +196,7 @@ async def run_receiver(fs: FramedStream, receiver: EventReceiver,
         if isinstance(res, Events):
             await deliver(res)
         elif isinstance(res, Closed):
-            await fs.close_write()
+            await expect_end(fs, receiver.context())
             if res.code != 0:
                 raise RemoteCloseError(res.code, res.reason)
             return res

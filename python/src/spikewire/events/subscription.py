@@ -28,7 +28,7 @@ from .ports import EventBatch
 from .receiver import EventReceiver
 from .service import OPEN_TIMEOUT_S, PROTOCOL
 from .states import Accepted, Closed, Events, Ignored, Lost, Progress, Refused
-from .streams import IDLE_TIMEOUT_S, StreamEnded, read_decoded
+from .streams import IDLE_TIMEOUT_S, StreamEnded, expect_end, read_decoded
 
 log = logging.getLogger("spikewire.events.subscription")
 
@@ -71,7 +71,8 @@ class Subscription:
         self.host = host
         self.addr = addr
         self.port = port
-        self.open_msg = w.Open(mode=w.MODE_SUBSCRIBE, port=port, channels=channels, delay=delay_us,
+        self.open_msg = w.Open(mode=w.Mode(w.MODE_SUBSCRIBE), port=port,
+                               channels=None if channels is None else tuple(channels), delay=delay_us,
                                max_events=None if max_events == 4096 else max_events, source=source)
         self.reconnect = reconnect
         self.min_backoff_s = min_backoff_s
@@ -129,7 +130,10 @@ class Subscription:
             self._status("status", state="retrying", error=err.code, message=str(err))
             return False
         if isinstance(res, Refused):
-            await fs.close_write()
+            try:
+                await expect_end(fs, receiver.context())
+            except SpikewireError as err:
+                _count(self.stats.stream_errors, err.code)
             name = w.code_name(res.code)
             if res.by_close:
                 _count(self.stats.closes, name)
@@ -227,7 +231,11 @@ class Subscription:
                 name = w.code_name(res.code)
                 _count(self.stats.closes, name)
                 self._status("close", code=name, reason=res.reason)
-                await fs.close_write()
+                try:
+                    await expect_end(fs, receiver.context())
+                except SpikewireError as err:
+                    _count(self.stats.stream_errors, err.code)
+                    self.error = err
                 if res.code != 0:
                     self.error = RemoteCloseError(res.code, res.reason)
                 await self._drop(None)

@@ -1,5 +1,6 @@
-"""A TypeScript spikewire node as a child process, for the events interop tests (Node 24 from the
-repository's node_modules/.bin first on PATH; the process is killed when the context ends)."""
+"""A TypeScript spikewire node (or `spikewire tap`) as a child process, for the events interop tests and
+benchmarks: run from a repository checkout, with Node 24 from its node_modules/.bin first on PATH. The
+process is killed when the context ends."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 BIN = ROOT / "bin" / "spikewire.js"
 
 
