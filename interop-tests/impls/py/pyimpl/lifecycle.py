@@ -119,13 +119,19 @@ async def survives_disconnect(ctx: Ctx, peer: Any) -> dict[str, Any]:
     return fields
 
 
-def close_served_streams(port: Any) -> int:
+async def close_served_streams(port: Any) -> int:
     """End every stream served from `port` with a final watermark and close{normal} (spec §9.2.10).
 
-    The events layer has no public call for this yet: each stream's sender is marked exhausted, which
-    makes its writer send what is queued, a final watermark and close{normal}, then close its write side."""
+    The events layer has no public call for this yet. Each stream's sender is marked exhausted, which makes
+    its writer send what is queued, a final watermark and close{normal}, then close its write side. The
+    mark is set just after the writer completed a write (its progress stamp moved): the writer then waits
+    for its next tick, and does not check the mark between a write and closing its write side."""
     senders = list(getattr(port, "_senders", {}).items())
     for sender, wake in senders:
+        before = getattr(sender, "_progress", None)
+        with trio.move_on_after(1):
+            while getattr(sender, "_progress", None) == before:
+                await trio.sleep(0.0005)
         sender.exhausted = True
         wake()
     return len(senders)
@@ -135,13 +141,14 @@ async def close_when_asked(ctx: Ctx, peer: Any) -> dict[str, Any]:
     port = peer.out_ports[ctx.param("port", str)]
     sent = [0]
     own = 0
-    async with trio.open_nursery() as nursery:
+    async with trio.open_nursery() as source:
         await ctx.ready()
-        nursery.start_soon(steady_source, port, peer.node.now, 1, 0.02, sent)
+        source.start_soon(steady_source, port, peer.node.now, 1, 0.02, sent)
         await ctx.rv.get("phase2", ctx.remaining_ms())
-        own = close_served_streams(port)
-        await ctx.done.wait()
-        nursery.cancel_scope.cancel()
+        source.cancel_scope.cancel()
+    port.flush()
+    own = await close_served_streams(port)
+    await ctx.done.wait()
     return {"own_closes": own}
 
 
