@@ -11,6 +11,7 @@ from libp2p.network.stream.exceptions import StreamEOF, StreamError, StreamReset
 from spikewire.codec.framing import FrameDecoder
 from spikewire.codec.messages import decode_message
 from spikewire.net.host import dial, open_stream
+from spikewire.wire.stream import _unread_bytes
 
 
 @dataclass
@@ -31,9 +32,14 @@ async def collect(stream: Any, timeout: float = 20.0) -> Answer:
                 # py-libp2p reports a reset that arrives after the buffer was drained as an end of stream;
                 # the muxed stream still knows it was reset.
                 ans.ended = "reset" if getattr(stream.muxed_stream, "reset_received", False) else "eof"
+                for item in dec.feed(_unread_bytes(stream)):
+                    ans.messages.append(decode_message(item))
                 break
             except (StreamReset, StreamError):
                 ans.ended = "reset"
+                # py-libp2p raises the reset before handing over what arrived before it (the close).
+                for item in dec.feed(_unread_bytes(stream)):
+                    ans.messages.append(decode_message(item))
                 break
             if not chunk:
                 ans.ended = "eof"

@@ -69,13 +69,15 @@ class Child:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"no expected line within {timeout:g} s; saw {self.seen}; stderr: {self.stderr_text()}")
+                raise AssertionError(f"no expected line within {timeout:g} s; saw {self.seen}; "
+                                     f"stderr: {self.stderr_text()}")
             try:
                 line = self.lines.get(timeout=left)
             except queue.Empty:
                 continue
             if line is None:
-                raise AssertionError(f"process ended (rc {self.proc.poll()}); saw {self.seen}; stderr: {self.stderr_text()}")
+                raise AssertionError(f"process ended (rc {self.proc.poll()}); saw {self.seen}; "
+                                     f"stderr: {self.stderr_text()}")
             self.seen.append(line)
             try:
                 obj = json.loads(line)

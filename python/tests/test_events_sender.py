@@ -259,3 +259,14 @@ def test_receiver_ignores_in_flight_messages_after_its_close() -> None:
     r.sent_close()
     assert isinstance(r.receive(w.Watermark(seq=0, time=T0)), Ignored)
     assert isinstance(r.receive(w.Close(code=0)), Closed)
+
+
+def test_consecutive_offers_are_joined_into_full_batches() -> None:
+    s, r = pair(max_events=4096)
+    ch, t = spikes(10_000)
+    for a in range(0, 10_000, 1000):
+        s.offer(ch[a:a + 1000], t[a:a + 1000])
+    msgs = s.take(T0)
+    assert [m.count for m in msgs] == [4096, 4096, 1808]
+    got = [x for x in deliver(r, msgs) if isinstance(x, Events)]
+    assert np.array_equal(np.concatenate([g.times for g in got]), t)

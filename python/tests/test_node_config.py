@@ -93,7 +93,7 @@ def test_same_verdicts_and_fields_as_the_typescript_validator() -> None:
     ts = _typescript_verdicts(CASES)
     assert len(ts) == len(CASES)
     mismatches = []
-    for cfg, verdict in zip(CASES, ts):
+    for cfg, verdict in zip(CASES, ts, strict=True):
         try:
             parse_config(cfg)
             py: dict[str, Any] = {"ok": True}

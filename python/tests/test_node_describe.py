@@ -172,3 +172,21 @@ def test_listener_answers_a_dialer_that_asks_for_nothing_as_the_reference_does(t
             assert ts_answers == expected
     with ts_node({"name": "ts-ask-nothing"}, tmp_path) as ts:
         trio.run(main, ts.addr)
+
+
+def test_allow_list_refuses_other_peers(tmp_path: Path) -> None:
+    from spikewire.net.identity import peer_id_of, write_new_key
+    friend_key = write_new_key(tmp_path / "friend.key")
+
+    async def main() -> None:
+        cfg = {"name": "guarded", "allow": [peer_id_of(friend_key).to_string()]}
+        async with Node(config=cfg) as guarded, Node(identity=friend_key) as friend, Node() as stranger:
+            assert (await friend.describe(guarded.addrs[0])).name == "guarded"
+            try:
+                await stranger.describe(guarded.addrs[0], timeout=5)
+            except Exception as err:  # noqa: BLE001 - refused: the stream is reset before any message
+                assert getattr(err, "code", None) in ("stream-reset", "protocol-unsupported", "unexpected-message")
+            else:
+                raise AssertionError("a peer outside allow was described to")
+            assert guarded.refused == 1
+    trio.run(main)

@@ -81,7 +81,8 @@ def _check(value: Any, s: dict[str, Any], path: str) -> None:
     t = s.get("type")
     if t is not None:
         if not _type_ok(value, t):
-            raise _fail(path, f"must be {_TYPE_WORDS.get(t, t)}{_range_words(s) if t in ('integer', 'number') else ''}")
+            rng = _range_words(s) if t in ("integer", "number") else ""
+            raise _fail(path, f"must be {_TYPE_WORDS.get(t, t)}{rng}")
         if t in ("integer", "number"):
             if ("minimum" in s and value < s["minimum"]) or ("maximum" in s and value > s["maximum"]):
                 raise _fail(path, f"must be {_TYPE_WORDS[t]}{_range_words(s)}")
@@ -92,14 +93,16 @@ def _check(value: Any, s: dict[str, Any], path: str) -> None:
                 raise _fail(path, f"must be a text of {lo} to {hi} characters" if hi is not None
                             else f"must be a text of at least {lo} characters")
             if "pattern" in s and re.search(s["pattern"], value) is None:
-                raise _fail(path, f"must match {s['pattern']}" + (f" ({s['description']})" if "description" in s else ""))
+                why = f" ({s['description']})" if "description" in s else ""
+                raise _fail(path, f"must match {s['pattern']}{why}")
         elif t == "array":
             lo, hi = s.get("minItems", 0), s.get("maxItems")
             if len(value) < lo or (hi is not None and len(value) > hi):
-                raise _fail(path, f"must hold {lo} to {hi} items" if hi is not None else f"must hold at least {lo} items")
+                raise _fail(path, f"must hold {lo} to {hi} items" if hi is not None
+                            else f"must hold at least {lo} items")
             items = s.get("items")
             if isinstance(items, list):
-                for i, (v, sub) in enumerate(zip(value, items)):
+                for i, (v, sub) in enumerate(zip(value, items, strict=False)):
                     _check(v, sub, f"{path}[{i}]")
                 if s.get("additionalItems") is False and len(value) > len(items):
                     raise _fail(path, f"must hold at most {len(items)} items")
@@ -135,29 +138,30 @@ def _check(value: Any, s: dict[str, Any], path: str) -> None:
 
 def _check_one_of(value: Any, options: list[dict[str, Any]], path: str) -> None:
     # Objects with a "type", "model" or similar const discriminator: report the errors of the matching branch.
-    errors = []
+    errors: list[tuple[dict[str, Any], ConfigError]] = []
     for opt in options:
         try:
             _check(value, opt, path)
             return
-        except ConfigError as err:
-            errors.append((opt, err))
+        except ConfigError as failure:
+            errors.append((opt, failure))
     # The one option of the value's JSON type (e.g. the array of PeerIds rather than "*") names the field.
-    same_type = [(opt, err) for opt, err in errors
+    same_type = [(opt, e) for opt, e in errors
                  if ("type" in opt and _type_ok(value, opt["type"]))
                  or ("const" in opt and type(opt["const"]) is type(value) and not isinstance(value, (dict, list)))]
     if len(same_type) == 1 and not isinstance(value, dict):
         raise same_type[0][1]
     if isinstance(value, dict):
-        for opt, err in errors:
+        for opt, e in errors:
             for key, sub in opt.get("properties", {}).items():
                 if key in value and (("const" in sub and value[key] == sub["const"])
                                      or ("enum" in sub and value[key] in sub["enum"])):
-                    raise err
+                    raise e
     if isinstance(value, dict):
         # A discriminator (a key every option fixes with const or enum) whose value no option takes.
-        keys = set.intersection(*[set(k for k, sub in o.get("properties", {}).items() if "const" in sub or "enum" in sub)
-                                  for o in options]) if options else set()
+        fixed = [{k for k, sub in o.get("properties", {}).items() if "const" in sub or "enum" in sub}
+                 for o in options]
+        keys = set.intersection(*fixed) if fixed else set()
         for key in sorted(keys):
             allowed: list[Any] = []
             for o in options:
@@ -270,7 +274,7 @@ def parse_config(obj: Any, base_dir: str | Path | None = None) -> NodeConfig:
 def _ascending(ids: list[int] | None, path: str) -> None:
     if ids is None:
         return
-    for a, b in zip(ids, ids[1:]):
+    for a, b in zip(ids, ids[1:], strict=False):
         if b <= a:
             raise _fail(path, "must be strictly ascending")
 

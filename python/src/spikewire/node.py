@@ -149,7 +149,7 @@ class Node:
         return cls(config=load_config(path), **kw)
 
     @staticmethod
-    def _load_key(identity: str | Path | KeyPair | None) -> tuple[KeyPair | None, bool]:
+    def _load_key(identity: str | Path | KeyPair | None) -> tuple[KeyPair, bool]:
         if identity is None:
             from spikewire.net.identity import new_key
             return new_key(), False

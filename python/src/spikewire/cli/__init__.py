@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import sys
 
 from spikewire.cli.common import EXIT_FAILURE, EXIT_USAGE, HelpShown, UsageError, describe_error, err, out
 from spikewire.version import VERSION

@@ -76,8 +76,9 @@ def _print_started(node: Node, lines: Lines) -> None:
     d = node.description()
     rows = [["peer", str(node.peer_id)], *[["listening", a] for a in node.addrs]]
     for q in d.ports:
-        rows.append(["port", f"{q.name} {'out' if int(q.direction) == 1 else 'in'} "
-                             f"{'weighted' if int(q.kind) == 1 else 'spike'} {q.channels} channels, model {model_text(q.model)}"])
+        direction = "out" if int(q.direction) == 1 else "in"
+        kind = "weighted" if int(q.kind) == 1 else "spike"
+        rows.append(["port", f"{q.name} {direction} {kind} {q.channels} channels, model {model_text(q.model)}"])
     human = "\n".join([f"node {node.name} started", *table(rows)])
     ports = message_to_json(d)["ports"]
     lines.print({"event": "started", "name": node.name, "peer": str(node.peer_id), "multiaddrs": node.addrs,

@@ -51,14 +51,22 @@ def py_subscriber_from_ts(rate: float, seconds: float = 5.0) -> dict[str, Any]:
                 sub = Subscription(host, addr, "spikes", max_events=65536)
                 cpu0 = _cpu()
                 t_open = time.monotonic()
+                t_first = None
+                n_first = 0
                 async with sub:
                     with trio.move_on_after(seconds + 20):
                         async for _b in sub:
+                            if t_first is None:
+                                t_first, n_first = time.monotonic(), sub.stats.events
                             if time.monotonic() - t_open >= seconds:
                                 break
-                dt = time.monotonic() - t_open
+                t_end = time.monotonic()
+                dt = t_end - t_open
                 s = sub.stats
+                steady = (s.events - n_first) / (t_end - t_first) if t_first is not None and t_end > t_first else 0
                 return {"events": s.events, "seconds": round(dt, 3), "events_per_s": round(s.events / dt),
+                        # From the first batch on: the rate without the dial and the open.
+                        "steady_events_per_s": round(steady),
                         "batches": s.batches, "gaps": s.gap_events, "losses": s.lost_events,
                         "stream_errors": dict(s.stream_errors), "connects": s.connects,
                         "cpu_s": round(_cpu() - cpu0, 3)}

@@ -213,27 +213,37 @@ class EventSender:
                 out.append(w.Loss(seq=run.seq, count=run.count, reason=run.reason))
                 self._queue.popleft()
                 continue
-            k = min(run.count, budget)
-            done = 0
-            while done < k:
-                m = min(per_batch, k - done)
-                sl = slice(done, done + m)
-                vals = None if run.values is None else run.values[sl]
-                out.append(w.make_batch(run.seq + done, run.channels[sl], run.times[sl], vals))  # type: ignore[index]
-                done += m
-            self.sent += k
-            self.queued_events -= k
-            self.queued_bytes -= k * self.event_bytes
-            self.last_sent_time = int(run.times[k - 1])  # type: ignore[index]
-            budget -= k
-            if k == run.count:
-                self._queue.popleft()
+            # One batch from consecutive runs of events (their sequence numbers follow each other).
+            want = min(per_batch, budget)
+            seq = run.seq
+            parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+            got = 0
+            while self._queue and not self._queue[0].reason and got < want:
+                r = self._queue[0]
+                k = min(r.count, want - got)
+                assert r.channels is not None and r.times is not None
+                parts.append((r.channels[:k], r.times[:k], None if r.values is None else r.values[:k]))
+                got += k
+                if k == r.count:
+                    self._queue.popleft()
+                else:
+                    r.seq += k
+                    r.count -= k
+                    r.channels = r.channels[k:]
+                    r.times = r.times[k:]
+                    r.values = None if r.values is None else r.values[k:]
+            if len(parts) == 1:
+                ch, t, v = parts[0]
             else:
-                run.seq += k
-                run.count -= k
-                run.channels = run.channels[k:]  # type: ignore[index]
-                run.times = run.times[k:]  # type: ignore[index]
-                run.values = None if run.values is None else run.values[k:]
+                ch = np.concatenate([p[0] for p in parts])
+                t = np.concatenate([p[1] for p in parts])
+                v = None if parts[0][2] is None else np.concatenate([p[2] for p in parts])  # type: ignore[misc]
+            out.append(w.make_batch(seq, ch, t, v))
+            self.sent += got
+            self.queued_events -= got
+            self.queued_bytes -= got * self.event_bytes
+            self.last_sent_time = int(t[-1])
+            budget -= got
         if out:
             self._last_send = now
         return out

@@ -226,9 +226,10 @@ class Replay:
     def start_at(self, t_us: int) -> None:
         self.start_us = t_us
         if self.time_base == "relative":
-            self.out_t = (t_us + np.round(self.src_t - self.src_t[0])).astype(np.int64)
+            # Whole µs on the wire: halves round up, as JavaScript's Math.round does.
+            self.out_t = (t_us + np.floor(self.src_t - self.src_t[0] + 0.5)).astype(np.int64)
         else:
-            self.out_t = np.round(self.src_t).astype(np.int64)
+            self.out_t = np.floor(self.src_t + 0.5).astype(np.int64)
             self.i = int(np.searchsorted(self.out_t, t_us, side="left"))
             self.skipped = self.i
         self.horizon = t_us

@@ -11,7 +11,7 @@ import os
 import stat
 from pathlib import Path
 
-from libp2p.crypto.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from libp2p.crypto.ed25519 import Ed25519PrivateKey
 from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 

@@ -198,6 +198,7 @@ class ClockClient:
                         raise ProtocolError("unexpected-message", "the server ended the clock stream")
                     self._drained.set()
                     return
+                assert self.fs.last_arrival is not None  # the stream has a clock
                 t4 = int(self.fs.last_arrival)  # stamped when the bytes arrived
                 if isinstance(msg, Close):
                     if msg.code != CODES["normal"]:
@@ -337,6 +338,7 @@ class ClockServer:
                         if isinstance(msg, ClockRequest):
                             self.stats.requests += 1
                             # Blocks while max_pending answers wait: the server stops reading (§9.3.1).
+                            assert fs.last_arrival is not None
                             await send.send((msg.id, msg.t1, int(fs.last_arrival)))
                             continue
                         if isinstance(msg, Close):
@@ -377,7 +379,7 @@ class ClockServer:
                         pending.append(recv.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                out = []
+                out: list[ClockResponse] = []
                 for (rid, t1, t2) in pending:
                     wait = bucket.take()
                     while wait > 0:
@@ -438,7 +440,7 @@ def error_summary(errors: list[float], uncertainties: list[float]) -> dict[str, 
     """p50/p99/max of |error| and coverage (fraction with |error| <= uncertainty)."""
     n = len(errors)
     abs_err = [abs(e) for e in errors]
-    covered = sum(1 for e, u in zip(abs_err, uncertainties) if e <= u)
+    covered = sum(1 for e, u in zip(abs_err, uncertainties, strict=True) if e <= u)
     return {
         "n": n,
         "abs_error_p50_us": round(_percentile(abs_err, 0.5), 2),

@@ -94,6 +94,9 @@ class FramedStream:
         ProtocolError('timeout') after `timeout` seconds without a whole frame (then close{timeout} + reset),
         StreamResetError when the peer reset the stream.
         """
+        if self._items:
+            item, self.last_arrival = self._items.popleft()
+            return item
         if self._failed is not None:
             raise self._failed
         if self._items:
@@ -115,17 +118,15 @@ class FramedStream:
             try:
                 chunk = await self.stream.read(self._read_size)
             except StreamEOF as eof:
-                if getattr(self.stream.muxed_stream, "reset_received", False):
+                if getattr(getattr(self.stream, "muxed_stream", None), "reset_received", False):
                     # py-libp2p 0.8.1 reports a reset that arrives when nothing is buffered as an end of
                     # stream (the yamux stream is dropped from its table); the muxed stream still knows.
-                    self._reset = True
-                    self._failed = StreamResetError("the peer reset the stream")
-                    raise self._failed from eof
+                    await self._on_reset(eof)
+                    continue
                 chunk = b""
             except (StreamReset, StreamError, StreamClosed) as err:
-                self._reset = True
-                self._failed = StreamResetError(f"the peer reset the stream ({err or 'reset'})")
-                raise self._failed from err
+                await self._on_reset(err)
+                continue
             if not chunk:
                 self._eof = True
                 try:
@@ -158,6 +159,26 @@ class FramedStream:
         if age_ns < 0 or age_ns > 1_000_000_000:  # a clock step, or not this message's read: do not trust it
             return now
         return now - age_ns // 1000
+
+    async def _on_reset(self, err: BaseException) -> None:
+        """The peer reset the stream. py-libp2p raises the reset before handing over bytes that arrived
+        before it, so the `close{code}` a peer sends before its reset (§5.3, §9.2.10) would be lost: take
+        those bytes from the muxer's buffer, deliver their whole frames first, then report the reset."""
+        self._reset = True
+        if self._failed is None:
+            self._failed = StreamResetError(f"the peer reset the stream ({err or 'reset'})")
+        leftover = _unread_bytes(self.stream)
+        if leftover:
+            at = self._arrival_time()
+            try:
+                items = self._decoder.feed(leftover)
+            except ProtocolError:
+                items = []
+            for item in items:
+                self._items.append((item, at))
+        if not self._items:
+            raise self._failed from err
+        # The frames come first; the read after them raises the reset (self._failed).
 
     async def read_message(self, context: DecodeContext | None = None, *,
                            timeout: float | None = None) -> Any | None:
@@ -200,7 +221,7 @@ class FramedStream:
         self._write_closed = True
         async with self._write_lock:
             try:
-                await self.stream.close_write()
+                await self.stream.close_write()  # type: ignore[attr-defined]  # NetStream has it
             except Exception as err:  # the stream is gone already: nothing left to close
                 log.debug("close_write failed: %s", err)
 
@@ -235,10 +256,27 @@ class FramedStream:
         """Fail the stream with a registry error: close{code} best effort, reset, refuse further reads."""
         if self._failed is None:
             self._failed = err
+        self._items.clear()  # nothing more from this stream is processed (§5.3)
         if err.number is not None:
             await self.reset(err.number, _reason(err))
         else:
             await self.reset(CODES["internal-error"], _reason(err))
+
+
+def _unread_bytes(stream: INetStream) -> bytes:
+    """Bytes py-libp2p's yamux holds for this stream that were never read (taken out of its buffer)."""
+    muxed = getattr(stream, "muxed_stream", None)
+    conn = getattr(muxed, "conn", None)
+    buffers = getattr(conn, "stream_buffers", None)
+    sid = getattr(muxed, "stream_id", None)
+    if not isinstance(buffers, dict) or sid is None:
+        return b""
+    buf = buffers.get(sid)
+    if not buf:
+        return b""
+    data = bytes(buf)
+    buf.clear()
+    return data
 
 
 def unwrap(err: BaseException) -> BaseException:
