@@ -36,7 +36,7 @@ from spikewire.clock.estimator import Estimate
 from spikewire.codec.messages import Description, Direction, Kind, Model, Param, Port
 from spikewire.config import NodeConfig, load_config, parse_config
 from spikewire.errors import ConfigError, SpikewireError
-from spikewire.net.host import dial, listen_addrs, open_host
+from spikewire.net.host import HostLimits, dial, listen_addrs, open_host
 from spikewire.net.identity import load_or_create_key, peer_id_of
 from spikewire.protocols import clock as clock_proto
 from spikewire.protocols import describe as describe_proto
@@ -123,6 +123,10 @@ class Node:
                     requests_per_second=config.limit("clockRequestsPerSecond"), burst=config.limit("clockBurst"),
                     idle_s=config.limit("clockIdleMs") / 1000, stall_s=config.limit("slowConsumerMs") / 1000)
         self.listen = list(listen) if listen is not None else ["/ip4/127.0.0.1/tcp/0"]
+        self.host_limits = HostLimits() if config is None else HostLimits(
+            max_connections=config.limit("maxConnections"),
+            max_connections_per_peer=config.limit("maxConnectionsPerPeer"),
+            handshake_timeout_s=config.limit("handshakeTimeoutMs") / 1000)
         self.name = name
         self.role = role
         self.now = clock
@@ -163,7 +167,7 @@ class Node:
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
-            self._host = await stack.enter_async_context(open_host(self.key, self.listen))
+            self._host = await stack.enter_async_context(open_host(self.key, self.listen, self.host_limits))
             self._nursery = await stack.enter_async_context(trio.open_nursery())
             self.set_stream_handler(describe_proto.PROTOCOL, describe_proto.describe_handler(self.description))
             self.set_stream_handler(clock_proto.PROTOCOL, self.clock_server.handler)

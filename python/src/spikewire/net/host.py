@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import multiaddr
 import trio
@@ -20,6 +21,7 @@ from libp2p.abc import IHost, INetStream
 from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.custom_types import TProtocol
+from libp2p.network.config import ConnectionConfig
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
@@ -54,23 +56,42 @@ class DialError(SpikewireError):
         super().__init__(code, message)
 
 
-def create_host(key: KeyPair | None = None) -> IHost:
-    """A host offering the mandatory profile only: TCP + Noise + Yamux (no TLS, secio, plaintext, mplex)."""
+@dataclass(frozen=True)
+class HostLimits:
+    """Connection limits (docs/config.md `limits`: maxConnections, maxConnectionsPerPeer, handshakeTimeoutMs)."""
+
+    max_connections: int = 256
+    max_connections_per_peer: int = 4
+    handshake_timeout_s: float = 3.0
+
+
+def create_host(key: KeyPair | None = None, limits: HostLimits | None = None) -> IHost:
+    """A host offering the mandatory profile only: TCP + Noise + Yamux (no TLS, secio, plaintext, mplex).
+
+    py-libp2p's connection manager would keep at least 50 connections by redialling every peer in its
+    peerstore every 30 s; a spikewire node dials only the peers it is asked to, so that is switched off.
+    """
     key = key or new_key()
+    limits = limits or HostLimits()
     noise = NoiseTransport(key, noise_privkey=new_x25519_key_pair().private_key)
+    conn_cfg = ConnectionConfig(max_connections=limits.max_connections, min_connections=0, low_watermark=0,
+                                high_watermark=limits.max_connections,
+                                max_connections_per_peer=limits.max_connections_per_peer,
+                                inbound_upgrade_timeout=limits.handshake_timeout_s)
     return new_host(
         key_pair=key,
         sec_opt={TProtocol(NOISE_PROTOCOL_ID): noise},
         muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
         enable_mDNS=False,
         enable_upnp=False,
+        connection_config=conn_cfg,
     )
 
 
 @asynccontextmanager
-async def open_host(key: KeyPair | None = None,
-                    listen: Sequence[str] = DEFAULT_LISTEN) -> AsyncIterator[IHost]:
-    host = create_host(key)
+async def open_host(key: KeyPair | None = None, listen: Sequence[str] = DEFAULT_LISTEN,
+                    limits: HostLimits | None = None) -> AsyncIterator[IHost]:
+    host = create_host(key, limits)
     addrs = [multiaddr.Multiaddr(a) for a in listen]
     async with host.run(listen_addrs=addrs):
         try:
