@@ -7,7 +7,7 @@ import pytest
 import trio
 
 from spikewire.codec.messages import Batch, Close, Open, decode_message, frame
-from spikewire.errors import CODE_NAMES, StreamResetError
+from spikewire.errors import CODE_NAMES, SpikewireError, StreamResetError
 from spikewire.events.clock import now_us
 from spikewire.events.subscription import Subscription
 from spikewire.net.host import dial, open_host, open_stream
@@ -87,7 +87,7 @@ def test_bad_streams_get_their_code_and_the_node_keeps_serving() -> None:
                 async with trio.open_nursery() as n:
                     n.start_soon(emit)
                     async with sub:
-                        async for b in sub:
+                        async for _b in sub:
                             if sub.stats.events >= 100:
                                 break
                 assert sub.stats.events == 100
@@ -158,7 +158,7 @@ def test_subscriber_rejects_a_message_after_the_publishers_reject_or_close(case:
                 done = trio.Event()
                 pub.set_stream_handler(TProtocol(PROTO), _publisher_that_misbehaves(answer, seen, done))
                 sub = Subscription(me, listen_addrs(pub)[0], "spikes", reconnect=False)
-                with pytest.raises(Exception):
+                with pytest.raises(SpikewireError):
                     async for _ in sub:
                         pass
                 await done.wait()

@@ -85,3 +85,17 @@ def test_node_serves_typescript_and_stops_cleanly_on_sigint(tmp_path: Path) -> N
 def test_python_module_entry_point() -> None:
     r = subprocess.run([sys.executable, "-m", "spikewire", "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "0.1.0"
+
+
+def test_keygen_and_error_lines_match_the_typescript_cli(tmp_path: Path) -> None:
+    key = tmp_path / "py.key"
+    r = py_cli("keygen", "--out", str(key), "--json")
+    assert r.returncode == 0, r.stderr
+    peer = json.loads(r.stdout)["peer"]
+    with ts_node({"name": "py-keyed", "identity": str(key)}, tmp_path) as ts:
+        assert ts.peer == peer
+    again_py = py_cli("keygen", "--out", str(key))
+    again_ts = ts_cli("keygen", "--out", str(key))
+    assert again_py.returncode == again_ts.returncode == 1
+    assert again_py.stderr == again_ts.stderr  # spikewire keygen: ConfigError key-exists: ... exists already; ...
+    assert py_cli("keygen").returncode == ts_cli("keygen").returncode == 2

@@ -185,3 +185,17 @@ def test_server_sends_nothing_more_after_an_error_close() -> None:
                 while node.clock_server.stats.failed < 1:
                     await trio.sleep(0.05)
     trio.run(main)
+
+
+def test_measure_clock_error_against_typescript(tmp_path: Path) -> None:
+    """The benchmark's function: its figures describe the run (true offset 0 on one machine)."""
+    with ts_node({"name": "ts-measure"}, tmp_path) as ts:
+        r = trio.run(lambda: cp.measure_clock_error(ts.addr, 2.0, schedule=FAST))
+    # The duration may end inside a burst: its last probes are not answered yet.
+    assert 0 < r["answers"] <= r["probes"] <= r["answers"] + FAST.burst_size and r["bursts"] > 0
+    for view in ("bursts_view", "checks_view"):
+        v = r[view]
+        assert v["n"] > 0 and 0 <= v["abs_error_p50_us"] <= v["abs_error_p99_us"] <= v["abs_error_max_us"]
+        assert 0.0 <= v["coverage"] <= 1.0
+    assert abs(r["final_offset_us"]) <= r["final_uncertainty_us"]
+    assert r["final_uncertainty_us"] >= r["delay_min_us"] / 2

@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any
 
 import trio
-from libp2p.abc import IHost, INetStream
+from libp2p.abc import IHost, INetConn, INetStream, INetwork, INotifee
 from libp2p.crypto.keys import KeyPair
 from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
@@ -169,6 +169,8 @@ class Node:
         try:
             self._host = await stack.enter_async_context(open_host(self.key, self.listen, self.host_limits))
             self._nursery = await stack.enter_async_context(trio.open_nursery())
+            if self._allow is not None:
+                self._host.get_network().register_notifee(_Gate(self))
             self.set_stream_handler(describe_proto.PROTOCOL, describe_proto.describe_handler(self.description))
             self.set_stream_handler(clock_proto.PROTOCOL, self.clock_server.handler)
             await self._attach_events()
@@ -365,6 +367,42 @@ def _model(m: dict[str, Any] | None) -> Model | None:
         return None
     params = m.get("params")
     return Model(m["name"], None if params is None else tuple(Param(n, v, u) for n, v, u in params))
+
+
+class _Gate(INotifee):
+    """Closes a connection from a peer outside `allow` as soon as it is up (right after the handshake, the
+    first moment py-libp2p knows the remote PeerId); streams that race it are refused by the handlers."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def connected(self, network: INetwork, conn: INetConn) -> None:
+        peer = conn.muxed_conn.peer_id
+        if not self.node.allowed(peer):
+            self.node.refused += 1
+            self.node.report({"event": "refused", "peer": str(peer), "code": "unauthorized"})
+
+            async def close() -> None:
+                try:
+                    await conn.close()
+                except Exception as err:  # already closing
+                    log.debug("closing a refused connection: %r", err)
+            self.node.nursery.start_soon(close)
+
+    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
+        pass
+
+    async def listen(self, network: INetwork, multiaddr: Any) -> None:
+        pass
+
+    async def listen_close(self, network: INetwork, multiaddr: Any) -> None:
+        pass
 
 
 async def _reset_quietly(stream: INetStream) -> None:

@@ -13,6 +13,7 @@ from spikewire.cli.common import EXIT_FAILURE, EXIT_USAGE, HelpShown, UsageError
 from spikewire.version import VERSION
 
 COMMANDS = {
+    "keygen": ("create a node identity (Ed25519 key file) and print its PeerId", "spikewire.cli.keygen"),
     "node": ("run a node from a JSON config file", "spikewire.cli.node"),
     "describe": ("print what a remote node is: its ports, kinds, channels and models", "spikewire.cli.describe"),
     "tap": ("subscribe to a remote out port and print its events live", "spikewire.cli.tap"),

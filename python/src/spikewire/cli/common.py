@@ -134,9 +134,12 @@ def model_text(m: Model | None) -> str:
 
 
 def describe_error(e: BaseException) -> str:
+    """One line as the TypeScript CLI writes it: `<ErrorClass> <code>: <message>`."""
     code = getattr(e, "code", None)
     name = type(e).__name__
-    message = str(e)
+    message = getattr(e, "message", None) if isinstance(getattr(e, "message", None), str) else str(e)
+    if isinstance(code, str) and isinstance(message, str) and message.startswith(f"{code}: "):
+        message = message[len(code) + 2:]
     parts = [] if name in ("Exception", "") else [name]
     if isinstance(code, str) and code not in message:
         parts.append(code)

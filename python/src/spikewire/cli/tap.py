@@ -67,17 +67,17 @@ def batch_json(b: EventBatch) -> str:
     ch = b.channels.tolist()
     t = b.times.tolist()
     if b.values is None:
-        return "".join(f'{head}{c},"time_us":{x}}}\n' for c, x in zip(ch, t))
+        return "".join(f'{head}{c},"time_us":{x}}}\n' for c, x in zip(ch, t, strict=True))
     vals = [dumps(float(v)) for v in b.values.tolist()]
-    return "".join(f'{head}{c},"time_us":{x},"value":{v}}}\n' for c, x, v in zip(ch, t, vals))
+    return "".join(f'{head}{c},"time_us":{x},"value":{v}}}\n' for c, x, v in zip(ch, t, vals, strict=True))
 
 
 def batch_text(b: EventBatch) -> str:
     ch = b.channels.tolist()
     t = b.times.tolist()
     if b.values is None:
-        return "".join(f"{x} us  ch {c}\n" for c, x in zip(ch, t))
-    return "".join(f"{x} us  ch {c}  value {float(v)}\n" for c, x, v in zip(ch, t, b.values.tolist()))
+        return "".join(f"{x} us  ch {c}\n" for c, x in zip(ch, t, strict=True))
+    return "".join(f"{x} us  ch {c}  value {float(v)}\n" for c, x, v in zip(ch, t, b.values.tolist(), strict=True))
 
 
 class Status:

@@ -6,5 +6,6 @@ from .receiver import EventReceiver
 from .sender import EventSender
 from .states import Accepted, Closed, Events, Ignored, Lost, OpenReceived, Progress, Refused, State
 
-__all__ = ["attach", "EventsNode", "EventBatch", "InPort", "OutPort", "EventReceiver", "EventSender", "Accepted", "Closed", "Events", "Ignored", "Lost", "OpenReceived",
+__all__ = ["attach", "EventsNode", "EventBatch", "InPort", "OutPort",
+           "EventReceiver", "EventSender", "Accepted", "Closed", "Events", "Ignored", "Lost", "OpenReceived",
            "Progress", "Refused", "State"]

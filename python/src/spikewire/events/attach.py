@@ -63,8 +63,9 @@ class EventsNode:
                      model: Model | None = None, **kw: Any) -> OutPort:
         """An out port the application emits into: ``port.emit(channels, times[, values])`` (numpy)."""
         t = self._tuning
-        opts: dict[str, Any] = {"flush_interval_us": t["flushIntervalUs"], "watermark_interval_ms": t["watermarkIntervalMs"],
-                "lateness_us": t["latenessUs"], "max_batch_events": t["maxBatchEvents"]}
+        opts: dict[str, Any] = {"flush_interval_us": t["flushIntervalUs"],
+                                "watermark_interval_ms": t["watermarkIntervalMs"],
+                                "lateness_us": t["latenessUs"], "max_batch_events": t["maxBatchEvents"]}
         opts = {k: v for k, v in opts.items() if v is not None}
         opts.update(kw)
         port = OutPort(name, channels=channels, kind=kind, clock=self.node.now, subscribe=subscribe, **opts)

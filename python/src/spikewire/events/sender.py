@@ -169,7 +169,7 @@ class EventSender:
         if status.any():
             edges = np.flatnonzero(np.diff(status)) + 1
             bounds = [0, *edges.tolist(), n]
-            for a, b in zip(bounds[:-1], bounds[1:]):
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
                 s = int(status[a])
                 if s == 0:
                     self._push_events(seq0 + a, channels[a:b], times[a:b], None if values is None else values[a:b])
