@@ -13,6 +13,9 @@ measured in the same run:
   +100 ppm); |estimate − truth| every 50 ms after convergence, and the coverage of the reported
   uncertainty. Baseline: bench/clock.ts --only loopback (TypeScript client) in the same run. Targets
   p99 ≤ 100 µs, coverage ≥ 0.99.
+- paced: spikewire.events.bench's lines, a Poisson source offered at 1M spikes/s each way (the
+  TypeScript `spikewire tap` as subscriber of a Python node, the Python subscription of a TypeScript
+  node), with the TS ← TS baseline at the same rate.
 - codec and timing: the lines of spikewire.codec.bench and spikewire.timing.bench (decode/encode events/s
   against a per-event Python loop; merge events/s and playout lateness, each with its own baseline).
 """
@@ -199,6 +202,16 @@ def library_benches(only: set[str], out: Printer, seconds: float) -> None:
                 out(line)
         except Exception as err:  # noqa: BLE001 - reported in a line
             out({"bench": "py-codec", "error": f"{type(err).__name__}: {err}"})
+    if "paced" in only:
+        # py-events' view of the same target: a Poisson source in a node config offered at 1M spikes/s,
+        # received by the other language's subscriber (the TypeScript tap CLI, or the Python subscription),
+        # with its TS ← TS baseline at the same rate.
+        try:
+            from spikewire.events.bench import DIRECTIONS, measure
+            for d in DIRECTIONS:
+                out(measure(d, 1_000_000, seconds))
+        except Exception as err:  # noqa: BLE001
+            out({"bench": "events-paced", "error": f"{type(err).__name__}: {err}"})
     if "timing" in only:
         try:
             from spikewire.timing.bench import run_all
@@ -220,14 +233,13 @@ async def main(args: argparse.Namespace) -> None:
         if "clock" in only:
             await clock(root, nursery, args, out)
         nursery.cancel_scope.cancel()
-    library_benches(only, out, min(3.0, args.latency_seconds))
 
 
 def cli(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m spikewire.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--only", default="throughput,latency,clock,codec,timing",
-                   help="comma-separated: throughput, latency, clock (against TypeScript), codec, timing")
+    p.add_argument("--only", default="throughput,latency,clock,paced,codec,timing",
+                   help="comma-separated: throughput, latency, clock, paced (against TypeScript), codec, timing")
     p.add_argument("--seconds", type=float, default=5.0, help="throughput run length, s")
     p.add_argument("--latency-seconds", type=float, default=5.0)
     p.add_argument("--clock-seconds", type=float, default=10.0)
@@ -235,6 +247,8 @@ def cli(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     t0 = time.monotonic()
     trio.run(main, args)
+    # These run their own event loops (trio.run inside), so they come after ours.
+    library_benches(set(args.only.split(",")), Printer(args.json), min(3.0, args.latency_seconds))
     sys.stderr.write(f"bench: done in {time.monotonic() - t0:.1f} s\n")
     sys.stdout.flush()
     os._exit(0)
