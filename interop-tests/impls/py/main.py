@@ -29,7 +29,8 @@ from pyimpl.handlers import HANDLERS, Handler  # noqa: E402
 async def run(ctx: Ctx) -> int:
     handler: Handler | None = HANDLERS.get(ctx.scenario, {}).get(ctx.role)
     if handler is None:
-        emit_line({"type": "result", "ok": False, "error": f"the py implementation does not play {ctx.role} in {ctx.scenario}"})
+        emit_line({"type": "result", "ok": False,
+                   "error": f"the py implementation does not play {ctx.role} in {ctx.scenario}"})
         return EXIT["unsupported"]
     fields: dict[str, Any] = {}
     ok = True
@@ -74,7 +75,8 @@ async def run(ctx: Ctx) -> int:
                 ctx.log(f"failed: {traceback.format_exc()}")
             # The verdict is known: report it first, then stop (bounded).
             if ctx.role == "listener":
-                fields["clock"] = {"offset_us": ctx.clock_offset_us, "drift_ppm": ctx.clock_drift_ppm, "anchor_us": peer.anchor_us}
+                fields["clock"] = {"offset_us": ctx.clock_offset_us, "drift_ppm": ctx.clock_drift_ppm,
+                                   "anchor_us": peer.anchor_us}
             emit_line({"type": "result", "ok": ok, **({} if error is None else {"error": error}), **fields})
             sys.stdout.flush()
             nursery.cancel_scope.cancel()

@@ -13,7 +13,8 @@ async def describe_listener(ctx: Ctx, peer: Any) -> dict[str, Any]:
     remote = await node.connect(ctx.peer_addr)
     description = await node.describe(remote)
     # The PeerId the connection authenticated (Noise), not the one the address names.
-    conns = node.host.get_network().get_connections(remote) if hasattr(node.host.get_network(), "get_connections") else []
+    network = node.host.get_network()
+    conns = network.get_connections(remote) if hasattr(network, "get_connections") else []
     authenticated = str(conns[0].muxed_conn.peer_id) if conns else str(remote)
     return {"description": message_to_json(description), "peer": authenticated}
 

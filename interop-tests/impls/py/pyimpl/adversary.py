@@ -37,7 +37,8 @@ def now_us() -> int:
 
 
 def settings(ctx: Ctx) -> tuple[list[dict[str, Any]], float, str]:
-    return ctx.param("cases", list), float(ctx.params.get("case_timeout_ms", 3000)) / 1000, ctx.param("witness_port", str)
+    timeout_s = float(ctx.params.get("case_timeout_ms", 3000)) / 1000
+    return ctx.param("cases", list), timeout_s, ctx.param("witness_port", str)
 
 
 async def send_case(stream: Any, c: dict[str, Any], timeout_s: float) -> str | None:
@@ -153,7 +154,8 @@ async def adversary_listener(ctx: Ctx, host: Any) -> dict[str, Any]:
                 watch.close_on_remote_end()
                 if watch.remote_ended:
                     await watch.close_write()
-            o: dict[str, Any] = {"id": c["id"], "open": {k: v for k, v in open_msg.items() if v is not None}, "received": [], "end": "timeout"}
+            o: dict[str, Any] = {"id": c["id"], "open": {k: v for k, v in open_msg.items() if v is not None},
+                                 "received": [], "end": "timeout"}
             # Recorded at once: if the run ends while the case still waits, it is reported as it stands.
             outcomes[c["id"]] = o
             watches[c["id"]] = watch

@@ -105,7 +105,8 @@ class EventChecker:
             got = f"[{int(ch[i])}, {int(tm[i])}" + ("" if values is None else f", {float(np.asarray(values)[i])}") + "]"
             want = "nothing"
             if k < n:
-                want = f"[{int(e.channels[k])}, {t0 + int(e.offsets[k])}" + ("" if e.values is None else f", {float(e.values[k])}") + "]"
+                value = "" if e.values is None else f", {float(e.values[k])}"
+                want = f"[{int(e.channels[k])}, {t0 + int(e.offsets[k])}{value}]"
             self.examples.append(f"event {k}: got {got}, want {want}")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import trio
 
-from .context import Ctx, wait_until
+from .context import Ctx
 
 
 async def steady_source(port: Any, now: Any, per_tick: int, tick_s: float, sent: list[int]) -> None:

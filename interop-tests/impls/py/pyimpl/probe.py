@@ -37,7 +37,8 @@ async def probe_cases(ctx: Ctx, peer: Any) -> dict[str, Any]:
         for c in cases:
             if c.get("port") is None:
                 continue
-            opts: dict[str, Any] = {"reconnect": False, "max_events": (c.get("subscribe") or {}).get("max_events", 4096)}
+            asked = c.get("subscribe") or {}
+            opts: dict[str, Any] = {"reconnect": False, "max_events": asked.get("max_events", 4096)}
             if (c.get("subscribe") or {}).get("channels") is not None:
                 opts["channels"] = c["subscribe"]["channels"]
             s = node.events.subscribe(ctx.peer_addr, c["port"], **opts)

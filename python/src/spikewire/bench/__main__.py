@@ -31,7 +31,7 @@ from typing import Any
 import trio
 
 from . import pyside
-from .tsrpc import ChildError, TsChild, clock_base_us, node_binary, quantile, repo_root
+from .tsrpc import ChildError, TsChild, node_binary, quantile, repo_root
 
 STREAM_PEER = "bench/stream-peer.ts"
 TIMING_PEER = "bench/timing-peer.ts"
@@ -76,7 +76,8 @@ async def ts_throughput(root: Any, nursery: trio.Nursery, seconds: float, batch:
         await sub.call("sub.stop")
         await pub.call("pub.stop")
         return {"spikesPerSec": rate_of(r), "emitted": produced["emitted"], "received": r["events"],
-                "lost": produced["emitted"] - r["events"], "gapEvents": r["gapEvents"], "lossNoticeEvents": r["lostEvents"]}
+                "lost": produced["emitted"] - r["events"], "gapEvents": r["gapEvents"],
+                "lossNoticeEvents": r["lostEvents"]}
     finally:
         await pub.close()
         await sub.close()
@@ -114,7 +115,8 @@ async def throughput(root: Any, nursery: trio.Nursery, args: argparse.Namespace,
         try:
             r = await run(root, nursery, args.seconds, batch)
         except (pyside.NotBuilt, ChildError, Exception) as err:  # noqa: BLE001 - reported in the line
-            line.update({"error": f"{type(err).__name__}: {err}", "baselineTsTsSpikesPerSec": _round(base["spikesPerSec"]),
+            line.update({"error": f"{type(err).__name__}: {err}",
+                         "baselineTsTsSpikesPerSec": _round(base["spikesPerSec"]),
                          "targetSpikesPerSec": target, "met": False})
             out(line)
             continue
@@ -162,7 +164,8 @@ async def latency(root: Any, nursery: trio.Nursery, args: argparse.Namespace, ou
 
 async def ts_clock_baseline(root: Any, seconds: float) -> dict[str, Any]:
     """bench/clock.ts --only loopback: the TypeScript client's figures in this run."""
-    cmd = [node_binary(root), str(root / "bench" / "clock.ts"), "--json", "--only", "loopback", "--seconds", str(seconds)]
+    cmd = [node_binary(root), str(root / "bench" / "clock.ts"), "--json", "--only", "loopback",
+           "--seconds", str(seconds)]
     with trio.fail_after(seconds + 90):
         r = await trio.run_process(cmd, cwd=str(root), capture_stdout=True, check=False)
     for line in r.stdout.decode().splitlines():

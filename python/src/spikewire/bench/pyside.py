@@ -180,7 +180,8 @@ async def py_to_ts_throughput(root: Any, nursery: trio.Nursery, seconds: float, 
             "pyCpuNsPerSpike": round(produced["cpuSeconds"] * 1e9 / max(1, produced["emitted"]), 1)}
 
 
-async def ts_to_py_latency(root: Any, nursery: trio.Nursery, seconds: float, rate_hz: int) -> tuple[list[float], dict[str, Any]]:
+async def ts_to_py_latency(root: Any, nursery: trio.Nursery, seconds: float,
+                           rate_hz: int) -> tuple[list[float], dict[str, Any]]:
     """TypeScript publisher at rate_hz (timer-driven) → Python subscriber; latencies corrected by the
     processes' clock bases; the first 250 ms are a warm-up."""
     from .tsrpc import TsChild, clock_base_us
@@ -207,7 +208,8 @@ async def ts_to_py_latency(root: Any, nursery: trio.Nursery, seconds: float, rat
     return out, {"lost": produced["emitted"] - tally.events, "clockBaseOffsetUs": round(our_base - pub_base, 2)}
 
 
-async def py_to_ts_latency(root: Any, nursery: trio.Nursery, seconds: float, rate_hz: int) -> tuple[list[float], dict[str, Any]]:
+async def py_to_ts_latency(root: Any, nursery: trio.Nursery, seconds: float,
+                           rate_hz: int) -> tuple[list[float], dict[str, Any]]:
     """Python publisher at rate_hz (one event per tick, flushed at once) → TypeScript subscriber."""
     from .tsrpc import TsChild, clock_base_us
     Node = _node()
@@ -277,7 +279,8 @@ async def clock_loopback(root: Any, nursery: trio.Nursery, seconds: float,
                 if e is not None and e.converged:
                     break
                 if now_us() > give_up:
-                    raise TimeoutError(f"the clock estimate did not converge within {converge_timeout_s:g} s ({pc.error})")
+                    raise TimeoutError(f"the clock estimate did not converge within {converge_timeout_s:g} s "
+                                       f"({pc.error})")
                 await trio.sleep(0.005)
             converge_ms = (now_us() - t0) / 1000
             errs: list[float] = []
