@@ -214,3 +214,40 @@ def test_in_port_with_a_reader_holds_the_pusher_back() -> None:
         assert seqs == [i * 1000 for i in range(10)] and port.stats.dropped_events == 0
         reader.close()
     trio.run(main)
+
+
+def test_a_paused_subscriber_gets_loss_notices_and_the_accounting_holds() -> None:
+    async def main() -> None:
+        with trio.fail_after(DEADLINE * 2):
+            # Weighted events with large channel ids (about 11 bytes each on the wire) fill the 16 MiB
+            # yamux window of the paused stream in about a second, then the publisher's queue.
+            out = OutPort("spikes", channels=2**31, kind="weighted")
+            limits = Limits(queue_events=20_000)
+            async with node([out], limits) as (host_a, svc, n), open_host() as host_b:
+                sub = Subscription(host_b, listen_addrs(host_a)[0], "spikes")
+                stop = trio.Event()
+
+                async def pump() -> None:
+                    while out.streams == 0:
+                        await trio.sleep(0.01)
+                    vals = np.ones(5000, dtype=np.float32)
+                    while not stop.is_set():
+                        out.emit(2**30 + np.arange(5000), np.full(5000, now_us()), vals)
+                        await trio.sleep(0.002)
+
+                n.start_soon(pump)
+                async with sub:
+                    async for _ in sub:
+                        break
+                    await trio.sleep(3.0)  # not reading: the yamux window closes, the publisher's queue fills
+                    stop.set()
+                    # The loss notice comes after the last queued batch and nothing follows it but
+                    # watermarks (the iterator yields batches only): read for a while.
+                    with trio.move_on_after(5):
+                        async for _ in sub:
+                            pass
+                r = sub.receiver
+                assert r.lost.get(1, 0) > 0  # queue-overflow
+                assert r.missing == 0
+                assert r.expected == r.received + r.lost_total == out.stats.emitted
+    trio.run(main)
