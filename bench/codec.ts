@@ -1,10 +1,11 @@
 /**
  * Codec benchmark (npm run bench:codec -- --json). One JSON line per workload: columnar batch encode and
  * decode rates and bytes per spike (framing included), beside a baseline measured in the same run: the
- * same spikes as a CBOR array of {n, t} maps encoded and decoded by cborg.
+ * same spikes as a CBOR array of {n, t} maps encoded and decoded by cborg. `codec-fanout` lines: the framing of
+ * one batch for 16 subscribers, shared encoding against a frame encoded per subscriber (the baseline).
  */
 import { decode as cborDecode, encode as cborEncode } from 'cborg'
-import { decodeMessage, encodeFrame, splitFrames } from '../src/codec/index.ts'
+import { SharedBatch, decodeMessage, encodeFrame, encodePackedBatch, packColumns, splitFrames } from '../src/codec/index.ts'
 import type { Batch } from '../src/codec/index.ts'
 import { parseArgs } from 'node:util'
 import { prng } from '../src/base/prng.ts'
@@ -91,7 +92,55 @@ for (let k = 0; k < 10; k++) {
   w2.push({ ...b, count: Math.min(b.count, 10_000), channels: b.channels.subarray(0, 10_000), times: b.times.subarray(0, 10_000) })
 }
 
-const results = [run('poisson-1024ch-20hz-5ms', w1), run('batch-10000', w2)]
+/**
+ * Fan-out framing: what an out port spends to turn one batch into frames for `streams` subscribers without a
+ * filter, each at its own sequence number. Baseline (the code before shared encoding): the whole frame encoded
+ * per stream (encodePackedBatch). Now: the batch encoded once (SharedBatch), then each stream's head written
+ * before the shared bytes. The packing of the columns is done once in both, outside the measure. Only the
+ * encoding: the muxer frame and the encryption per stream, the bulk of a subscriber's cost, are not in it.
+ */
+function fanout (workload: string, batches: Batch[], streams: number): Record<string, unknown> {
+  const packed = batches.map(b => {
+    const p = packColumns(b.channels, b.times, undefined, 0, b.count)
+    return { ...p, ch: p.ch.slice(), dt: p.dt.slice() }
+  })
+  // Streams that subscribed at different moments: different sequence numbers (and head sizes).
+  const seqs = Array.from({ length: streams }, (_, s) => s * 100_003)
+  let i = 0
+  let sink = 0
+  const perStream = rate(() => {
+    const p = packed[i++ % packed.length]
+    for (const seq of seqs) sink += encodePackedBatch(seq, p, true).byteLength
+    return p.count
+  })
+  const shared = rate(() => {
+    const p = packed[i++ % packed.length]
+    const b = new SharedBatch(p)
+    for (const seq of seqs) sink += b.frame(seq).byteLength
+    return p.count
+  })
+  if (sink < 0) console.log(sink)
+  return {
+    bench: 'codec-fanout',
+    workload,
+    streams,
+    spikesPerBatch: Math.round(batches.reduce((s, b) => s + b.count, 0) / batches.length),
+    sharedSpikesPerSec: Math.round(shared),
+    baseline: 'frame encoded per stream',
+    baselineSpikesPerSec: Math.round(perStream),
+    speedup: +(shared / perStream).toFixed(2)
+  }
+}
+
+// The fan-out CPU benchmark's load: Poisson 2,000 events/s over 1,024 channels, a batch every 2 ms (about 4 events).
+const w3: Batch[] = []
+for (let k = 0; k < 500; k++) w3.push(poissonBatch(random, 1024, 2000 / 1024, t0 + k * 2000, 2000, k))
+const w4 = w3.filter(b => b.count > 0)
+
+const results = [
+  run('poisson-1024ch-20hz-5ms', w1), run('batch-10000', w2),
+  fanout('poisson-2000hz-2ms', w4, 16), fanout('poisson-1024ch-20hz-5ms', w1, 16), fanout('batch-10000', w2, 16)
+]
 for (const r of results) {
   if (args.json) process.stdout.write(JSON.stringify(r) + '\n')
   else console.log(r)

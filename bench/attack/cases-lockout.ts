@@ -14,49 +14,62 @@ import type { AttackCase, CaseContext, CaseOutcome } from './suite.ts'
 /** The attacker's n-th loopback address (127.0.0.2, 127.0.0.3, …). */
 const attackerAddress = (i: number): string => `127.0.0.${2 + i}`
 
+/**
+ * `count` raw TCP sockets over `addresses` source addresses that never start the handshake, each reopened
+ * when the target closes it; newcomers describe meanwhile.
+ */
+async function silentSockets (ctx: CaseContext, count: number, addresses: number): Promise<CaseOutcome> {
+  const end = performance.now() + ctx.ms(8000, 5000)
+  const sockets: SilentSocket[] = []
+  let open = true
+  const slot = async (_: unknown, i: number): Promise<void> => {
+    while (open) {
+      const s = new SilentSocket(ctx.target.host, ctx.target.port, attackerAddress(i % addresses))
+      sockets.push(s)
+      await Promise.race([s.closed, sleep(Math.max(0, end - performance.now()))])
+      if (!open || s.closedAt === 0) return
+      await sleep(200)
+    }
+  }
+  const slots = Array.from({ length: count }, slot)
+  await sleep(300)
+  const probes = await ctx.probeUntil('describe', end)
+  open = false
+  const stats = await ctx.targetStats()
+  const over = performance.now()
+  for (const s of sockets) s.destroy()
+  await Promise.all(slots)
+  const closed = sockets.filter(s => s.closedAt > 0 && s.closedAt < over && s.connectedAt > 0)
+  const lifetimes = closed.map(s => s.closedAt - s.connectedAt).sort((a, b) => a - b)
+  const refusedAtOnce = lifetimes.filter(t => t < 500).length
+  const ps = probeSummary(probes)
+  return {
+    checks: [share('newcomersIn', ps.ok, ps.n, 'newcomers whose describe is answered within 5 s')],
+    details: {
+      socketsOpened: sockets.length,
+      neverConnected: sockets.filter(s => s.connectedAt === 0).length,
+      closedByTarget: closed.length,
+      closedWithin500ms: refusedAtOnce,
+      longestHeldMs: Math.round(lifetimes[lifetimes.length - 1] ?? 0),
+      handshakeTimeoutMs: LIMITS.handshakeTimeoutMs.default,
+      probes: ps,
+      guard: stats.guard
+    }
+  }
+}
+
 export const lockoutHandshakes: AttackCase = {
   name: 'lockout-handshakes',
   item: 4,
   what: '70 raw TCP sockets from one address that never start the handshake (each reopened when closed), while newcomers describe',
-  async run (ctx) {
-    const end = performance.now() + ctx.ms(8000, 5000)
-    const sockets: SilentSocket[] = []
-    let open = true
-    const slot = async (): Promise<void> => {
-      while (open) {
-        const s = new SilentSocket(ctx.target.host, ctx.target.port, attackerAddress(0))
-        sockets.push(s)
-        await Promise.race([s.closed, sleep(Math.max(0, end - performance.now()))])
-        if (!open || s.closedAt === 0) return
-        await sleep(200)
-      }
-    }
-    const slots = Array.from({ length: 70 }, slot)
-    await sleep(300)
-    const probes = await ctx.probeUntil('describe', end)
-    open = false
-    const stats = await ctx.targetStats()
-    const over = performance.now()
-    for (const s of sockets) s.destroy()
-    await Promise.all(slots)
-    const closed = sockets.filter(s => s.closedAt > 0 && s.closedAt < over && s.connectedAt > 0)
-    const lifetimes = closed.map(s => s.closedAt - s.connectedAt).sort((a, b) => a - b)
-    const refusedAtOnce = lifetimes.filter(t => t < 500).length
-    const ps = probeSummary(probes)
-    return {
-      checks: [share('newcomersIn', ps.ok, ps.n, 'newcomers whose describe is answered within 5 s')],
-      details: {
-        socketsOpened: sockets.length,
-        neverConnected: sockets.filter(s => s.connectedAt === 0).length,
-        closedByTarget: closed.length,
-        closedWithin500ms: refusedAtOnce,
-        longestHeldMs: Math.round(lifetimes[lifetimes.length - 1] ?? 0),
-        handshakeTimeoutMs: LIMITS.handshakeTimeoutMs.default,
-        probes: ps,
-        guard: stats.guard
-      }
-    }
-  }
+  async run (ctx) { return await silentSockets(ctx, 70, 1) }
+}
+
+export const lockoutHandshakesSpread: AttackCase = {
+  name: 'lockout-handshakes-spread',
+  item: 4,
+  what: '80 raw TCP sockets over 10 addresses (8 each) that never start the handshake (each reopened when closed), while newcomers describe',
+  async run (ctx) { return await silentSockets(ctx, 80, 10) }
 }
 
 /**

@@ -11,7 +11,7 @@ import { hostilePeer, openStream, sleep } from './hostile.ts'
 import { HostileStream } from './hostile.ts'
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { probeSummary, share } from './suite.ts'
+import { MEMORY, probeSummary, share } from './suite.ts'
 import type { AttackCase, CaseContext, Check, Level } from './suite.ts'
 import { CHANNELS } from './target.ts'
 
@@ -49,6 +49,7 @@ export const inboxFlood: AttackCase = {
   item: 2,
   what: '65,536-event pushes on 2 streams into an in port nobody consumes, then a new pusher',
   async run (ctx) {
+    const base = await ctx.targetRetained()
     const end = performance.now() + ctx.ms(8000, 4000)
     const peer = ctx.own(await hostilePeer())
     const events = packedEvents(65_536)
@@ -56,6 +57,13 @@ export const inboxFlood: AttackCase = {
     let batches = 0
     let stalls = 0
     let last = 0
+    // What the target retains while both streams push (their windows full): sampled two thirds in.
+    // Its memory as the process sees it (no collection) just before: RSS = V8 heap + buffers + the rest.
+    let usage: NodeJS.MemoryUsage | undefined
+    const sample = sleep((end - performance.now()) * 2 / 3).then(async () => {
+      usage = (await ctx.targetStats()).memory
+      return await ctx.targetRetained()
+    })
     await Promise.all(streams.map(async ({ s, answer }) => {
       if (answer !== 'accept') return
       let seq = 0
@@ -69,7 +77,11 @@ export const inboxFlood: AttackCase = {
         await yieldTurn()
       }
     }))
-    const flood = { batches, events: batches * events.count, sendStalls: stalls, answers: streams.map(x => x.answer), endedByTarget: streams.filter(x => !x.s.open).length }
+    const during = await sample
+    const growth = Math.round((during.retainedMB - base.retainedMB) * 10) / 10
+    const mb = (x: number): number => Math.round(x / 104857.6) / 10
+    const usageMB = usage === undefined ? undefined : { rss: mb(usage.rss), heapTotal: mb(usage.heapTotal), heapUsed: mb(usage.heapUsed), external: mb(usage.external), arrayBuffers: mb(usage.arrayBuffers) }
+    const flood = { batches, events: batches * events.count, memoryDuringMB: usageMB, sendStalls: stalls, answers: streams.map(x => x.answer), endedByTarget: streams.filter(x => !x.s.open).length }
     // The flooders leave (what they pushed stays with the port); then a newcomer pushes 100 events: the port
     // must still read them (or refuse them with a code), never wedge.
     for (const { s } of streams) s.abort()
@@ -90,7 +102,15 @@ export const inboxFlood: AttackCase = {
     const refusedWithCode = probe.answer !== 'accept' && probe.answer.includes(':')
     const served = counted >= 100 || refusedWithCode || probe.s.code !== undefined
     return {
-      checks: [{ name: 'newPusherServed', level: served ? 'held' : 'failed', value: { answer: probe.answer, counted, code: probe.s.code }, criterion: "a new pusher's 100 events are read by the port within 5 s, or refused with a code" }],
+      checks: [
+        { name: 'newPusherServed', level: served ? 'held' : 'failed', value: { answer: probe.answer, counted, code: probe.s.code }, criterion: "a new pusher's 100 events are read by the port within 5 s, or refused with a code" },
+        {
+          name: 'retainedWhileFlooding',
+          level: growth <= MEMORY.heldMB ? 'held' : growth <= MEMORY.degradedMB ? 'degraded' : 'failed',
+          value: { growthMB: growth, before: base, during },
+          criterion: `what the target retains while both streams push, minus before the case: ≤ ${MEMORY.heldMB} MB held, ≤ ${MEMORY.degradedMB} MB degraded, else failed`
+        }
+      ],
       details: { flood, sinkAfter: (await ctx.targetStats()).sink }
     }
   }

@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util'
 import { clockReadFlood, clockReplies, clockSlowloris, clockUnread } from './cases-clock.ts'
-import { lockoutHandshakes, lockoutIdentities, lockoutIdentitiesSpread } from './cases-lockout.ts'
+import { lockoutHandshakes, lockoutHandshakesSpread, lockoutIdentities, lockoutIdentitiesSpread } from './cases-lockout.ts'
 import { fanout, inboxFlood, seqOverflow, slots } from './cases-ports.ts'
 import { runSuite } from './suite.ts'
 import type { AttackCase, CaseResult } from './suite.ts'
@@ -24,7 +24,7 @@ export const CASES: AttackCase[] = [
   clockUnread, clockSlowloris, clockReadFlood,
   inboxFlood,
   slots,
-  lockoutHandshakes, lockoutIdentities, lockoutIdentitiesSpread,
+  lockoutHandshakes, lockoutHandshakesSpread, lockoutIdentities, lockoutIdentitiesSpread,
   fanout,
   seqOverflow,
   clockReplies

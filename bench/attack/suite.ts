@@ -49,16 +49,19 @@ export interface CaseResult {
   checks: Check[]
   rss: { beforeMB: number, peakMB: number, afterMB: number }
   /** JS heap + external memory after a full collection: before the attack, and at its end with the attackers still connected. */
-  retained: { beforeMB: number, attackMB: number }
+  retained: { beforeMB: number, attackMB: number, attack: Retained }
   cpu: { baselinePct: number, attackPct: number }
   witness: WitnessWindow & { baselineGapMs: number }
   details: Record<string, unknown>
   durationS: number
 }
 
+/** What the target retains after a full collection, MB: the sum, the JS heap, memory outside it, and the array buffers in that. */
+export interface Retained { retainedMB: number, heapMB: number, externalMB: number, arrayBuffersMB: number }
+
 export const MEMORY = { heldMB: 64, degradedMB: 128 }
 export const WITNESS = { heldGapMs: 1000, degradedGapMs: 5000 }
-export const CRITERIA = `memory: what the target retains (heap + external after a full collection) at the end of the attack, attackers still connected, minus before: ≤ ${MEMORY.heldMB} MB held, ≤ ${MEMORY.degradedMB} MB degraded, else failed (RSS is reported, not judged: it includes garbage not yet collected); ` +
+export const CRITERIA = `memory: what the target retains (heap + external after two full collections) at the end of the attack, attackers still connected, minus before: ≤ ${MEMORY.heldMB} MB held, ≤ ${MEMORY.degradedMB} MB degraded, else failed (RSS is reported, not judged: it includes garbage not yet collected); ` +
   `witness: largest gap ≤ ${WITNESS.heldGapMs} ms and no event lost held, ≤ ${WITNESS.degradedGapMs} ms without reconnecting degraded, else failed; ` +
   'each check as stated; the verdict is the worst of all'
 
@@ -107,6 +110,11 @@ export class CaseContext {
   /** Run `fn` after the case (before the hostile peers stop). */
   defer (fn: () => void | Promise<void>): void {
     this.#cleanups.push(fn)
+  }
+
+  /** What the target retains now, after a full collection (as the suite measures before and after a case). */
+  async targetRetained (): Promise<Retained> {
+    return await this.#targetRpc.call<Retained>('retained')
   }
 
   async targetStats (): Promise<TargetStats> {
@@ -186,7 +194,7 @@ async function runCase (c: AttackCase, ctx: CaseContext, targetRpc: ChildRpc, wi
   const t0 = performance.now()
   const pid = ctx.target.pid
   // Baseline: what the target retains, then the witness and the target's CPU with no attack.
-  const retainedBefore = (await targetRpc.call<{ retainedMB: number }>('retained')).retainedMB
+  const retainedBefore = (await targetRpc.call<Retained>('retained')).retainedMB
   await witness.call('window')
   const base = new ProcessMeter(pid)
   base.start()
@@ -204,7 +212,8 @@ async function runCase (c: AttackCase, ctx: CaseContext, targetRpc: ChildRpc, wi
   }
   const during = meter.stop()
   const w = await witness.call<WitnessWindow>('window')
-  const retainedAttack = await targetRpc.call<{ retainedMB: number }>('retained').then(r => r.retainedMB, () => NaN)
+  const attackMemory = await targetRpc.call<Retained>('retained').catch(() => ({ retainedMB: NaN, heapMB: NaN, externalMB: NaN, arrayBuffersMB: NaN }))
+  const retainedAttack = attackMemory.retainedMB
   await ctx.cleanup()
   await sleep(ctx.ms(2000, 1000))
   const after = rssMB(pid)
@@ -225,7 +234,7 @@ async function runCase (c: AttackCase, ctx: CaseContext, targetRpc: ChildRpc, wi
     criteria: CRITERIA,
     checks,
     rss: { beforeMB: round(before), peakMB: round(during.peakMB), afterMB: round(after) },
-    retained: { beforeMB: retainedBefore, attackMB: retainedAttack },
+    retained: { beforeMB: retainedBefore, attackMB: retainedAttack, attack: attackMemory },
     cpu: { baselinePct: round(baseCpu), attackPct: round(during.cpuPct) },
     witness: { ...w, baselineGapMs: baseline.largestGapMs },
     details: outcome.details,

@@ -107,6 +107,30 @@ function checkMap (n: CNode, known: number[], check: Check): string | undefined 
   return undefined
 }
 
+/** The hex of the first float anywhere in the tree, keys included, that is a NaN other than f9 7e 00 (§7.1). */
+function findOtherNaN (n: CNode): string | undefined {
+  switch (n.t) {
+    case 'float': {
+      const view = new DataView(n.bits.buffer, n.bits.byteOffset, n.bits.byteLength)
+      // A binary16 NaN: exponent bits all set and a fraction that is not zero.
+      const isNaN = n.bits.length === 2 ? (view.getUint16(0) & 0x7fff) > 0x7c00
+        : Number.isNaN(n.bits.length === 4 ? view.getFloat32(0) : view.getFloat64(0))
+      const text = Buffer.from(n.bits).toString('hex')
+      return isNaN && text !== '7e00' ? text : undefined
+    }
+    case 'array':
+      for (const x of n.v) { const p = findOtherNaN(x); if (p !== undefined) return p }
+      return undefined
+    case 'map':
+      for (const [k, v] of n.v) { const p = findOtherNaN(k) ?? findOtherNaN(v); if (p !== undefined) return p }
+      return undefined
+    case 'tag':
+      return findOtherNaN(n.v)
+    default:
+      return undefined
+  }
+}
+
 /** A field value: no float and no negative integer anywhere in it (§7.1). */
 function checkPlain (n: CNode): string | undefined {
   if (n.t === 'float') return 'accepted a float in a field that is not a parameter value'
@@ -139,6 +163,14 @@ export function oracleBytes (bytes: Uint8Array): string | undefined {
   }
   const type = typeOf(tree)
   if (tree.t !== 'map' || type === undefined) return 'accepted an item that is not a map with a message type'
+  const nan = findOtherNaN(tree)
+  if (nan !== undefined) return `accepted a NaN encoded as ${nan}, not f9 7e 00`
+  if (type === 11) {
+    // §8.10: a clock response's t3 is not less than its t2.
+    const t2 = tree.v.find(([k]) => k.t === 'uint' && k.v === 3n)?.[1]
+    const t3 = tree.v.find(([k]) => k.t === 'uint' && k.v === 4n)?.[1]
+    if (t2?.t === 'uint' && t3?.t === 'uint' && t3.v < t2.v) return 'accepted a clock response with t3 < t2'
+  }
   return checkMap(tree, KNOWN_KEYS[type] ?? [], (k, v) => {
     if (type === 2 && k === 3 && v.t === 'array') {
       for (const port of v.v) {

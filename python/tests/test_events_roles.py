@@ -251,3 +251,37 @@ def test_a_paused_subscriber_gets_loss_notices_and_the_accounting_holds() -> Non
                 assert r.missing == 0
                 assert r.expected == r.received + r.lost_total == out.stats.emitted
     trio.run(main)
+
+
+def test_a_subscriber_that_stops_reading_is_a_slow_consumer_and_reconnects() -> None:
+    async def main() -> None:
+        with trio.fail_after(DEADLINE * 2):
+            out = OutPort("spikes", channels=2**31, kind="weighted")
+            async with node([out], Limits(queue_events=20_000)) as (host_a, svc, n), open_host() as host_b:
+                sub = Subscription(host_b, listen_addrs(host_a)[0], "spikes")
+                stop = trio.Event()
+
+                async def pump() -> None:
+                    while out.streams == 0:
+                        await trio.sleep(0.01)
+                    vals = np.ones(5000, dtype=np.float32)
+                    while not stop.is_set():
+                        out.emit(2**30 + np.arange(5000), np.full(5000, now_us()), vals)
+                        await trio.sleep(0.002)
+
+                n.start_soon(pump)
+                async with sub:
+                    async for _ in sub:
+                        break
+                    # Longer than py-libp2p's 5 s yamux write timeout (and than no slow-consumer limit).
+                    with trio.move_on_after(15):
+                        while svc.errors.get("slow-consumer", 0) == 0:
+                            await trio.sleep(0.1)
+                    assert svc.errors.get("slow-consumer", 0) == 1, svc.errors
+                    stop.set()
+                    with trio.move_on_after(10):
+                        async for _ in sub:
+                            if sub.stats.connects == 2:
+                                break
+                assert sub.stats.connects == 2 and sub.stats.stream_errors == {"stream-reset": 1}
+    trio.run(main)

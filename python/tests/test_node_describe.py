@@ -196,3 +196,32 @@ def test_allow_list_refuses_other_peers(tmp_path: Path) -> None:
                                            check=False, env=_env(), cwd=str(REPO))
             assert r.returncode == 1 and r.stdout == b""
     trio.run(main)
+
+
+def test_streams_per_peer_are_bounded() -> None:
+    """Describe has no reject: the stream beyond the per-peer limit is reset without a message (§11.4)."""
+    from spikewire.node import DEFAULT_STREAMS_PER_PEER
+
+    async def main() -> None:
+        async with Node(name="bounded") as node, open_host() as h:
+            held = [await raw_stream(h, node.addrs[0], dp.PROTOCOL) for _ in range(DEFAULT_STREAMS_PER_PEER)]
+            with trio.fail_after(20):
+                while sum(node._active.values()) < DEFAULT_STREAMS_PER_PEER:  # the handlers are running
+                    await trio.sleep(0.02)
+            from spikewire.net.host import DialError
+            try:
+                extra = await raw_stream(h, node.addrs[0], dp.PROTOCOL)
+            except DialError:
+                pass  # the reset came before py-libp2p read the negotiation's answer: it reports a failed open
+            else:
+                ans = await collect(extra)
+                assert ans.messages == [] and ans.ended == "reset"
+            with trio.fail_after(20):
+                while node.refused < 1:
+                    await trio.sleep(0.02)
+            assert node.refused == 1
+            # The held streams are still served.
+            await held[0].write(frame(DescribeRequest()))
+            ans = await collect(held[0])
+            assert isinstance(ans.messages[0], Description) and ans.messages[0].name == "bounded"
+    trio.run(main)

@@ -45,3 +45,15 @@ def test_errors_reach_the_calling_thread() -> None:
         assert e.value.code == "dial-failed"
     with pytest.raises(ConfigError):
         spikewire.connect(config={"name": "x", "hosts": [{"model": "lif", "input": "a", "output": "b"}]})
+
+
+def test_a_slow_caller_never_holds_the_node_up(tmp_path: Path) -> None:
+    import time
+    with ts_node({"name": "ts-sync-slow", "ports": PORTS}, tmp_path) as ts:
+        started = time.monotonic()
+        with spikewire.connect() as sw:
+            for _ in sw.subscribe(ts.addr, "spikes", queue_batches=2):
+                time.sleep(1.0)  # the queue fills meanwhile
+                break
+            assert sw.describe(ts.addr).name == "ts-sync-slow"  # the node still answers
+        assert time.monotonic() - started < 20

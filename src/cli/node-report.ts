@@ -16,7 +16,8 @@ export function watchNode (hosted: Hosted, lines: Lines): void {
   for (const { config: c, link } of hosted.links) watchLink(link, c.from, c.to, c.port, lines)
   node.addEventListener('refused', e => {
     const r = e.detail
-    lines.print({ event: 'refused', ...r }, `refused ${r.what === 'open' ? `an open of port ${r.port ?? '?'}` : 'a connection'} from ${r.peer}: ${r.code} (${r.reason})`)
+    const what = r.what === 'open' ? `an open of port ${r.port ?? '?'}` : r.what === 'connection' ? 'a connection' : `a ${r.what} stream`
+    lines.print({ event: 'refused', ...r }, `refused ${what} from ${r.peer}: ${r.code} (${r.reason})`)
   })
 }
 
@@ -63,7 +64,8 @@ export class StatsReporter {
     this.#lastUs = node.clock.nowUs()
   }
 
-  report (): void {
+  /** Print one report; `final` marks the one printed when the node stops. */
+  report (final = false): void {
     const now = this.#node.clock.nowUs()
     const dt = Math.max(now - this.#lastUs, 1) / 1e6
     this.#lastUs = now
@@ -97,8 +99,20 @@ export class StatsReporter {
       return { port: s.port, peer: s.peer, state: s.state, ...s.stats, rate: r }
     })
     const refused = this.#node.refusals
-    if (refused.connections + refused.opens > 0) human.push(`stats refused: ${refused.connections} connections, ${refused.opens} opens`)
+    if (refused.connections + refused.opens + refused.describe + refused.clock > 0) {
+      human.push(`stats refused: ${refused.connections} connections (allow list), ${refused.opens} opens, ${refused.describe} describe streams, ${refused.clock} clock streams`)
+    }
+    // The connection guard's counts (spec §11.4): sockets and connections refused per address or peer, idle
+    // connections closed.
+    const guard = this.#node.stats().connections
+    if (guard !== undefined && guard.refusedPending + guard.refusedAddress + guard.refusedPeer + guard.prunedIdle + guard.prunedPressure > 0) {
+      human.push(`stats connections: ${guard.refusedPending + guard.refusedAddress} sockets refused before the handshake ` +
+        `(${guard.refusedPending} too many handshakes, ${guard.refusedAddress} too many connections from one address), ` +
+        `${guard.refusedPeer} connections refused (too many from one peer), ` +
+        `${guard.prunedIdle + guard.prunedPressure} idle connections closed (${guard.prunedPressure} to make room); ` +
+        `${guard.inbound} inbound, ${guard.pending} handshaking now`)
+    }
     if (human.length === 0) human.push('stats: no ports, links or subscriptions')
-    this.#lines.print({ event: 'stats', ports, links, subscriptions, refused }, human.join('\n'))
+    this.#lines.print({ event: 'stats', ...(final ? { final: true } : {}), ports, links, subscriptions, refused, ...(guard === undefined ? {} : { connections: guard }) }, human.join('\n'))
   }
 }

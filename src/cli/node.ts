@@ -51,6 +51,8 @@ export const command: Command = {
       const timer = stats === undefined ? undefined : setInterval(() => { stats.report() }, statsS! * 1000)
       const signal = await stopped.promise
       clearInterval(timer)
+      // The exit report: the counts of the whole run, refusals and the connection guard's included.
+      stats?.report(true)
       lines.print({ event: 'stopping', signal }, `${signal}: closing streams`)
     } finally {
       if (!await within(node.stop(), STOP_TIMEOUT_MS)) {

@@ -3,6 +3,7 @@
  * no object per event. The batch encoder writes the CBOR bytes directly (the hot path); the output is
  * byte for byte what the generic deterministic encoder produces (checked in tests).
  */
+import { Uint8ArrayList } from 'uint8arraylist'
 import { MAX_CHANNEL_VARINT_BYTES, MAX_CHANNELS, MAX_DELTA_VARINT_BYTES, MAX_TIME_US, MessageType } from './constants.ts'
 import { InvalidArgumentError } from '../base/errors.ts'
 import { SpikewireError } from './errors.ts'
@@ -189,6 +190,68 @@ export function encodePackedBatch (seq: number, p: PackedColumns, framed: boolea
   return out
 }
 
+/**
+ * A batch encoded once for every stream that sends the same events (an out port's subscribers without a
+ * filter, or with the same filter). Its frame differs between streams only in the sequence number, the second
+ * field of the map, and in the length prefix, whose size depends on it: `tail`, the encoding of every field
+ * after seq (base, count, ch, dt, val), is one byte array that all those streams' frames share, and `frame(seq)`
+ * puts a stream's own few bytes before it. Byte for byte what `encodePackedBatch(seq, columns, true)` gives.
+ */
+export class SharedBatch {
+  readonly count: number
+  /** The encoding of keys 2 to 6 (base, count, ch, dt and val when present). */
+  readonly tail: Uint8Array
+  readonly #mapHead: number
+
+  constructor (p: PackedColumns) {
+    this.count = p.count
+    this.#mapHead = 0xa0 | (p.val === undefined ? 6 : 7)
+    const len = 1 + headLength(p.base) + 1 + headLength(p.count) +
+      1 + headLength(p.ch.length) + p.ch.length + 1 + headLength(p.dt.length) + p.dt.length +
+      (p.val === undefined ? 0 : 1 + headLength(p.val.length) + p.val.length)
+    const out = new Uint8Array(len)
+    let o = 0
+    out[o++] = 0x02
+    o = writeHead(out, o, 0, p.base)
+    out[o++] = 0x03
+    o = writeHead(out, o, 0, p.count)
+    out[o++] = 0x04
+    o = writeHead(out, o, 2, p.ch.length)
+    out.set(p.ch, o)
+    o += p.ch.length
+    out[o++] = 0x05
+    o = writeHead(out, o, 2, p.dt.length)
+    out.set(p.dt, o)
+    o += p.dt.length
+    if (p.val !== undefined) {
+      out[o++] = 0x06
+      o = writeHead(out, o, 2, p.val.length)
+      out.set(p.val, o)
+    }
+    this.tail = out
+  }
+
+  /** Bytes of the frame for a sequence number (at most 16 more than the tail). */
+  frameLength (seq: number): number {
+    const body = 4 + headLength(seq) + this.tail.length
+    return varintLength(body) + body
+  }
+
+  /** The whole frame of this batch for a stream whose batch starts at `seq`: its own head, then the shared tail. */
+  frame (seq: number): Uint8ArrayList {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidArgumentError(`batch seq must be a uint ≤ 2^53 − 1 (got ${seq})`)
+    const body = 4 + headLength(seq) + this.tail.length
+    const head = new Uint8Array(varintLength(body) + 4 + headLength(seq))
+    let o = writeVarint(head, 0, body)
+    head[o++] = this.#mapHead
+    head[o++] = 0x00
+    head[o++] = MessageType.batch
+    head[o++] = 0x01
+    writeHead(head, o, 0, seq)
+    return new Uint8ArrayList(head, this.tail)
+  }
+}
+
 /** Encode a batch message as CBOR, optionally preceded by its frame length prefix. */
 export function encodeBatchBytes (b: Batch, framed: boolean): Uint8Array {
   if (b.channels.length < b.count || b.times.length < b.count || (b.values != null && b.values.length < b.count)) {
@@ -202,14 +265,43 @@ export interface ColumnLimits {
   channels?: number
   /** Channel filter of the stream: ids must be in it. */
   filter?: ReadonlySet<number>
+  /** Decode into these reused buffers instead of new ones (for a batch that is checked, then dropped). */
+  scratch?: ColumnScratch
+}
+
+/**
+ * Column buffers reused from one decode to the next, grown as needed: a batch decoded into them is checked
+ * exactly as any other, but its columns are views that the next decode overwrites. For a receiver that will
+ * drop the batch unread (an `in` port whose inbox is full and has no reader): checking it then allocates
+ * nothing per batch.
+ */
+export class ColumnScratch {
+  #channels = new Uint32Array(0)
+  #times = new Float64Array(0)
+  #values = new Float32Array(0)
+
+  /** Views of `count` elements (the previous contents are overwritten by the decode). */
+  columns (count: number, weighted: boolean): { channels: Uint32Array, times: Float64Array, values: Float32Array | undefined } {
+    if (this.#channels.length < count) {
+      this.#channels = new Uint32Array(count)
+      this.#times = new Float64Array(count)
+    }
+    if (weighted && this.#values.length < count) this.#values = new Float32Array(count)
+    return {
+      channels: this.#channels.subarray(0, count),
+      times: this.#times.subarray(0, count),
+      values: weighted ? this.#values.subarray(0, count) : undefined
+    }
+  }
 }
 
 /** Decode the ch and dt columns (and val when present) of a batch whose fields have been read. */
 export function decodeColumns (seq: number, base: number, count: number, ch: Uint8Array, dt: Uint8Array, val: Uint8Array | undefined, limits: ColumnLimits): Batch {
   // Check order follows spec §7.5: ch, dt, val, time-overflow, channel-out-of-range. The caller has
   // bounded count (too-many-events), so these allocations are bounded too.
-  const channels = new Uint32Array(count)
-  const times = new Float64Array(count)
+  const reused = limits.scratch?.columns(count, val != null)
+  const channels = reused?.channels ?? new Uint32Array(count)
+  const times = reused?.times ?? new Float64Array(count)
   readVarintColumn(ch, count, channels, MAX_CHANNEL_VARINT_BYTES, MAX_CHANNELS, 'ch')
   readVarintColumn(dt, count, times, MAX_DELTA_VARINT_BYTES, MAX_TIME_US, 'dt')
   let values: Float32Array | undefined
@@ -217,9 +309,9 @@ export function decodeColumns (seq: number, base: number, count: number, ch: Uin
     if (val.length !== 4 * count) {
       throw new SpikewireError('column-mismatch', `val holds ${val.length} bytes, count ${count} needs ${4 * count}`)
     }
-    values = new Float32Array(count)
+    values = reused?.values ?? new Float32Array(count)
     if (littleEndian) {
-      new Uint8Array(values.buffer).set(val)
+      new Uint8Array(values.buffer, values.byteOffset, values.byteLength).set(val)
     } else {
       const view = new DataView(val.buffer, val.byteOffset, val.byteLength)
       for (let i = 0; i < count; i++) values[i] = view.getFloat32(4 * i, true)

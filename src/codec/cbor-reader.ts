@@ -1,9 +1,11 @@
 /**
  * A strict reader for deterministically encoded CBOR (RFC 8949 §4.2.1, spec §7). It accepts exactly the
  * encodings a spikewire sender produces and rejects everything else with CborError:
- * indefinite lengths, non-shortest heads, floats not in their shortest exact form, tags, undefined and
- * other simple values, map keys out of order or repeated, invalid UTF-8, nesting deeper than the limit,
- * and trailing bytes. Byte strings are returned as views into the input (no copy).
+ * indefinite lengths, non-shortest heads, floats not in their shortest exact form, a NaN other than
+ * f9 7e 00, tags, undefined and other simple values, map keys out of order or repeated, invalid UTF-8,
+ * nesting deeper than the limit, and trailing bytes. A map key may be any data item (RFC 8949 §3.1): a key
+ * that is not an unsigned integer is a message error, found by the message decoder, not a CBOR error
+ * (spec Appendix B, revision 4 item 10). Byte strings are returned as views into the input (no copy).
  */
 import { CborError } from './errors.ts'
 
@@ -30,11 +32,17 @@ export type CborValue =
   | CborValue[]
   | CborMap
 
-/** A decoded map; keys keep their wire order (which the reader has checked is ascending). */
-export type CborMap = Map<number | bigint | string | boolean | null | CborFloat, CborValue>
+/**
+ * A decoded map; keys keep their wire order (which the reader has checked is ascending and free of
+ * duplicates, comparing encodings). Keys that are byte strings, arrays or maps are distinct objects, so the
+ * Map never merges two of them.
+ */
+export type CborMap = Map<CborValue, CborValue>
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const TWO_POW_32 = 2 ** 32
+/** The one encoding of a NaN that §7.1 allows: binary16 0x7e00 (quiet, positive, no payload). */
+const HALF_NAN = 0x7e00
 
 export interface ReadOptions {
   /** Maximum nesting of arrays and maps (the top-level item counts as 1). */
@@ -179,9 +187,6 @@ class Reader {
         if (order === 0) throw new CborError(`duplicate map key at byte ${keyStart}`)
         if (order > 0) throw new CborError(`map key at byte ${keyStart} is out of ascending order`)
       }
-      if (key instanceof Uint8Array || Array.isArray(key) || key instanceof Map) {
-        throw new CborError(`map key at byte ${keyStart} is not a scalar`)
-      }
       prevStart = keyStart
       prevEnd = keyEnd
       out.set(key, this.item(depth + 1))
@@ -196,7 +201,12 @@ class Reader {
       case 22: return null
       case 25: {
         this.need(2)
-        const v = decodeHalf(this.view.getUint16(this.pos))
+        const bits = this.view.getUint16(this.pos)
+        // §7.1: a NaN is encoded as f9 7e 00 only; another sign or payload is not deterministic.
+        if ((bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0 && bits !== HALF_NAN) {
+          throw new CborError(`NaN at byte ${this.pos - 1} is not encoded as f9 7e 00`)
+        }
+        const v = decodeHalf(bits)
         this.pos += 2
         return new CborFloat(v)
       }

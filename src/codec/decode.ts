@@ -12,6 +12,7 @@ import type { DirectionName, KindName, LossReasonName, MessageTypeName, ModeName
 import { CborFloat, readCbor } from './cbor-reader.ts'
 import type { CborMap, CborValue } from './cbor-reader.ts'
 import { decodeColumns } from './batch.ts'
+import type { ColumnScratch } from './batch.ts'
 import { MessageError, SpikewireError, errorCodeName } from './errors.ts'
 import type { Message, ModelInfo, Param, PortInfo, WireErrorCode } from './messages.ts'
 
@@ -24,6 +25,11 @@ export interface DecodeOptions {
   channels?: number
   /** The stream's channel filter, when it has one: every channel must be in it (channel-out-of-range). */
   filter?: ReadonlySet<number>
+  /**
+   * Decode a batch's columns into these reused buffers (checked all the same): for a batch the receiver
+   * drops unread. Its columns are overwritten by the next decode into them.
+   */
+  scratch?: ColumnScratch
 }
 
 const typeNames = new Map<number, MessageTypeName>(
@@ -39,8 +45,10 @@ class Fields {
   readonly what: string
 
   constructor (map: CborMap, what: string) {
+    // §7.3: every key of a map this document defines is an unsigned integer (of any size: one above
+    // 2^53 − 1 is read as a bigint and is an unknown key, ignored by §7.4).
     for (const key of map.keys()) {
-      if (typeof key !== 'number' || key < 0) invalid(`${what}: map key ${describe(key)} is not an unsigned integer`)
+      if (!isUnsigned(key)) invalid(`${what}: map key ${describe(key)} is not an unsigned integer`)
     }
     this.map = map
     this.what = what
@@ -108,6 +116,11 @@ class Fields {
   }
 }
 
+/** An unsigned integer of the wire (major type 0): a safe integer as a number, a larger one as a bigint. */
+function isUnsigned (v: CborValue | undefined): v is number | bigint {
+  return (typeof v === 'number' || typeof v === 'bigint') && v >= 0
+}
+
 const utf8 = new TextEncoder()
 
 function checkText (v: CborValue, what: string, maxBytes: number, minBytes: number): string {
@@ -124,6 +137,8 @@ function describe (v: CborValue | undefined): string {
   if (Array.isArray(v)) return 'an array'
   if (v instanceof Map) return 'a map'
   if (typeof v === 'number' && !Number.isInteger(v)) return `float ${v}`
+  // A peer's text is quoted in error messages that may travel in a close reason: keep it short.
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`
   return `${typeof v} ${String(v)}`
 }
 
@@ -188,10 +203,12 @@ function set<T extends object, K extends string> (obj: T, key: K, value: unknown
 export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): Message {
   const item = readCbor(bytes, { maxDepth: MAX_NESTING })
   if (!(item instanceof Map)) invalid(`a message must be a map (got ${describe(item)})`)
-  const f = new Fields(item, 'message')
-  const t = f.raw(Key.type, 'type', true)
-  if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) invalid(`message type must be an unsigned integer (got ${describe(t)})`)
-  const type = typeNames.get(t)
+  // §7.5 step 3, the message type, comes before the keys and fields of step 4: only a message of a known
+  // type has maps whose keys this document defines (Appendix B, revision 4 item 11).
+  const t = item.get(Key.type)
+  if (t === undefined) invalid(`message: required field type (key ${Key.type}) is missing`)
+  if (!isUnsigned(t)) invalid(`message type must be an unsigned integer (got ${describe(t)})`)
+  const type = typeof t === 'number' ? typeNames.get(t) : undefined
   if (type === undefined) throw new MessageError('unknown-message-type', `unknown message type ${t}`)
   const m = new Fields(item, type)
   switch (type) {
@@ -277,14 +294,18 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeOptions = {}): 
     }
     case 'clock-request':
       return { type, id: m.uint(Key.clockRequest.id, 'id', MAX_CLOCK_ID), t1: m.uint(Key.clockRequest.t1, 't1') }
-    case 'clock-response':
-      return {
+    case 'clock-response': {
+      const msg = {
         type,
         id: m.uint(Key.clockResponse.id, 'id', MAX_CLOCK_ID),
         t1: m.uint(Key.clockResponse.t1, 't1'),
         t2: m.uint(Key.clockResponse.t2, 't2'),
         t3: m.uint(Key.clockResponse.t3, 't3')
       }
+      // §8.10: t3 is not less than t2, a rule between two fields: §7.5 step 4 (Appendix B, revision 4 item 12).
+      if (msg.t3 < msg.t2) invalid(`clock-response: t3 ${msg.t3} is less than t2 ${msg.t2}`)
+      return msg
+    }
   }
 }
 
@@ -304,6 +325,6 @@ function readBatch (m: Fields, options: DecodeOptions): Message {
       ? 'batch: a weighted port needs val'
       : 'batch: a spike port must not carry val')
   }
-  return decodeColumns(seq, base, count, ch, dt, val, { channels: options.channels, filter: options.filter })
+  return decodeColumns(seq, base, count, ch, dt, val, { channels: options.channels, filter: options.filter, scratch: options.scratch })
 }
 

@@ -95,6 +95,34 @@ export function readVarintColumn (bytes: Uint8Array, count: number, out: Uint32A
     out[i] = value
   }
   if (pos !== end) {
+    // §8.6 steps 3 and 4: the whole column is decoded first; only when every varint in it is valid does
+    // its number of varints matter. A bad varint after the first `count` is invalid-varint.
+    checkVarints(bytes, pos, count, maxBytes, maxValue, column)
     throw new SpikewireError('column-mismatch', `${column} has ${end - pos} byte(s) after ${count} varints`)
+  }
+}
+
+/**
+ * Check the varints of `bytes` from `pos` to the end (the part of a column past its announced count) and
+ * throw invalid-varint at the first one that is not minimal, too long, over `maxValue` or cut off.
+ * `index` is the number of the first one, for the message.
+ */
+function checkVarints (bytes: Uint8Array, pos: number, index: number, maxBytes: number, maxValue: number, column: string): void {
+  const end = bytes.length
+  for (let i = index; pos < end; i++) {
+    let value = 0
+    let scale = 1
+    let len = 0
+    let b: number
+    do {
+      if (pos >= end) throw new SpikewireError('invalid-varint', `${column} varint ${i} is cut off at the end of the byte string`)
+      if (len === maxBytes) throw new SpikewireError('invalid-varint', `${column} varint ${i} is longer than ${maxBytes} bytes`)
+      b = bytes[pos++]
+      len++
+      value += (b & 0x7f) * scale
+      scale *= 128
+    } while (b >= 0x80)
+    if (b === 0 && len > 1) throw new SpikewireError('invalid-varint', `${column} varint ${i} is not in minimal form`)
+    if (value > maxValue) throw new SpikewireError('invalid-varint', `${column} varint ${i} (${value}) exceeds ${maxValue}`)
   }
 }

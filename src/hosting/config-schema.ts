@@ -111,7 +111,7 @@ const link: Schema = closed({
   to: peerAddress('the remote node\'s multiaddr, with its /p2p/ PeerId'),
   port: portName('the remote in port'),
   channels: channelList('only these channels of the local port are pushed.'),
-  delay: integer(0, 60_000_000, 'requested delay at the receiver, µs (spec §9.2.8)')
+  delay: integer(0, 60_000_000, 'requested delay at the receiver, µs (spec §9.2.8); a spikewire reference node refuses it (unsupported): it does not schedule pushed events, its hosts apply delayUs')
 }, ['from', 'to', 'port'], 'push a local out port into a remote in port (reconnects)')
 
 const subscription: Schema = closed({
@@ -163,11 +163,13 @@ const limitDescriptions: Record<keyof typeof LIMITS, string> = {
   maxConnections: 'most open connections',
   streamWindowBytes: 'largest yamux receive window per stream, bytes',
   queueBytes: 'most bytes one stream\'s sender holds while the stream is congested (with queueEvents: whichever is reached first); beyond it events are dropped and reported',
-  inboxBytes: 'most bytes of received batches an in port holds for its application; with a reader attached a full inbox pauses its streams, with none the oldest batches are dropped and counted',
+  inboxBytes: 'most bytes of received batches an in port holds for its application; with a reader attached a full inbox pauses its streams, with none the batches that arrive while it is full are dropped and counted',
   clockIdleMs: 'a clock stream with no request and no answer for this long is closed with timeout, ms',
   clockRequestsPerSecond: 'clock requests answered per second per peer; beyond it answers are delayed',
   clockBurst: 'clock requests a peer may send at once before the rate applies',
   maxStreamsPerPeer: 'most events streams one peer holds, all ports and connections together; one more gets reject{too-many-streams}',
+  maxDescribeStreamsPerPeer: 'most describe streams one peer holds at once, all connections together; one more gets close{too-many-streams}',
+  maxClockStreamsPerPeer: 'most clock streams one peer holds at once, all connections together; one more gets close{too-many-streams}',
   maxConnectionsPerPeer: 'most connections from one peer',
   maxConnectionsPerAddress: 'most connections from one address (an IPv4 address or an IPv6 /64)',
   maxPendingPerAddress: 'most handshakes in progress from one address',

@@ -3,7 +3,13 @@
  * per network address on handshakes in progress and on connections, a limit per peer on connections, and
  * pruning of idle inbound connections — after `idleMs` always, and as soon as their grace is over when the
  * node nears its connection limit, so that a newcomer finds a free slot; an address whose idle connections
- * keep being closed is held to fewer connections for a while. libp2p itself bounds the handshake
+ * keep being closed is held to fewer connections for a while. Near the limit (fewer than `reserve` slots
+ * free), an address gets a new socket only while it holds less than its fair share of the slots below the
+ * reserve (those slots divided by the addresses holding sockets, the asking one included): the reserve is
+ * kept for addresses that hold few, so attackers spread over a few addresses cannot fill it with fresh
+ * connections faster than pruning frees it. Handshakes in progress are shared the same way (a quarter of
+ * libp2p's 64 kept free), so sockets that stall their handshake from several addresses cannot take every
+ * handshake slot either. libp2p itself bounds the handshake
  * time (`inboundUpgradeTimeout`), the handshakes in progress in total and the connections in total; this
  * guard sits in its connection gater and listens to its connection events.
  */
@@ -16,6 +22,8 @@ const log = logger('spikewire:connection-guard')
 export interface ConnectionGuardInit {
   /** Inbound handshakes in progress from one address. */
   maxPendingPerAddress: number
+  /** Inbound handshakes in progress in total (libp2p's `maxIncomingPendingConnections`). */
+  maxPending: number
   /** Inbound connections from one address, handshakes in progress included. */
   maxConnectionsPerAddress: number
   /** Connections (either direction) from one peer. */
@@ -26,6 +34,8 @@ export interface ConnectionGuardInit {
   idleMs: number
   /** Slots kept free: when fewer are free, idle inbound connections past their grace are closed. */
   reserve: number
+  /** Handshake slots kept free likewise: when fewer are free, only addresses below their share start one. */
+  pendingReserve: number
   /** A new connection is not idle before this, ms. */
   graceMs: number
   /** Milliseconds since the epoch, as libp2p's connection timelines (default Date.now). */
@@ -37,6 +47,11 @@ export interface ConnectionGuardStats {
   refusedPending: number
   /** Sockets refused before the handshake: too many connections from their address. */
   refusedAddress: number
+  /**
+   * Sockets refused before the handshake: the node is near its limit of connections or of handshakes in
+   * progress, and their address holds its fair share of them.
+   */
+  refusedShare: number
   /** Connections refused after the handshake: too many connections from their peer. */
   refusedPeer: number
   /** Inbound connections closed after `idleMs` without a stream. */
@@ -79,6 +94,9 @@ const STRIKE_WINDOW_MS = 60_000
 class Counts {
   readonly #n = new Map<string, number>()
   get (key: string): number { return this.#n.get(key) ?? 0 }
+  keys (): IterableIterator<string> { return this.#n.keys() }
+  /** Keys with a count above zero. */
+  get size (): number { return this.#n.size }
   add (key: string, d: number): void {
     const v = this.get(key) + d
     if (v <= 0) this.#n.delete(key)
@@ -102,7 +120,7 @@ export class ConnectionGuard {
   readonly #busy = new Map<string, number>()
   /** Idle connections closed per address: how many, since when. */
   readonly #strikes = new Map<string, { count: number, since: number }>()
-  readonly #stats = { refusedPending: 0, refusedAddress: 0, refusedPeer: 0, prunedIdle: 0, prunedPressure: 0 }
+  readonly #stats = { refusedPending: 0, refusedAddress: 0, refusedShare: 0, refusedPeer: 0, prunedIdle: 0, prunedPressure: 0 }
   #libp2p: Libp2p | undefined
   #timer: ReturnType<typeof setInterval> | undefined
   readonly #onOpen = (): void => { this.#relieve() }
@@ -127,9 +145,22 @@ export class ConnectionGuard {
       log('refused a socket from %s: %d handshakes in progress from it', key, pending)
       return true
     }
-    if (pending + this.#open.get(key) >= this.#addressLimit(key)) {
+    const pendingShare = fairShare(this.#pending.total, this.#init.maxPending - this.#init.pendingReserve, this.#pending.size + (pending === 0 ? 1 : 0))
+    if (pending >= pendingShare) {
+      this.#stats.refusedShare++
+      log('refused a socket from %s: few handshake slots free, it has %d in progress (its share %d)', key, pending, pendingShare)
+      return true
+    }
+    const held = pending + this.#open.get(key)
+    if (held >= this.#addressLimit(key)) {
       this.#stats.refusedAddress++
-      log('refused a socket from %s: %d connections from it', key, pending + this.#open.get(key))
+      log('refused a socket from %s: %d connections from it', key, held)
+      return true
+    }
+    const share = this.#connectionShare(held)
+    if (held >= share) {
+      this.#stats.refusedShare++
+      log('refused a socket from %s: near the limit, it holds %d (its share %d)', key, held, share)
       return true
     }
     if (maConn.status === 'closed') return false
@@ -175,6 +206,13 @@ export class ConnectionGuard {
     clearInterval(this.#timer)
     this.#libp2p?.removeEventListener('connection:open', this.#onOpen)
     this.#libp2p?.removeEventListener('connection:close', this.#onClose)
+  }
+
+  /** The sockets an address that holds `held` may hold now (see fairShare). */
+  #connectionShare (held: number): number {
+    const used = (this.#libp2p?.getConnections().length ?? this.#open.total) + this.#pending.total
+    const addresses = new Set([...this.#pending.keys(), ...this.#open.keys()]).size + (held === 0 ? 1 : 0)
+    return fairShare(used, this.#init.maxConnections - this.#init.reserve, addresses)
   }
 
   /** The connections an address may hold: fewer while its idle connections keep being closed. */
@@ -248,6 +286,16 @@ export class ConnectionGuard {
     idle.sort((a, b) => perAddress.get(b.key) - perAddress.get(a.key) || b.idle - a.idle)
     for (const { c } of idle.slice(0, excess)) this.#prune(c, 'prunedPressure')
   }
+}
+
+/**
+ * What one address may hold of a resource of which `used` is taken: no bound below `cap` (the total minus
+ * the slots kept free); at or above it, `cap` divided by the `addresses` holding some (the asking one
+ * included), at least one.
+ */
+export function fairShare (used: number, cap: number, addresses: number): number {
+  if (used < cap) return Infinity
+  return Math.max(1, Math.floor(cap / Math.max(1, addresses)))
 }
 
 function close (c: Connection): void {

@@ -11,6 +11,10 @@ export interface LimitsConfig {
   maxStreamsPerPort?: number
   /** Events streams one peer may hold, all ports together (default 16). */
   maxStreamsPerPeer?: number
+  /** Describe streams one peer may hold at once (default 8). */
+  maxDescribeStreamsPerPeer?: number
+  /** Clock streams one peer may hold at once (default 4). */
+  maxClockStreamsPerPeer?: number
   queueEvents?: number
   slowConsumerMs?: number
   openTimeoutMs?: number

@@ -38,6 +38,8 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
     maxConnections,
     idleMs: limits.idleConnectionMs ?? LIMITS.idleConnectionMs.default,
     reserve: Math.floor(maxConnections * DEFAULTS.connectionReserve),
+    maxPending: DEFAULTS.maxIncomingPendingConnections,
+    pendingReserve: Math.floor(DEFAULTS.maxIncomingPendingConnections * DEFAULTS.connectionReserve),
     graceMs: DEFAULTS.connectionGraceMs
   })
   const libp2p = await createLibp2p({

@@ -48,8 +48,8 @@ const log = logger('spikewire:node')
 
 export interface RefusedDetail {
   peer: string
-  /** What was refused: a whole connection, or an open on a port. */
-  what: 'connection' | 'open'
+  /** What was refused: a whole connection, an open on a port, or a describe or clock stream (a per-peer limit). */
+  what: 'connection' | 'open' | 'describe' | 'clock'
   port?: string
   code: ErrorCodeName
   reason: string
@@ -67,12 +67,18 @@ export interface CreateNodeOptions {
   clockSync?: PeerClockOptions | false
   /** The node's key; otherwise init.identity is loaded or created; otherwise a new key each start. */
   privateKey?: PrivateKey
+  /**
+   * The first sequence number of every events stream this node sends, instead of 0 (spec §9.2.4). For tests
+   * of the end of the sequence numbers (2^53 − 1) only: receivers count the numbers skipped as a gap.
+   */
+  firstSeq?: number
 }
 
 /** A snapshot of everything a node counts (plain JSON). */
 export interface NodeStats {
   peer: string
-  refusals: { connections: number, opens: number }
+  /** Refused: connections (allow list), opens of events streams, describe and clock streams (per-peer limits). */
+  refusals: RefusalCounts
   /** Connection limits: sockets and connections refused per address or peer, idle connections pruned. */
   connections?: ConnectionGuardStats
   outPorts: Record<string, { stats: OutPortStats, streams: Array<SenderStats & { peer: string }> }>
@@ -84,10 +90,24 @@ export interface NodeStats {
   clockServer: ClockServerStats
 }
 
-/** Refusals of connections and opens: counted, logged and dispatched as 'refused' by the node. */
+/** What a node has refused (node.refusals, node.stats().refusals). */
+export interface RefusalCounts {
+  /** Connections from peers outside the allow list. */
+  connections: number
+  /** Opens of events streams (any reject code). */
+  opens: number
+  /** Describe streams beyond a peer's limit (close{too-many-streams}). */
+  describe: number
+  /** Clock streams beyond a peer's limit (close{too-many-streams}). */
+  clock: number
+}
+
+/** Refusals of connections, opens and streams: counted, logged and dispatched as 'refused' by the node. */
 class Refusals {
   connections = 0
   opens = 0
+  describe = 0
+  clock = 0
   emit: (detail: RefusedDetail) => void = () => {}
 
   connection (peer: string): void {
@@ -99,6 +119,12 @@ class Refusals {
   open (peer: string, port: string | undefined, code: ErrorCodeName, reason: string): void {
     this.opens++
     this.emit({ peer, what: 'open', port, code, reason })
+  }
+
+  stream (peer: string, what: 'describe' | 'clock', code: ErrorCodeName, reason: string): void {
+    this[what]++
+    log('refused a %s stream from %s: %s (%s)', what, peer, code, reason)
+    this.emit({ peer, what, code, reason })
   }
 }
 
@@ -129,14 +155,19 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.#refusals = refusals
     refusals.emit = detail => { this.safeDispatchEvent('refused', { detail }) }
     const limits = init.limits ?? {}
-    this.#describe = describeService()({ libp2p, description: () => this.description() })
+    this.#describe = describeService({ maxStreamsPerPeer: limits.maxDescribeStreamsPerPeer })({
+      libp2p,
+      description: () => this.description(),
+      onRefused: (peer, code, reason) => { refusals.stream(peer, 'describe', code, reason) }
+    })
     this.#time = clockService({
       sync: options.clockSync ?? {},
       server: { idleMs: limits.clockIdleMs, stallMs: limits.slowConsumerMs },
       requestsPerSecond: limits.clockRequestsPerSecond,
-      burst: limits.clockBurst
-    })({ libp2p, clock: this.clock })
-    this.#events = eventsService(limits)({
+      burst: limits.clockBurst,
+      maxStreamsPerPeer: limits.maxClockStreamsPerPeer
+    })({ libp2p, clock: this.clock, onRefused: (peer, code, reason) => { refusals.stream(peer, 'clock', code, reason) } })
+    this.#events = eventsService({ ...limits, firstSeq: options.firstSeq })({
       libp2p,
       clock: this.clock,
       ports: this.#ports,
@@ -187,8 +218,9 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   }
 
   /** Connections refused at the gate and opens refused on ports, so far. */
-  get refusals (): { connections: number, opens: number } {
-    return { connections: this.#refusals.connections, opens: this.#refusals.opens }
+  get refusals (): RefusalCounts {
+    const r = this.#refusals
+    return { connections: r.connections, opens: r.opens, describe: r.describe, clock: r.clock }
   }
 
   /** Every peer's time (clock sync, mapping, stream latencies), by PeerId. */

@@ -4,9 +4,10 @@
  * An `in` port is closed by default: only peers in its `push` list may open a stream to it.
  *
  * A port may have no application reading it (a node run from a config without a hosted model). Its inbox
- * then keeps the newest batches within its bounds (`inboxCapacity` batches, `inboxBytes` bytes) and drops
- * older ones, counted in `stats.droppedEvents`; its pushers are never paused, so a reader attached later
- * gets every push from then on. With a reader that falls behind, the inbox pauses the pushers' streams
+ * then keeps the batches that fit within its bounds (`inboxCapacity` batches, `inboxBytes` bytes) and drops
+ * the ones that arrive while it is full, counted in `stats.droppedEvents` — checked like any other, but
+ * decoded into buffers reused from batch to batch, so a flood costs no memory per batch; its pushers are
+ * never paused, so a reader attached later gets what is queued, then every push from then on. With a reader that falls behind, the inbox pauses the pushers' streams
  * instead and their senders drop and report the losses (`stats.lostEvents`).
  */
 import { Inbox } from '../wire/inbox.ts'

@@ -12,9 +12,13 @@
  * together at the end of that turn at the earliest (setImmediate). A batch is cut early when it reaches
  * `maxBatchEvents`. So a lone event on a lightly used port never waits, and no event waits longer than the
  * interval (plus timer slack).
+ *
+ * Each batch is packed and encoded once for every stream without a filter, and once per distinct filter
+ * (SharedBatch): a stream writes only its sequence number and length prefix before the shared bytes. The
+ * muxer frame and the Noise encryption stay per stream: encryption is per connection and cannot be shared.
  */
 import { logger } from '@libp2p/logger'
-import { DEFAULT_MAX_EVENTS, packColumns } from '../codec/index.ts'
+import { DEFAULT_MAX_EVENTS, SharedBatch, packColumns } from '../codec/index.ts'
 import type { KindName, ModelInfo, PortInfo } from '../codec/index.ts'
 import type { Clock } from '../base/clock.ts'
 import { InvalidArgumentError } from '../base/errors.ts'
@@ -251,11 +255,29 @@ export class OutPort {
     if (this.#senders.size === 0) return
     this.#sendTokens = this.#sendBudget(this.#lastActivity) - this.#senders.size
     const limit = this.#minLimit()
+    let unfiltered = 0
+    for (const s of this.#senders) if (!s.filtered) unfiltered++
+    const filtered = this.#senders.size - unfiltered
     for (let from = 0; from < n; from += limit) {
       const to = Math.min(n, from + limit)
-      const packed = packColumns(this.#ch, this.#t, this.#v, from, to, this.#t[from], true)
-      for (const s of this.#senders) if (!s.filtered) s.offer(packed)
-      for (const s of this.#senders) if (s.filtered) this.#offerFiltered(s, from, to)
+      // Packed and encoded once for every stream without a filter, and once per distinct filter: each
+      // stream then writes only its sequence number and the length prefix before the shared bytes.
+      if (unfiltered > 0) {
+        const shared = new SharedBatch(packColumns(this.#ch, this.#t, this.#v, from, to, this.#t[from], true))
+        for (const s of this.#senders) if (!s.filtered) s.offer(shared)
+      }
+      if (filtered > 0) {
+        const byFilter = new Map<string, SharedBatch | null>()
+        for (const s of this.#senders) {
+          if (!s.filtered) continue
+          let b = byFilter.get(s.filterKey)
+          if (b === undefined) {
+            b = this.#packFiltered(s, from, to)
+            byFilter.set(s.filterKey, b)
+          }
+          if (b !== null) s.offer(b)
+        }
+      }
     }
   }
 
@@ -311,10 +333,11 @@ export class OutPort {
     return limit
   }
 
-  #offerFiltered (s: EventSender, from: number, to: number): void {
+  /** The events from..to that `s`'s filter wants, as a shared batch; null when it wants none of them. */
+  #packFiltered (s: EventSender, from: number, to: number): SharedBatch | null {
     const idx: number[] = []
     for (let i = from; i < to; i++) if (s.wants(this.#ch[i])) idx.push(i)
-    if (idx.length === 0) return
+    if (idx.length === 0) return null
     const ch = new Uint32Array(idx.length)
     const t = new Float64Array(idx.length)
     const v = this.#v === undefined ? undefined : new Float32Array(idx.length)
@@ -323,7 +346,7 @@ export class OutPort {
       t[k] = this.#t[j]
       if (v !== undefined) v[k] = this.#v![j]
     })
-    s.offer(packColumns(ch, t, v, 0, idx.length, t[0], true))
+    return new SharedBatch(packColumns(ch, t, v, 0, idx.length, t[0], true))
   }
 
   #grow (): void {

@@ -25,6 +25,16 @@ export const LIMITS = {
    * (spec §11.4): one peer cannot take every slot of a port. Opens beyond it get reject{too-many-streams}.
    */
   maxStreamsPerPeer: { default: 16, min: 1, max: 4096 },
+  /**
+   * Most concurrent describe streams one peer may hold on this node, all connections together (spec §11.4).
+   * One more is answered with close{too-many-streams}.
+   */
+  maxDescribeStreamsPerPeer: { default: 8, min: 1, max: 1024 },
+  /**
+   * Most concurrent clock streams one peer may hold on this node, all connections together (spec §11.4); a
+   * clock sync uses one. One more is answered with close{too-many-streams}.
+   */
+  maxClockStreamsPerPeer: { default: 4, min: 1, max: 1024 },
   /** Most events one stream's sender holds while the stream is congested. */
   queueEvents: { default: 262_144, min: 1, max: 1 << 26 },
   /** A stream that has not drained for this long fails with slow-consumer, ms. */
@@ -116,7 +126,9 @@ export const DEFAULTS = {
   /**
    * Connection slots kept free for newcomers, as a fraction of `maxConnections` (as many as the handshakes that
    * may be in progress at once, by default): once fewer are free, idle
-   * inbound connections (no stream for `connectionGraceMs`) are closed, the most crowded address first.
+   * inbound connections (no stream for `connectionGraceMs`) are closed, the most crowded address first, and
+   * an address gets a new socket only below its fair share of the other slots. The same fraction of
+   * `maxIncomingPendingConnections` is kept free of handshakes the same way.
    */
   connectionReserve: 0.25,
   /** A new inbound connection counts as idle only after this, ms (time to open its first stream). */
@@ -130,5 +142,10 @@ export const DEFAULTS = {
   /** Stopping: clock syncs, then streams, then libp2p, each bounded, ms. */
   stopClocksMs: 3000,
   stopStreamsMs: 5000,
+  /**
+   * Stopping: each events stream the node sends on gets this long to send what is queued for it before its
+   * close{shutdown} (spec §9.2.10); one that has not drained by then is reset, ms.
+   */
+  stopFlushMs: 2000,
   stopLibp2pMs: 5000
 } as const

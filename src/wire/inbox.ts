@@ -5,9 +5,12 @@
  *   read backpressure reaches the sender, which drops and reports losses (spec §9.2.9); they resume
  *   when the queue has half emptied;
  * - with nobody reading and the `drop` policy (an `in` port, which may have no application at all), the
- *   oldest batches are dropped and counted (`stats.dropped…`) and no stream is ever paused, so a port
- *   without a reader never wedges its pushers; a reader that comes later gets what is queued, then the
- *   rest as it arrives. An iterator that stops reading ends its pause the same way.
+ *   batches that arrive while it is full are dropped and counted (`stats.dropped…`) and no stream is ever
+ *   paused, so a port without a reader never wedges its pushers; a reader that comes later gets what is
+ *   queued, then the rest as it arrives. Dropping the arriving batch (not the oldest queued) lets the
+ *   receiver know before decoding that a batch will be dropped (`dropsNext`): it then checks the batch in
+ *   reused buffers, so a flood into a port nobody reads allocates nothing per batch. An iterator that stops
+ *   reading ends its pause, and its queue is cut to the bounds (the oldest batches dropped).
  */
 import type { Batch } from '../codec/index.ts'
 import { logger } from '@libp2p/logger'
@@ -46,7 +49,7 @@ export interface InboxInit {
   capacity?: number
   /** Most bytes of batches queued (default 16 MiB); a single batch larger than this is still queued. */
   maxBytes?: number
-  /** Full and unread: pause the streams (default) or drop the oldest batches. */
+  /** Full and unread: pause the streams (default) or drop the arriving batches. */
   whenUnread?: UnreadPolicy
 }
 
@@ -78,6 +81,8 @@ export class Inbox implements AsyncIterable<Delivery> {
   #droppedBatches = 0
   #droppedEvents = 0
   #waiting: ((r: IteratorResult<Delivery>) => void) | undefined
+  /** Unread with the drop policy: a batch was dropped for not fitting; the next ones are too until a read. */
+  #spilling = false
   #iterating = false
   #paused = false
   #ended = false
@@ -111,7 +116,8 @@ export class Inbox implements AsyncIterable<Delivery> {
 
   /**
    * Call `fn` for every delivery without consuming it (statistics): deliveries still wait for a listener
-   * or an iterator, and backpressure still applies.
+   * or an iterator, and backpressure still applies. `fn` must not keep the batch: one about to be dropped
+   * may live in buffers that the next decode reuses (`dropsNext`).
    */
   observe (fn: (d: Delivery) => void): () => void {
     this.#observers.add(fn)
@@ -125,6 +131,15 @@ export class Inbox implements AsyncIterable<Delivery> {
     return () => this.#sources.delete(s)
   }
 
+  /**
+   * True when a batch pushed now would be dropped at once, without anyone seeing it but the observers:
+   * nobody reads, the policy is `drop`, and the queue is full (or a batch did not fit since the last read).
+   * A receiver may then decode the batch into reused buffers: observers must not keep a dropped batch.
+   */
+  get dropsNext (): boolean {
+    return this.#unread && this.#queue.length > 0 && (this.#spilling || this.#full)
+  }
+
   push (d: Delivery): void {
     for (const fn of this.#observers) fn(d)
     for (const fn of this.#listeners) fn(d)
@@ -135,11 +150,28 @@ export class Inbox implements AsyncIterable<Delivery> {
       w({ value: d, done: false })
       return
     }
+    const size = batchBytes(d.batch)
+    if (this.#unread) {
+      // Keep what is queued and count the arriving batch as dropped, unless it fits (or the queue is empty).
+      if (this.#queue.length > 0 && (this.#spilling || this.#full || this.#queue.length + 1 > this.capacity || this.#bytes + size > this.maxBytes)) {
+        this.#spilling = true
+        this.#droppedBatches++
+        this.#droppedEvents += d.batch.count
+        log.trace('dropped an unread batch (%d events)', d.batch.count)
+        return
+      }
+      this.#queue.push(d)
+      this.#bytes += size
+      return
+    }
     this.#queue.push(d)
-    this.#bytes += batchBytes(d.batch)
-    if (!this.#full) return
-    if (this.#iterating || this.whenUnread === 'pause') this.#pause()
-    else this.#dropOldest()
+    this.#bytes += size
+    if (this.#full) this.#pause()
+  }
+
+  /** Nobody reads and the policy is to drop. */
+  get #unread (): boolean {
+    return !this.#iterating && this.whenUnread === 'drop' && this.#listeners.size === 0
   }
 
   get #full (): boolean {
@@ -158,11 +190,11 @@ export class Inbox implements AsyncIterable<Delivery> {
     for (const s of this.#sources) s.resume()
   }
 
-  /** Nobody reads: keep the newest batches within the bounds (at least one), count the rest. */
+  /** The reader left: keep the newest batches within the bounds (at least one), count the rest. */
   #dropOldest (): void {
     let batches = 0
     let events = 0
-    while (this.#queue.length > 1 && this.#full) {
+    while (this.#queue.length > 1 && (this.#queue.length > this.capacity || this.#bytes > this.maxBytes)) {
       const d = this.#queue.shift()!
       this.#bytes -= batchBytes(d.batch)
       batches++
@@ -195,6 +227,7 @@ export class Inbox implements AsyncIterable<Delivery> {
         const d = this.#queue.shift()
         if (d !== undefined) {
           this.#bytes -= batchBytes(d.batch)
+          this.#spilling = false
           if (this.#paused && this.#queue.length <= this.capacity / 2 && this.#bytes <= this.maxBytes / 2) this.#resume()
           yield d
           continue

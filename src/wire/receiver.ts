@@ -3,7 +3,7 @@
  * everything that arrives after accept (kind, channel range and filter are checked by the decoder with
  * `decodeOptions`), counts gaps and reported losses, and passes each batch on. A rule broken is a StreamError with the spec's code; the caller fails the stream with it.
  */
-import { MAX_SEQ_END, MessageError, StreamError } from '../codec/index.ts'
+import { ColumnScratch, MAX_SEQ_END, MessageError, StreamError } from '../codec/index.ts'
 import type { Batch, DecodeOptions, KindName, Loss, Message } from '../codec/index.ts'
 
 export interface ReceiverStats {
@@ -29,12 +29,19 @@ export interface EventReceiverInit {
   onWatermark?: (time: number) => void
   onLoss?: (loss: Loss) => void
   onGap?: (missing: number, atSeq: number) => void
+  /**
+   * True when the next batch will be dropped unread (its receiver's inbox is full and nobody reads it):
+   * the batch is then decoded into reused buffers — checked all the same, passed to `onBatch` as always,
+   * but its columns are valid only during that call.
+   */
+  discards?: () => boolean
 }
 
 export class EventReceiver {
   readonly stats: ReceiverStats = { batches: 0, events: 0, gapEvents: 0, gaps: 0, lostEvents: 0, lossNotices: 0, watermarks: 0, progress: 0 }
   readonly #init: EventReceiverInit
   readonly #decode: DecodeOptions
+  #discard: DecodeOptions | undefined
   #expected = 0
   #lastTime = 0
   #watermark = 0
@@ -45,8 +52,11 @@ export class EventReceiver {
     if (init.filter !== undefined) this.#decode.filter = new Set(init.filter)
   }
 
+  /** The options to decode the next message with (read for each message). */
   get decodeOptions (): DecodeOptions {
-    return this.#decode
+    if (this.#init.discards?.() !== true) return this.#decode
+    this.#discard ??= { ...this.#decode, scratch: new ColumnScratch() }
+    return this.#discard
   }
 
   /** Handle one message from the event sender. Close is not handled here. */

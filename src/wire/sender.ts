@@ -5,8 +5,9 @@
  */
 import { logger } from '@libp2p/logger'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
-import type { PackedColumns } from '../codec/index.ts'
+import { MAX_SEQ_END, SharedBatch, SpikewireError, encodeFrame, encodePackedBatch } from '../codec/index.ts'
+import type { ErrorCodeName, PackedColumns } from '../codec/index.ts'
+import { InvalidArgumentError } from '../base/errors.ts'
 import type { FramedStream } from './framed.ts'
 import { LIMITS } from './defaults.ts'
 
@@ -28,6 +29,12 @@ export interface EventSenderInit {
   slowConsumerMs?: number
   /** Most bytes written in one send when the queue drains (default 256 KiB). */
   maxWriteBytes?: number
+  /**
+   * The sequence number of the stream's first event (default 0, as spec §9.2.4 requires). Only tests set
+   * it, to reach the end of the sequence numbers (2^53 − 1) without sending 2^53 events; the receiver
+   * counts the numbers skipped as a gap.
+   */
+  firstSeq?: number
 }
 
 export interface SenderStats {
@@ -38,7 +45,10 @@ export interface SenderStats {
   /** Events dropped because the queue was full, and reported to the receiver in loss notices. */
   dropped: number
   lossNotices: number
-  /** Events still queued when the stream ended (never sent). */
+  /**
+   * Events never sent: still queued when the stream ended, or offered after the stream ran out of sequence
+   * numbers (2^53 − 1, spec §9.2.4) and was being closed.
+   */
   undelivered: number
   queuedEvents: number
   /** Bytes of frames in the queue now (bounded by queueBytes, beyond one batch). */
@@ -46,7 +56,8 @@ export interface SenderStats {
 }
 
 interface Queued {
-  bytes: Uint8Array
+  /** Whole frames: one array, or a batch's own head and the tail it shares with other streams. */
+  bytes: Uint8Array | Uint8ArrayList
   events: number
 }
 
@@ -62,11 +73,14 @@ export class EventSender {
   readonly #slowConsumerMs: number
   readonly #maxWriteBytes: number
   readonly #queue: Queued[] = []
-  #nextSeq = 0
+  #nextSeq: number
+  /** The stream has run out of sequence numbers and is closing (spec §9.2.4). */
+  #exhausted = false
   #lossSeq = -1
   #lossCount = 0
   #stuckTimer: ReturnType<typeof setTimeout> | undefined
   #ended = false
+  #filterKey: string | undefined
 
   constructor (init: EventSenderInit) {
     this.framed = init.framed
@@ -78,6 +92,8 @@ export class EventSender {
     this.#queueBytes = init.queueBytes ?? LIMITS.queueBytes.default
     this.#slowConsumerMs = init.slowConsumerMs ?? 10_000
     this.#maxWriteBytes = init.maxWriteBytes ?? 256 * 1024
+    this.#nextSeq = init.firstSeq ?? 0
+    if (!Number.isSafeInteger(this.#nextSeq) || this.#nextSeq < 0) throw new InvalidArgumentError(`firstSeq must be a uint ≤ 2^53 − 1 (got ${this.#nextSeq})`)
     this.framed.stream.addEventListener('drain', () => { this.#pump() })
   }
 
@@ -95,28 +111,61 @@ export class EventSender {
     return this.#filterSet !== undefined
   }
 
+  /** The channel filter as a key: streams with equal keys want the same events ('' without a filter). */
+  get filterKey (): string {
+    this.#filterKey ??= this.filter === undefined ? '' : this.filter.join(',')
+    return this.#filterKey
+  }
+
   wants (channel: number): boolean {
     return this.#filterSet === undefined || this.#filterSet.has(channel)
   }
 
-  /** Offer one batch of packed events (count ≤ maxEvents). Queues or drops it when congested. */
-  offer (p: PackedColumns): void {
+  /**
+   * Offer one batch of packed events (count ≤ maxEvents). Queues or drops it when congested. A batch whose
+   * numbers would pass 2^53 − 1 is not numbered: the stream has run out of sequence numbers and ends with
+   * close{normal} after what is queued (spec §9.2.4); its events, and any offered until the stream is gone,
+   * count as undelivered.
+   */
+  offer (p: PackedColumns | SharedBatch): void {
     if (!this.open) return
     const seq = this.#nextSeq
+    if (this.#exhausted || seq + p.count > MAX_SEQ_END) {
+      this.stats.undelivered += p.count
+      if (!this.#exhausted) this.#exhaust()
+      return
+    }
     this.#nextSeq += p.count
-    if (this.stats.queuedEvents + p.count > this.#queueEvents || this.#overBytes(p)) {
+    if (this.stats.queuedEvents + p.count > this.#queueEvents || this.#overBytes(p, seq)) {
       this.#drop(seq, p.count)
       return
     }
     this.stats.events += p.count
     this.stats.batches++
-    this.#enqueue(encodePackedBatch(seq, p, true), p.count)
+    // A shared batch: only this stream's head is written, its tail is the same bytes for every stream.
+    this.#enqueue(p instanceof SharedBatch ? p.frame(seq) : encodePackedBatch(seq, p, true), p.count)
+  }
+
+  /** No event can be numbered any more: send what is queued, then close{normal} (spec §9.2.4). */
+  #exhaust (): void {
+    this.#exhausted = true
+    log('the stream to %s reached the last sequence number (%d): closing it', this.peer, this.#nextSeq)
+    void this.close({ code: 'normal' }).catch(err => {
+      log('closing an exhausted stream failed: %s', (err as Error).message)
+      this.framed.abort(err as Error)
+    })
+  }
+
+  /** True once the stream has run out of sequence numbers (it is closing or closed). */
+  get exhausted (): boolean {
+    return this.#exhausted
   }
 
   /** Queuing this batch would pass the byte bound (an empty queue takes any one batch). */
-  #overBytes (p: PackedColumns): boolean {
+  #overBytes (p: PackedColumns | SharedBatch, seq: number): boolean {
     if (this.#queue.length === 0) return false
-    return this.stats.queuedBytes + 32 + p.ch.byteLength + p.dt.byteLength + (p.val?.byteLength ?? 0) > this.#queueBytes
+    const bytes = p instanceof SharedBatch ? p.frameLength(seq) : 32 + p.ch.byteLength + p.dt.byteLength + (p.val?.byteLength ?? 0)
+    return this.stats.queuedBytes + bytes > this.#queueBytes
   }
 
   /** Tell the receiver that no event before `time` will follow. Skipped while data is queued. */
@@ -128,18 +177,30 @@ export class EventSender {
   }
 
   /**
-   * Close gracefully after sending what is queued (bounded by `signal`): close{code}, 'normal' unless the
-   * node is shutting down.
+   * Close gracefully: send what is queued, then close{code} ('normal' unless the node is shutting down,
+   * spec §9.2.10), so the receiver gets every event numbered before the close. `signal` bounds the wait: a
+   * stream that has not drained when it aborts is sent close{code} if it can still take it and is reset
+   * (§9.2.10: a node MAY reset streams that do not drain in time); what was still queued counts as
+   * undelivered.
    */
-  async close (options: { signal?: AbortSignal, code?: 'normal' | 'shutdown' } = {}): Promise<void> {
+  async close (options: { signal?: AbortSignal, code?: ErrorCodeName } = {}): Promise<void> {
     if (!this.open) return
+    const code = options.code ?? 'normal'
     this.#flushLoss()
-    while (this.#queue.length > 0 && this.framed.open) {
-      this.#pump()
-      if (this.#queue.length > 0) await this.framed.drain(options)
+    try {
+      while (this.#queue.length > 0 && this.framed.open) {
+        this.#pump()
+        if (this.#queue.length > 0) await this.framed.drain(options)
+      }
+    } catch (err) {
+      if (!this.framed.open) return
+      log('the stream to %s did not drain before its close (%s): resetting it', this.peer, (err as Error).message)
+      this.#end()
+      this.framed.fail(new SpikewireError(code, `the stream did not drain in time (${this.stats.undelivered} events undelivered)`))
+      return
     }
     this.#end()
-    await this.framed.close(options.code ?? 'normal', undefined, options)
+    await this.framed.close(code, undefined, options)
   }
 
   /** Stop using the stream (it is gone): count what was still queued as undelivered. */
@@ -172,7 +233,7 @@ export class EventSender {
     this.#enqueue(frame, 0)
   }
 
-  #enqueue (bytes: Uint8Array, events: number): void {
+  #enqueue (bytes: Uint8Array | Uint8ArrayList, events: number): void {
     if (this.#lossCount > 0) this.#flushLoss()
     if (this.#queue.length === 0 && !this.framed.needsDrain) {
       if (!this.framed.sendBytes(bytes)) this.#congested()

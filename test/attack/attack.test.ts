@@ -1,14 +1,17 @@
 /**
  * The attack suite's short run (`npm run attack -- --json --short`, what CI runs): every hostile case of
  * issue 11 reports a verdict with its measures, and the connection-level limits hold — one peer cannot
- * take every subscriber slot, and newcomers get in while sockets stall their handshakes and hundreds of
- * idle identities connect from one address (from ten, at least half of them do). The other cases' verdicts are reported, not asserted here (their own tests
- * assert their fixes); memory and witness figures depend on the machine's load and are not asserted.
+ * take every subscriber slot, and newcomers get in while sockets stall their handshakes and while hundreds
+ * of idle identities connect (each from one address and from ten); a flood into an in port nobody reads
+ * keeps what the target retains within the held line, and a new pusher is served. The other cases' verdicts are reported,
+ * not asserted here (their own tests assert their fixes); witness gaps and RSS depend on the machine's load
+ * and are not asserted.
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { CASES } from '../../bench/attack/run.ts'
+import { MEMORY } from '../../bench/attack/suite.ts'
 import type { CaseResult } from '../../bench/attack/suite.ts'
 
 const RUN = fileURLToPath(new URL('../../bench/attack/run.ts', import.meta.url))
@@ -45,11 +48,19 @@ test('the short attack run reports every case, and the connection-level limits h
   const check = (name: string, check: string): string | undefined => results.find(r => r.case === name)?.checks.find(c => c.name === check)?.level
   t.is(check('slots', 'perPeerLimit'), 'held', JSON.stringify(results.find(r => r.case === 'slots')))
   t.is(check('slots', 'newcomersSubscribed'), 'held', JSON.stringify(results.find(r => r.case === 'slots')))
-  for (const name of ['lockout-handshakes', 'lockout-identities']) {
+  for (const name of ['lockout-handshakes', 'lockout-handshakes-spread', 'lockout-identities']) {
     t.is(check(name, 'newcomersIn'), 'held', JSON.stringify(results.find(r => r.case === name)))
   }
-  // Spread over ten addresses, the per-address limits do not bite and only pruning makes room: fresh attacker
-  // connections (within their 2 s grace) can fill the last slots for a moment, so a newcomer may be refused
-  // now and then; at least half get in (before the guard, none did).
-  t.not(check('lockout-identities-spread', 'newcomersIn'), 'failed', JSON.stringify(results.find(r => r.case === 'lockout-identities-spread')))
+  // Spread over ten addresses the per-address limits do not bite: near the connection limit each address gets
+  // no more than its fair share, so the reserve stays free for newcomers.
+  t.is(check('lockout-identities-spread', 'newcomersIn'), 'held', JSON.stringify(results.find(r => r.case === 'lockout-identities-spread')))
+  // Both hold apart from the witness (its gaps depend on the machine's load): their own checks, and what the
+  // target retains (an unread in port keeps its inbox bound and checks the rest in reused buffers).
+  for (const name of ['inbox-flood', 'lockout-identities-spread']) {
+    const r = results.find(x => x.case === name)!
+    const growth = r.retained.attackMB - r.retained.beforeMB
+    t.true(growth <= MEMORY.heldMB, `${name}: retained ${r.retained.beforeMB} → ${r.retained.attackMB} MB`)
+    t.true(r.checks.length > 0 && r.checks.every(c => c.level === 'held'), `${name}: ${JSON.stringify(r.checks)}`)
+  }
+  t.is(check('inbox-flood', 'retainedWhileFlooding'), 'held')
 })

@@ -104,7 +104,7 @@ export function cli (t: ExecutionContext, args: string[]): Cli {
 }
 
 /** Run a command to its end (bounded) and return its exit and output. */
-export async function run (t: ExecutionContext, args: string[], timeoutMs = 10_000): Promise<Exit & { stdout: string, stderr: string }> {
+export async function run (t: ExecutionContext, args: string[], timeoutMs = 20_000): Promise<Exit & { stdout: string, stderr: string }> {
   const c = cli(t, args)
   const e = await c.exit(timeoutMs)
   return { ...e, stdout: c.stdout, stderr: c.stderr }
@@ -149,7 +149,7 @@ export function publisherConfig (listen: string, extra: Record<string, unknown> 
 }
 
 /** Start `spikewire node --json` with a config and wait for its "started" line. */
-export async function startNode (t: ExecutionContext, configPath: string, timeoutMs = 10_000): Promise<{ proc: Cli, peer: string, addr: string }> {
+export async function startNode (t: ExecutionContext, configPath: string, timeoutMs = 20_000): Promise<{ proc: Cli, peer: string, addr: string }> {
   const proc = cli(t, ['node', '--json', '--config', configPath])
   await proc.until(() => proc.json.some(l => l.event === 'started'), timeoutMs, 'the node to start')
   const started = proc.json.find(l => l.event === 'started')!

@@ -1,6 +1,6 @@
 import test from 'ava'
 import { stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { cli, freePort, publisherConfig, run, startNode, tempDir, writeJson } from './helpers.ts'
@@ -16,7 +16,7 @@ test('node prints its PeerId and multiaddr, and keeps the PeerId across restarts
   t.regex(human.stdout, /^port +spikes out spike 4 channels, model poisson/m)
   t.is((await stat(join(dir, 'pub.key'))).mode & 0o777, 0o600)
   human.kill('SIGTERM')
-  t.is((await human.exit(10_000)).code, 0)
+  t.is((await human.exit(20_000)).code, 0)
 
   const again = await startNode(t, config)
   t.is(again.peer, peer!)
@@ -82,7 +82,7 @@ test('SIGINT closes the streams cleanly and exits 0; a tap sees the shutdown', a
   const earlier = tap.errJson.filter(l => l.state === 'retrying')
   if (earlier.length > 0) t.log('retries before SIGINT:', JSON.stringify(earlier))
   proc.kill('SIGINT')
-  const exit = await proc.exit(10_000)
+  const exit = await proc.exit(20_000)
   t.is(exit.code, 0, proc.stderr)
   t.deepEqual(proc.json.slice(-2), [{ event: 'stopping', signal: 'SIGINT' }, { event: 'stopped' }])
   await tap.until(() => tap.errJson.slice(before).some(l => l.state === 'retrying'), 20_000, 'the tap to see the close')
@@ -93,7 +93,7 @@ test('SIGINT closes the streams cleanly and exits 0; a tap sees the shutdown', a
   if (!/shutdown/.test(String(retry.error))) t.log('close reason missing:', JSON.stringify(retry), proc.stderr.slice(-2000))
   t.true(retry.error === undefined || /shutdown/.test(String(retry.error)), `the stream ended with ${String(retry.error)}`)
   tap.kill('SIGINT')
-  t.is((await tap.exit(10_000)).code, 0)
+  t.is((await tap.exit(20_000)).code, 0)
   const summary = tap.json.find(l => l.summary === true)
   t.truthy(summary, tap.stdout)
   t.is(summary!.ended, 'signal')
@@ -110,4 +110,39 @@ test('an invalid config fails with exit 1 naming the ConfigError code and field'
   const missing = await run(t, ['node', '--config', join(dir, 'nope.json')])
   t.is(missing.code, 1)
   t.regex(missing.stderr, /^spikewire node: ConfigError config-unreadable: cannot read/)
+})
+
+test('the stats reports, periodic and final, show what the connection guard refused', async t => {
+  const dir = await tempDir(t)
+  const config = await writeJson(join(dir, 'pub.json'), publisherConfig('/ip4/127.0.0.1/tcp/0', { limits: { maxPendingPerAddress: 1 } }))
+  const proc = cli(t, ['node', '--json', '--stats', '1', '--config', config])
+  await proc.until(() => proc.json.some(l => l.event === 'started'), 20_000, 'the node to start')
+  const addr = ((proc.json.find(l => l.event === 'started')!.multiaddrs as string[])[0])
+  const port = Number(/\/tcp\/(\d+)\//.exec(addr)![1])
+  // Three sockets that never start the handshake: one may wait for it, the other two are refused at once.
+  const sockets = Array.from({ length: 3 }, () => connect({ host: '127.0.0.1', port }).on('error', () => {}))
+  t.teardown(() => { for (const s of sockets) s.destroy() })
+  type Guard = { refusedPending: number }
+  const refusedIn = (l: Record<string, unknown>): number => (l.connections as Guard | undefined)?.refusedPending ?? 0
+  await proc.until(() => proc.json.some(l => l.event === 'stats' && refusedIn(l) >= 2), 20_000, 'a stats report with the refused sockets')
+  proc.kill('SIGTERM')
+  t.is((await proc.exit(20_000)).code, 0, proc.stderr)
+  const final = proc.json.filter(l => l.event === 'stats' && l.final === true)
+  t.is(final.length, 1)
+  t.true(refusedIn(final[0]) >= 2, JSON.stringify(final[0]))
+  t.like(final[0], { refused: { connections: 0, opens: 0, describe: 0, clock: 0 } })
+  t.deepEqual(proc.json.slice(-2).map(l => l.event), ['stopping', 'stopped'])
+})
+
+test('the human stats report names the guard\'s refusals', async t => {
+  const dir = await tempDir(t)
+  const config = await writeJson(join(dir, 'pub.json'), publisherConfig('/ip4/127.0.0.1/tcp/0', { limits: { maxPendingPerAddress: 1 } }))
+  const proc = cli(t, ['node', '--stats', '1', '--config', config])
+  await proc.until(() => /^listening +\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\//m.test(proc.stdout), 20_000, 'the listening line')
+  const port = Number(/^listening +\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\//m.exec(proc.stdout)![1])
+  const sockets = Array.from({ length: 3 }, () => connect({ host: '127.0.0.1', port }).on('error', () => {}))
+  t.teardown(() => { for (const s of sockets) s.destroy() })
+  await proc.until(() => /^stats connections: [2-9]\d* sockets refused before the handshake \([2-9]\d* too many handshakes/m.test(proc.stdout), 20_000, 'the guard line')
+  proc.kill('SIGTERM')
+  t.is((await proc.exit(20_000)).code, 0, proc.stderr)
 })

@@ -102,7 +102,7 @@ test('bin/spikewire.js runs the CLI, and names the Node version it needs on an o
 
 async function runNode (node: string, args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return await new Promise((resolve, reject) => {
-    execFile(node, args, { cwd: ROOT, timeout: 10_000 }, (err, stdout, stderr) => {
+    execFile(node, args, { cwd: ROOT, timeout: 20_000 }, (err, stdout, stderr) => {
       if (err !== null && typeof err.code !== 'number') reject(err)
       else resolve({ code: err === null ? 0 : err.code as number, stdout, stderr })
     })

@@ -2,7 +2,7 @@ import test from 'ava'
 import fc from 'fast-check'
 import { encode as cborEncode, rfc8949EncodeOptions } from 'cborg'
 import {
-  BatchBuilder, FrameDecoder, SpikewireError, decodeMessage, encodeFrame, encodeMessage, messageFromJson,
+  BatchBuilder, ColumnScratch, FrameDecoder, SpikewireError, decodeMessage, encodeFrame, encodeMessage, messageFromJson,
   messageToJson, splitFrames, batchColumns
 } from '../../src/codec/index.ts'
 import type { Batch, Message } from '../../src/codec/index.ts'
@@ -151,4 +151,18 @@ test('decoder limits are enforced before allocation', t => {
   t.is(t.throws<SpikewireError>(() => decodeMessage(bytes, { kind: "weighted" }))?.code, 'kind-mismatch')
   const big = new FrameDecoder({ maxFrameBytes: 1024 })
   t.is(t.throws<SpikewireError>(() => [...big.push(Uint8Array.of(0x81, 0x08))])?.code, 'frame-too-large')
+})
+
+test('a batch decoded into reused column buffers equals a fresh decode, is checked the same, and the next decode overwrites it', t => {
+  const scratch = new ColumnScratch()
+  const a: Batch = { type: 'batch', seq: 0, base: T0, count: 3, channels: Uint32Array.from([1, 2, 3]), times: Float64Array.from([T0, T0 + 5, T0 + 9]), values: Float32Array.from([0.5, -1, 2]) }
+  const b: Batch = { type: 'batch', seq: 3, base: T0 + 20, count: 2, channels: Uint32Array.from([7, 8]), times: Float64Array.from([T0 + 20, T0 + 30]), values: Float32Array.from([3, 4]) }
+  const first = decodeMessage(encodeMessage(a), { scratch }) as Batch
+  t.deepEqual(first, decodeMessage(encodeMessage(a)))
+  const second = decodeMessage(encodeMessage(b), { scratch }) as Batch
+  t.deepEqual(second, decodeMessage(encodeMessage(b)))
+  t.is(first.channels[0], 7, 'the first batch\'s columns were reused by the second decode')
+  t.is(first.channels.buffer, second.channels.buffer)
+  const err = t.throws(() => decodeMessage(encodeMessage(a), { scratch, channels: 3 }))
+  t.is((err as SpikewireError).code, 'channel-out-of-range')
 })

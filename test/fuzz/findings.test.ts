@@ -30,6 +30,17 @@ test('the same fields as integers are accepted, and the oracle passes them', t =
   }
 })
 
+test('the oracle flags what revision 4 settled: a NaN other than f9 7e 00, a clock response with t3 < t2', t => {
+  t.regex(oracleBytes(fromHex('a200011863f97e01')) ?? '', /NaN encoded as 7e01/)
+  t.regex(oracleBytes(fromHex('a200011863fa7fc00000')) ?? '', /NaN encoded as 7fc00000/)
+  t.is(oracleBytes(fromHex('a200011863f97e00')), undefined)
+  t.is(oracleBytes(fromHex('a200011863f97c00')), undefined) // +infinity is not a NaN
+  t.regex(oracleBytes(fromHex('a5000b01000201030a0409')) ?? '', /t3 < t2/)
+  t.is(oracleBytes(fromHex('a5000b01000201030a040a')), undefined)
+  // Keys of any type inside an unknown key's value are not the oracle's business (§7.4).
+  t.is(oracleBytes(fromHex('a40007010002051863a1410000')), undefined)
+})
+
 test('a parameter value may still be a float that holds an integer (§8.2)', t => {
   // description: name "n", role "r", one out port "p" (spike, 1 channel) with model {name "m", params [["k", 1.0, ""]]}, software "s"
   const port = 'a5' + '01' + '6170' + '0201' + '0300' + '0401' + '05' + 'a2' + '01616d' + '02' + '81' + '83' + '616b' + 'f93c00' + '60'

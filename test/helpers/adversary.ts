@@ -52,6 +52,8 @@ export async function outcome (stream: Stream, timeoutMs = 5000): Promise<Outcom
     stream.addEventListener('remoteCloseWrite', () => {
       void stream.close().catch(() => {})
     })
+    // A remote that answers at once may have ended its write side before these listeners were added.
+    if (stream.readStatus === 'closed') void stream.close().catch(() => {})
   })
 }
 

@@ -10,8 +10,13 @@ import { EVENTS_PROTOCOL, FrameDecoder, decodeMessage, encodeFrame } from '../..
 import type { Message } from '../../src/codec/index.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
 import type { Delivery } from '../../src/wire/inbox.ts'
-import { dialRaw, startAdversary } from '../helpers/adversary.ts'
+import { dialRaw, outcome, startAdversary } from '../helpers/adversary.ts'
 import { nowUs, startNode, until } from '../helpers/nodes.ts'
+
+function closeCode (messages: Message[]): unknown {
+  const c = messages.find(m => m.type === 'close')
+  return c?.type === 'close' ? c.code : undefined
+}
 
 /**
  * Emit `count` events on `port` of `node` from `from` on, yielding to the event loop between chunks. Each
@@ -30,7 +35,7 @@ async function emit (node: SpikewireNode, port: string, count: number, from: num
   return t
 }
 
-test('an in port nobody reads drops its oldest batches within its byte bound, never pauses the pusher, and flows again for a later reader', async t => {
+test('an in port nobody reads keeps what fits its byte bound and drops what arrives beyond it, never pauses the pusher, and flows again for a later reader', async t => {
   const inboxBytes = 256 * 1024
   const sink = await startNode(t, { name: 'sink', limits: { inboxBytes }, ports: [{ name: 'stim', direction: 'in', channels: 64, push: '*' }] })
   const pusher = await startNode(t, { name: 'pusher', ports: [{ name: 'drive', direction: 'out', channels: 64 }] })
@@ -72,6 +77,34 @@ test('an in port nobody reads drops its oldest batches within its byte bound, ne
   t.true(after.droppedEvents > s.droppedEvents, 'unread again: the excess is dropped and counted')
   t.true(after.queuedBytes <= inboxBytes)
   t.is(after.lostEvents + after.gapEvents, 0, 'the pusher never had to drop')
+})
+
+test('an in port nobody reads still checks the batches it drops: a bad one past the bound ends the stream with its code', async t => {
+  const inboxBytes = 64 * 1024
+  const sink = await startNode(t, { name: 'sink', limits: { inboxBytes }, ports: [{ name: 'stim', direction: 'in', channels: 64, push: '*' }] })
+  const adversary = await startAdversary(t)
+  const stream = await dialRaw(adversary, sink.multiaddrs[0], EVENTS_PROTOCOL)
+  const result = outcome(stream, 20_000)
+  const n = 1000
+  const T0 = nowUs(sink)
+  const batch = (seq: number, channel: number): Uint8Array => encodeFrame({
+    type: 'batch', seq, base: T0 + seq, count: n, channels: new Uint32Array(n).fill(channel), times: Float64Array.from({ length: n }, (_, i) => T0 + seq + i)
+  })
+  // 20 batches of 1,000 events (about 12 KB each in memory): the inbox keeps 5, the rest arrive while it is full.
+  const frames = [encodeFrame({ type: 'open', mode: 'push', port: 'stim', source: 'flood' })]
+  for (let k = 0; k < 20; k++) frames.push(batch(k * n, k % 64))
+  stream.send(new Uint8Array(frames.flatMap(f => [...f])))
+  const inPort = sink.inPort('stim')
+  await until(() => inPort.stats.events === 20 * n, 20_000, 'the batches to be read off the stream')
+  t.true(inPort.inbox.dropsNext, 'full and unread: the next batch is checked in reused buffers, then dropped')
+  const dropped = inPort.stats.droppedEvents
+  t.true(dropped > 0 && inPort.stats.queuedBytes <= inboxBytes, JSON.stringify(inPort.stats))
+  stream.send(batch(20 * n, 64)) // channel 64 of a 64-channel port
+  const r = await result
+  t.is(closeCode(r.messages), 'channel-out-of-range')
+  t.is(r.end, 'reset')
+  t.is(inPort.stats.events, 20 * n, 'the bad batch was not counted')
+  t.is(inPort.stats.droppedEvents, dropped)
 })
 
 test('a subscriber that does not read costs the publisher at most its queue byte bound, then slow-consumer', async t => {

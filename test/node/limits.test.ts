@@ -15,7 +15,8 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { EVENTS_PROTOCOL, encodeFrame } from '../../src/codec/index.ts'
+import { CLOCK_PROTOCOL, DESCRIBE_PROTOCOL, EVENTS_PROTOCOL, encodeFrame } from '../../src/codec/index.ts'
+import type { Message } from '../../src/codec/index.ts'
 import type { LimitsConfig } from '../../src/node/init.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
 import { outcome } from '../helpers/adversary.ts'
@@ -87,6 +88,58 @@ test('one peer gets at most maxStreamsPerPeer events streams; the slot comes bac
   await answered.catch(() => {})
 })
 
+/** Open `n` streams of `protocol` at once; each resolves with its outcome, or undefined if still open after `waitMs`. */
+async function openStreams (adversary: Libp2p, node: SpikewireNode, protocol: string, n: number) {
+  return await Promise.all(Array.from({ length: n }, async () => {
+    const s = await adversary.dialProtocol(multiaddr(node.multiaddrs[0]), protocol)
+    return { s, o: outcome(s, 30_000) }
+  }))
+}
+
+async function settled<T> (p: Promise<T>, waitMs: number): Promise<T | undefined> {
+  return await Promise.race([p, new Promise<undefined>(resolve => setTimeout(() => { resolve(undefined) }, waitMs))])
+}
+
+const closeCodes = (messages: Message[]): unknown[] => messages.flatMap(m => m.type === 'close' ? [m.code] : [])
+
+for (const [protocol, what, limit] of [
+  [DESCRIBE_PROTOCOL, 'describe', 'maxDescribeStreamsPerPeer'],
+  [CLOCK_PROTOCOL, 'clock', 'maxClockStreamsPerPeer']
+] as const) {
+  test(`one peer gets at most ${limit} ${what} streams: one more gets close{too-many-streams}, counted; the slot comes back; others are served`, async t => {
+    const node = await target(t, { [limit]: 2 })
+    const adversary = await hostile(t)
+    // Each stream sends a first byte (describe: the start of a frame, so the request is never complete) or a
+    // request (clock): the first two are served and stay open, waiting for more (until the describe timeout or
+    // the clock idle timeout); the others are refused.
+    const streams = await openStreams(adversary, node, protocol, 4)
+    for (const { s } of streams) s.send(what === 'describe' ? Uint8Array.of(2) : encodeFrame({ type: 'clock-request', id: 1, t1: 1 }))
+    await until(() => node.refusals[what] === 2, 20_000, `2 ${what} streams refused`)
+    const ended = await Promise.all(streams.map(async x => await settled(x.o, 1000)))
+    t.deepEqual(ended.flatMap(o => o === undefined ? [] : [closeCodes(o.messages)]), [['too-many-streams'], ['too-many-streams']])
+    t.is(ended.filter(o => o === undefined).length, 2, 'the first two are held')
+    t.is(node.stats().refusals[what], 2)
+
+    // Another peer is served meanwhile.
+    const other = await hostile(t)
+    const [served] = await openStreams(other, node, protocol, 1)
+    served.s.send(encodeFrame(what === 'describe' ? { type: 'describe-request' } : { type: 'clock-request', id: 1, t1: 1 }))
+    if (what === 'clock') void served.s.close().catch(() => {})
+    const answer = await served.o
+    t.is(answer.messages[0]?.type, what === 'describe' ? 'description' : 'clock-response')
+
+    // The first peer's slot comes back when one of its streams ends.
+    streams.find((_, i) => ended[i] === undefined)!.s.abort(new Error('done'))
+    await until(() => node.refusals[what] === 2, 20_000, 'the count unchanged')
+    const [again] = await openStreams(adversary, node, protocol, 1)
+    again.s.send(encodeFrame(what === 'describe' ? { type: 'describe-request' } : { type: 'clock-request', id: 1, t1: 1 }))
+    if (what === 'clock') void again.s.close().catch(() => {})
+    const r = await again.o
+    t.is(r.messages[0]?.type, what === 'describe' ? 'description' : 'clock-response')
+    t.is(node.refusals[what], 2)
+  })
+}
+
 test('sockets that never start the handshake: a few per address are held until the deadline, the rest refused at once; a newcomer gets in', async t => {
   const node = await target(t, { maxPendingPerAddress: 2, handshakeTimeoutMs: 1500 })
   const sockets = Array.from({ length: 6 }, () => rawSocket(tcpPort(node), '127.0.0.2'))
@@ -98,6 +151,20 @@ test('sockets that never start the handshake: a few per address are held until t
   t.true(lifetimes[3] < 1400, `refused sockets lived ${lifetimes.slice(0, 4).map(Math.round).join(', ')} ms`)
   t.true(lifetimes[4] >= 1400, `held sockets lived ${lifetimes.slice(4).map(Math.round).join(', ')} ms`)
   await until(() => node.stats().connections?.pending === 0, 20_000, 'no handshake left pending')
+})
+
+test('sockets that never start the handshake from ten addresses cannot take every handshake slot: a newcomer gets in', async t => {
+  // 10 addresses × 8 (maxPendingPerAddress) = 80 > libp2p's 64 handshakes in progress; the deadline is long, so
+  // without the share the newcomer would wait for it.
+  const node = await target(t, { handshakeTimeoutMs: 60_000 })
+  const sockets = Array.from({ length: 80 }, (_, i) => rawSocket(tcpPort(node), `127.0.0.${2 + i % 10}`))
+  t.teardown(() => { for (const s of sockets) s.socket.destroy() })
+  const handled = (): number => (node.stats().connections?.refusedShare ?? 0) + (node.stats().connections?.pending ?? 0)
+  await until(() => handled() === 80, 20_000, 'every socket held or refused')
+  const stats = node.stats().connections!
+  t.true(stats.pending <= 48, `${stats.pending} handshakes in progress: a quarter of the 64 slots stays free`)
+  t.is(stats.refusedPending, 0, 'no address reached its own limit')
+  await newcomerDescribes(t, node)
 })
 
 test('connections from one address are bounded; a newcomer from another address gets in', async t => {
@@ -134,13 +201,32 @@ test('an idle inbound connection is closed after idleConnectionMs; one with a st
   t.is(node.libp2p.getConnections().length, 1)
 })
 
-test('near maxConnections, idle connections past their grace make room for a newcomer', async t => {
+test('near maxConnections, an address gets no more than its fair share: the reserve stays free for a newcomer', async t => {
+  // 8 connections, 2 kept free: once 6 are used, an address holding sockets gets more only below its share.
   const node = await target(t, { maxConnections: 8 })
   const peers = await Promise.all(Array.from({ length: 8 }, async () => await hostile(t, { localAddress: '127.0.0.2' })))
-  for (const p of peers) await p.dial(multiaddr(node.multiaddrs[0]))
-  // Past the grace, the slot kept free is made by closing idle connections of the most crowded address.
-  await until(() => (node.stats().connections?.prunedPressure ?? 0) >= 1, 20_000, 'an idle connection to be pruned')
-  await until(() => node.libp2p.getConnections().length < 8, 20_000, 'the pruned connection to be gone')
+  let refused = 0
+  for (const p of peers) {
+    await p.dial(multiaddr(node.multiaddrs[0]), { signal: AbortSignal.timeout(20_000) }).catch(() => { refused++ })
+  }
+  await until(() => node.stats().connections?.refusedShare === 2, 20_000, '2 sockets refused for the share')
+  t.is(refused, 2)
+  t.is(node.stats().connections?.inbound, 6)
+  await newcomerDescribes(t, node)
+})
+
+test('near maxConnections, idle connections of the most crowded address past their grace make room', async t => {
+  const node = await target(t, { maxConnections: 8 })
+  const crowd = await Promise.all(Array.from({ length: 6 }, async () => await hostile(t, { localAddress: '127.0.0.2' })))
+  for (const p of crowd) await p.dial(multiaddr(node.multiaddrs[0]), { signal: AbortSignal.timeout(20_000) })
+  // A second address is below its share (6 slots / 2 addresses): it gets in, and the node is over its reserve.
+  const others = await Promise.all(Array.from({ length: 2 }, async () => await hostile(t, { localAddress: '127.0.0.3' })))
+  for (const p of others) await p.dial(multiaddr(node.multiaddrs[0]), { signal: AbortSignal.timeout(20_000) })
+  await until(() => (node.stats().connections?.prunedPressure ?? 0) >= 2, 20_000, 'two idle connections to be pruned')
+  await until(() => node.libp2p.getConnections().length <= 6, 20_000, 'the pruned connections to be gone')
+  const from = (ip: string): number => node.libp2p.getConnections().filter(c => c.remoteAddr.toString().startsWith(`/ip4/${ip}/`)).length
+  t.is(from('127.0.0.2'), 4)
+  t.is(from('127.0.0.3'), 2)
   await newcomerDescribes(t, node)
 })
 

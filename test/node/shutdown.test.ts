@@ -98,3 +98,62 @@ test('stopping a node still ends the streams peers opened to it with close{shutd
     t.is(close?.type === 'close' ? close.code : undefined, 'shutdown', `${['subscribe', 'push'][i]}: ${JSON.stringify(o)}`)
   }
 })
+
+test('on stop a subscriber first gets every event numbered for it, then close{shutdown}: no gap (§9.2.10)', async t => {
+  const node = await startNode(t, { name: 'pub', ports: [{ name: 'spikes', direction: 'out', channels: 8 }] }, quiet)
+  const adversary = await startAdversary(t)
+  const stream = await dialRaw(adversary, node.multiaddrs[0], EVENTS_PROTOCOL)
+  const r = outcome(stream, 30_000)
+  stream.send(encodeFrame({ type: 'open', mode: 'subscribe', port: 'spikes' }))
+  const port = node.outPort('spikes')
+  await until(() => port.stats.streams === 1, 20_000, 'the subscriber attached')
+  // The subscriber stops reading: its receive window fills and the publisher queues the rest.
+  stream.pause()
+  const n = 150_000
+  const t0 = Math.round(node.clock.nowUs())
+  const channels = Uint32Array.from({ length: n }, (_, i) => i % 8)
+  const times = Float64Array.from({ length: n }, (_, i) => t0 + Math.floor(i / 100))
+  t.is(port.emitColumns(channels, times, undefined, n), n)
+  port.flush()
+  const sender = [...port.senders][0]
+  await until(() => sender.stats.queuedEvents > 0, 20_000, 'events queued for the subscriber')
+  const stopped = node.stop()
+  await new Promise(resolve => setTimeout(resolve, 100))
+  stream.resume()
+  const o = await r
+  await stopped
+  const batches = o.messages.flatMap(m => m.type === 'batch' ? [m] : [])
+  let next = 0
+  for (const b of batches) {
+    t.is(b.seq, next, 'batches follow each other with no gap')
+    next = b.seq + b.count
+  }
+  t.is(next, n, 'every event numbered before the close arrived')
+  t.false(o.messages.some(m => m.type === 'loss'))
+  const last = o.messages[o.messages.length - 1]
+  t.is(last.type === 'close' ? last.code : last.type, 'shutdown')
+  t.is(sender.stats.undelivered, 0)
+})
+
+test('on stop a subscriber that does not read is reset once the flush deadline passes; what it did not get is counted', async t => {
+  const node = await startNode(t, { name: 'pub', ports: [{ name: 'spikes', direction: 'out', channels: 8 }] }, quiet)
+  const adversary = await startAdversary(t)
+  const stream = await dialRaw(adversary, node.multiaddrs[0], EVENTS_PROTOCOL)
+  const r = outcome(stream, 30_000)
+  stream.send(encodeFrame({ type: 'open', mode: 'subscribe', port: 'spikes' }))
+  const port = node.outPort('spikes')
+  await until(() => port.stats.streams === 1, 20_000, 'the subscriber attached')
+  stream.pause()
+  const n = 150_000
+  const t0 = Math.round(node.clock.nowUs())
+  port.emitColumns(Uint32Array.from({ length: n }, (_, i) => i % 8), Float64Array.from({ length: n }, (_, i) => t0 + Math.floor(i / 100)), undefined, n)
+  port.flush()
+  const sender = [...port.senders][0]
+  await until(() => sender.stats.queuedEvents > 0, 20_000, 'events queued for the subscriber')
+  const queued = sender.stats.queuedEvents
+  await node.stop()
+  t.is(sender.stats.undelivered, queued, 'the queue it never took is counted as undelivered')
+  t.false(sender.open)
+  stream.resume()
+  t.is((await r).end, 'reset')
+})

@@ -104,23 +104,43 @@ test('the queue is bounded in bytes: a full byte bound pauses the sources like a
   t.is(inbox.stats.queuedBytes, 4 * batchBytes(bigDelivery(0, 100).batch))
 })
 
-test('drop policy: unread, a full inbox drops its oldest batches, counts them, and never pauses a source', async t => {
+test('drop policy: unread, a full inbox drops the arriving batches, counts them, and never pauses a source', async t => {
   const inbox = new Inbox({ capacity: 4, whenUnread: 'drop' })
   const a = new Source()
   inbox.addSource(a)
-  for (let i = 0; i < 10; i++) inbox.push(bigDelivery(i, 3))
+  t.false(inbox.dropsNext, 'empty: the next batch is kept')
+  for (let i = 0; i < 4; i++) inbox.push(bigDelivery(i, 3))
+  t.true(inbox.dropsNext, 'full and unread: the next batch will be dropped (its receiver may decode it into reused buffers)')
+  for (let i = 4; i < 10; i++) inbox.push(bigDelivery(i, 3))
   t.deepEqual(a.calls, [], 'nobody reads: the pushers are not paused')
-  t.like(inbox.stats, { queued: 3, droppedBatches: 7, droppedEvents: 21, paused: false })
-  // A reader that comes later gets the newest batches, then everything pushed from then on.
+  t.like(inbox.stats, { queued: 4, droppedBatches: 6, droppedEvents: 18, paused: false })
+  // A reader that comes later gets what is queued, then everything pushed from then on.
   const it = inbox[Symbol.asyncIterator]()
   const got: number[] = []
-  for (let k = 0; k < 3; k++) got.push((await it.next()).value.batch.seq)
-  t.deepEqual(got, [7, 8, 9])
+  for (let k = 0; k < 4; k++) got.push((await it.next()).value.batch.seq)
+  t.deepEqual(got, [0, 1, 2, 3])
+  t.false(inbox.dropsNext, 'read: nothing is dropped')
   const next = it.next()
   inbox.push(bigDelivery(10, 3))
   t.is((await next).value.batch.seq, 10)
-  t.is(inbox.stats.droppedBatches, 7, 'nothing dropped while read')
+  t.is(inbox.stats.droppedBatches, 6, 'nothing dropped while read')
   await it.return?.(undefined)
+})
+
+test('drop policy: unread, a batch that does not fit the byte bound is dropped, and so are the next ones until a read', async t => {
+  const one = batchBytes(bigDelivery(0, 100).batch)
+  const inbox = new Inbox({ capacity: 100, maxBytes: Math.floor(2.5 * one), whenUnread: 'drop' })
+  for (let i = 0; i < 3; i++) inbox.push(bigDelivery(i, 100))
+  t.like(inbox.stats, { queued: 2, queuedBytes: 2 * one, droppedBatches: 1 })
+  t.true(inbox.dropsNext)
+  inbox.push(bigDelivery(3, 1))
+  t.like(inbox.stats, { queued: 2, droppedBatches: 2 }, 'a small batch that would fit is dropped too: the receiver was told it would be')
+  const it = inbox[Symbol.asyncIterator]()
+  t.is((await it.next()).value.batch.seq, 0)
+  await it.return?.(undefined)
+  t.false(inbox.dropsNext, 'room again after a read')
+  inbox.push(bigDelivery(4, 100))
+  t.like(inbox.stats, { queued: 2, droppedBatches: 2 })
 })
 
 test('drop policy: a reader that falls behind pauses the sources; when it stops reading they resume and the excess is dropped', async t => {
@@ -137,10 +157,10 @@ test('drop policy: a reader that falls behind pauses the sources; when it stops 
   t.is(inbox.stats.queued, 6)
   await it.return?.(undefined)
   t.deepEqual(a.calls, ['pause', 'resume'], 'the reader left: the sources are never left paused')
-  t.like(inbox.stats, { queued: 3, droppedBatches: 3, paused: false })
+  t.like(inbox.stats, { queued: 4, droppedBatches: 2, paused: false }, 'the newest batches within the bounds are kept')
   inbox.push(bigDelivery(7, 1))
   t.deepEqual(a.calls, ['pause', 'resume'])
-  t.is(inbox.stats.queued, 3)
+  t.like(inbox.stats, { queued: 4, droppedBatches: 3 }, 'unread and full: the arriving batch is dropped')
 })
 
 test('watermarks reach watermark listeners', t => {

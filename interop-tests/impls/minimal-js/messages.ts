@@ -22,6 +22,11 @@ function isU53 (v: CborValue | undefined): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_U53
 }
 
+/** An unsigned integer of any size (§7.3): a key above 2^53 − 1 arrives as a bigint and is an unknown key. */
+function isUint (v: CborValue | undefined): boolean {
+  return (typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n)
+}
+
 const bytesOf = (s: string): number => new TextEncoder().encode(s).length
 
 /** Field readers: each returns the value or throws invalid-message naming the field. */
@@ -32,7 +37,7 @@ class Fields {
   constructor (map: CborMap, what: string) {
     this.map = map
     this.what = what
-    for (const [k] of map.entries) if (typeof k !== 'number' || !Number.isInteger(k) || k < 0) invalid(`${what}: a key that is not an unsigned integer`)
+    for (const [k] of map.entries) if (!isUint(k)) invalid(`${what}: a key that is not an unsigned integer`)
   }
 
   has (key: number): boolean {
@@ -124,8 +129,8 @@ export function decodeMessage (body: Uint8Array): Msg {
   const item = decodeItem(body)
   if (!(item instanceof CborMap)) invalid('a message must be a map')
   const t = item.get(0)
-  if (!isU53(t)) invalid('key 0 (type) missing or not an unsigned integer')
-  const type = TYPES[t]
+  if (!isUint(t)) invalid('key 0 (type) missing or not an unsigned integer')
+  const type = typeof t === 'number' ? TYPES[t] : undefined
   if (type === undefined || type === '') throw new WireError('unknown-message-type', `message type ${t}`)
   const f = new Fields(item, type)
   switch (type) {

@@ -96,6 +96,21 @@ export function enc (value: unknown): Uint8Array {
   return encode(value, rfc8949EncodeOptions)
 }
 
+/**
+ * Deterministic CBOR of a decoded value whose maps may have keys of any type. cborg's encoder sorts the keys
+ * of a map only when they are scalars, so maps (and the arrays that hold them) are assembled here, each map's
+ * entries in the bytewise order of their encoded keys (RFC 8949 §4.2.1); every other item is encoded by cborg.
+ */
+export function encAnyKeys (value: unknown): Uint8Array {
+  if (value instanceof Map) {
+    const entries = [...value].map(([k, v]) => [encAnyKeys(k), encAnyKeys(v)])
+    entries.sort(([a], [b]) => Buffer.compare(a, b))
+    return concat([fromHex(head(5, value.size)), ...entries.flat()])
+  }
+  if (Array.isArray(value)) return concat([fromHex(head(4, value.length)), ...value.map(encAnyKeys)])
+  return enc(value)
+}
+
 /** Deterministic CBOR of a value, as hex. */
 export function ench (value: unknown): string {
   return toHex(enc(value))

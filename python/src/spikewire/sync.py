@@ -97,6 +97,16 @@ class SyncNode:
         scope_box: list[trio.CancelScope] = []
         started = threading.Event()
 
+        async def put(item: Any) -> None:
+            # Never block the event loop: while the caller is behind, wait in small steps (cancellable, so
+            # that breaking out of the loop or closing the node is never held up by a full queue).
+            while True:
+                try:
+                    q.put_nowait(item)
+                    return
+                except queue.Full:
+                    await trio.sleep(0.002)
+
         async def pump() -> None:
             with trio.CancelScope() as scope:
                 scope_box.append(scope)
@@ -107,16 +117,13 @@ class SyncNode:
                         sub = await sub
                     async with sub:
                         async for batch in sub:
-                            try:
-                                q.put_nowait(batch)
-                            except queue.Full:
-                                await trio.to_thread.run_sync(q.put, batch)
-                except BaseException as err:  # handed to the consumer, raised there
-                    if not isinstance(err, trio.Cancelled):
-                        q.put(err)
-                        return
+                            await put(batch)
+                except trio.Cancelled:
                     raise
-            q.put(_END)
+                except BaseException as err:  # handed to the consumer, raised there
+                    await put(err)
+                    return
+                await put(_END)
 
         def start() -> None:
             node.nursery.start_soon(pump)

@@ -7,7 +7,9 @@ import type { Libp2p } from '@libp2p/interface'
 import type { Clock } from '../../base/clock.ts'
 import type { Startable } from '../../base/service.ts'
 import { CLOCK_PROTOCOL } from '../../codec/index.ts'
+import type { ErrorCodeName } from '../../codec/index.ts'
 import { DEFAULTS, LIMITS } from '../../wire/defaults.ts'
+import { refuseStream } from '../../wire/peer-streams.ts'
 import { parseTarget } from '../../wire/target.ts'
 import type { Target } from '../../wire/target.ts'
 import { handleClockStream, newClockServerStats } from './clock-server.ts'
@@ -22,6 +24,8 @@ import { InvalidArgumentError } from '../../base/errors.ts'
 export interface ClockServiceComponents {
   libp2p: Libp2p
   clock: Clock
+  /** A stream was refused (for the node's counts and its 'refused' event). */
+  onRefused?: (peer: string, code: ErrorCodeName, reason: string) => void
 }
 
 export interface ClockServiceInit {
@@ -30,6 +34,8 @@ export interface ClockServiceInit {
   /** Per peer: mapping slew and latency bounds. */
   time?: PeerTimeInit
   maxInboundStreams?: number
+  /** Clock streams one peer may hold at once, all connections together (spec §11.4). */
+  maxStreamsPerPeer?: number
   /** Serving: idle and stall deadlines, requests waiting per stream (defaults: LIMITS, DEFAULTS). */
   server?: Partial<ClockServerLimits>
   /** Serving: answers per second per peer, and the burst a peer may send at once. */
@@ -66,9 +72,16 @@ export class ClockService implements Startable {
       stallMs: i.server?.stallMs ?? LIMITS.slowConsumerMs.default,
       maxPending: i.server?.maxPending ?? DEFAULTS.clockPendingRequests
     }
+    const perPeer = i.maxStreamsPerPeer ?? LIMITS.maxClockStreamsPerPeer.default
     await this.#components.libp2p.handle(CLOCK_PROTOCOL, (stream, connection) => {
       const peer = connection.remotePeer.toString()
       const entry = this.#bucketOf(peer)
+      if (entry.streams >= perPeer) {
+        const reason = `this peer holds ${perPeer} clock streams already`
+        this.#components.onRefused?.(peer, 'too-many-streams', reason)
+        refuseStream(stream, 'too-many-streams', reason, limits.stallMs)
+        return
+      }
       entry.streams++
       handleClockStream(stream, {
         clock: this.#components.clock,

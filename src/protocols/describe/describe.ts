@@ -9,9 +9,15 @@ import { request } from '../../wire/dial.ts'
 import { FramedStream } from '../../wire/framed.ts'
 import type { Target } from '../../wire/target.ts'
 
-/** Serve one describe stream with the node's current description. */
-export function handleDescribeStream (stream: Stream, describe: () => Description, timeoutMs = DESCRIBE_TIMEOUT_MS): void {
-  const framed = new FramedStream(stream, { maxFrameBytes: 4096, onClose: () => { clearTimeout(timer) } })
+/** Serve one describe stream with the node's current description; `onClose` when the stream is gone. */
+export function handleDescribeStream (stream: Stream, describe: () => Description, timeoutMs = DESCRIBE_TIMEOUT_MS, onClose?: () => void): void {
+  const framed = new FramedStream(stream, {
+    maxFrameBytes: 4096,
+    onClose: () => {
+      clearTimeout(timer)
+      onClose?.()
+    }
+  })
   const timer = setTimeout(() => { framed.fail(new StreamError('timeout', 'no describe-request in time')) }, timeoutMs)
   timer.unref?.()
   framed.onMessage = (msg: Message) => {

@@ -5,8 +5,9 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Startable } from '../../base/service.ts'
 import { DESCRIBE_PROTOCOL } from '../../codec/index.ts'
-import type { Description } from '../../codec/index.ts'
-import { DEFAULTS } from '../../wire/defaults.ts'
+import type { Description, ErrorCodeName } from '../../codec/index.ts'
+import { DEFAULTS, LIMITS } from '../../wire/defaults.ts'
+import { PeerStreams, refuseStream } from '../../wire/peer-streams.ts'
 import type { Target } from '../../wire/target.ts'
 import { describeRemote, handleDescribeStream } from './describe.ts'
 
@@ -14,10 +15,14 @@ export interface DescribeServiceComponents {
   libp2p: Libp2p
   /** The node's description as it is now. */
   description: () => Description
+  /** A stream was refused (for the node's counts and its 'refused' event). */
+  onRefused?: (peer: string, code: ErrorCodeName, reason: string) => void
 }
 
 export interface DescribeServiceInit {
   maxInboundStreams?: number
+  /** Describe streams one peer may hold at once, all connections together (spec §11.4). */
+  maxStreamsPerPeer?: number
   timeoutMs?: number
 }
 
@@ -33,7 +38,18 @@ export class DescribeService implements Startable {
   async start (): Promise<void> {
     const max = this.#init.maxInboundStreams ?? DEFAULTS.maxInboundStreams.describe
     const timeoutMs = this.#init.timeoutMs ?? DEFAULTS.describeTimeoutMs
-    await this.#components.libp2p.handle(DESCRIBE_PROTOCOL, (stream) => { handleDescribeStream(stream, this.#components.description, timeoutMs) }, {
+    const peers = new PeerStreams(this.#init.maxStreamsPerPeer ?? LIMITS.maxDescribeStreamsPerPeer.default)
+    await this.#components.libp2p.handle(DESCRIBE_PROTOCOL, (stream, connection) => {
+      const peer = connection.remotePeer.toString()
+      const release = peers.take(peer)
+      if (release === undefined) {
+        const reason = `this peer holds ${peers.max} describe streams already`
+        this.#components.onRefused?.(peer, 'too-many-streams', reason)
+        refuseStream(stream, 'too-many-streams', reason, timeoutMs)
+        return
+      }
+      handleDescribeStream(stream, this.#components.description, timeoutMs, release)
+    }, {
       maxInboundStreams: max, maxOutboundStreams: max
     })
   }

@@ -16,7 +16,7 @@ import type { OutPort } from '../../ports/out-port.ts'
 import { FramedStream } from '../../wire/framed.ts'
 import { EventReceiver } from '../../wire/receiver.ts'
 import { EventSender } from '../../wire/sender.ts'
-import type { PeerStreams } from './peer-streams.ts'
+import type { PeerStreams } from '../../wire/peer-streams.ts'
 
 const log = logger('spikewire:events-server')
 
@@ -34,8 +34,12 @@ export interface EventsServerContext {
   /** Bytes a subscriber's sender queues while congested (LIMITS.queueBytes). */
   queueBytes?: number
   slowConsumerMs: number
+  /** The first sequence number of the streams this node sends (tests only; default 0). */
+  firstSeq?: number
   outPorts: ReadonlyMap<string, OutPortEntry>
   inPorts: ReadonlyMap<string, InPort>
+  /** How long a subscriber's queue may take to leave before its close{shutdown}, ms (DEFAULTS.stopFlushMs). */
+  stopFlushMs: number
   /** Register an active stream so the node can close it on stop; returns the unregister function. */
   track: (closer: (code: ErrorCodeName) => Promise<void>) => () => void
   /** A peer started pushing into an in port (the node starts clock sync with it). */
@@ -46,7 +50,9 @@ export interface EventsServerContext {
 
 export function handleEventsStream (ctx: EventsServerContext, stream: Stream, connection: Connection): void {
   const peer = connection.remotePeer.toString()
-  let decodeOptions: DecodeOptions = { maxEvents: ctx.maxEvents }
+  const opening: DecodeOptions = { maxEvents: ctx.maxEvents }
+  /** The options for the next message: the opening ones, then the receiver's (read for each message) for a push. */
+  let decodeOptions = (): DecodeOptions => opening
   let untrack: (() => void) | undefined
   let onClose: (() => void) | undefined
   /**
@@ -57,7 +63,7 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
   let releasePeerSlot: (() => void) | undefined
   const framed = new FramedStream(stream, {
     maxFrameBytes: ctx.maxFrameBytes,
-    decodeOptions: () => decodeOptions,
+    decodeOptions: () => decodeOptions(),
     // A peer that ends its write side without a close has failed the stream (spec §9.2.10): the stream is
     // reset and nothing more is sent to it; onClose below then detaches its sender or receiver.
     closeRequired: true,
@@ -87,14 +93,6 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
     void framed.stream.close().catch(err => { framed.abort(err) })
   }
 
-  /** Take one of the peer's events stream slots (spec §11.4); false, and the open refused, when it has none left. */
-  const takePeerSlot = (open: Open): boolean => {
-    releasePeerSlot = ctx.peerStreams.take(peer)
-    if (releasePeerSlot !== undefined) return true
-    refuse(open, 'too-many-streams', `this peer holds ${ctx.peerStreams.max} events streams already`)
-    return false
-  }
-
   framed.onMessage = (msg: Message) => {
     if (msg.type === 'close') {
       // §9.2.3: the opener gave up before our answer. The stream has ended: no answer, no close of ours.
@@ -110,24 +108,34 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
     }
     const out = ctx.outPorts.get(msg.port)
     const inp = ctx.inPorts.get(msg.port)
-    if (out === undefined && inp === undefined) return refuse(msg, 'unknown-port', `no port named ${msg.port}`)
-    if (msg.mode === 'subscribe' && out === undefined) return refuse(msg, 'wrong-direction', `${msg.port} is an in port: push to it`)
-    if (msg.mode === 'push' && inp === undefined) return refuse(msg, 'wrong-direction', `${msg.port} is an out port: subscribe to it`)
+    // The checks of spec §9.2.2, in its order; the first that fails gives the reject's code.
+    const refusal = check(msg, out, inp)
+    if (refusal !== undefined) return refuse(msg, refusal[0], refusal[1])
+    releasePeerSlot = ctx.peerStreams.take(peer)
+    if (out !== undefined) serveSubscriber(msg, out.port)
+    else servePusher(msg, inp!)
+  }
+
+  /** The first check of spec §9.2.2 that the open fails, with its code and a reason; undefined to accept. */
+  function check (msg: Open, out: OutPortEntry | undefined, inp: InPort | undefined): [ErrorCodeName, string] | undefined {
+    // 1. too-many-streams: per peer (all ports together, §11.4) and per port.
+    if (ctx.peerStreams.count(peer) >= ctx.peerStreams.max) return ['too-many-streams', `this peer holds ${ctx.peerStreams.max} events streams already`]
+    if (msg.mode === 'subscribe' && out !== undefined && out.port.senders.size >= ctx.maxStreamsPerPort) return ['too-many-streams', 'the port has too many subscribers']
+    if (msg.mode === 'push' && inp !== undefined && inp.stats.streams >= ctx.maxStreamsPerPort) return ['too-many-streams', 'the port has too many pushers']
+    // 2. unknown-port, 3. wrong-direction.
+    if (out === undefined && inp === undefined) return ['unknown-port', `no port named ${msg.port}`]
+    if (msg.mode === 'subscribe' && out === undefined) return ['wrong-direction', `${msg.port} is an in port: push to it`]
+    if (msg.mode === 'push' && inp === undefined) return ['wrong-direction', `${msg.port} is an out port: subscribe to it`]
+    // 4. unauthorized.
+    if (out !== undefined && !isAllowed(out.subscribe, peer, true)) return ['unauthorized', 'not allowed to subscribe to this port']
+    if (inp !== undefined && !isAllowed(inp.push, peer, false)) return ['unauthorized', 'not allowed to push into this port']
+    // 5. channel-out-of-range.
     const channels = (out?.port ?? inp)!.channels
-    if (msg.channels !== undefined && msg.channels[msg.channels.length - 1] >= channels) {
-      return refuse(msg, 'channel-out-of-range', `the port has ${channels} channels`)
-    }
-    if (out !== undefined) {
-      if (!isAllowed(out.subscribe, peer, true)) return refuse(msg, 'unauthorized', 'not allowed to subscribe to this port')
-      if (out.port.senders.size >= ctx.maxStreamsPerPort) return refuse(msg, 'too-many-streams', 'the port has too many subscribers')
-      if (!takePeerSlot(msg)) return
-      serveSubscriber(msg, out.port)
-    } else {
-      if (!isAllowed(inp!.push, peer, false)) return refuse(msg, 'unauthorized', 'not allowed to push into this port')
-      if (inp!.stats.streams >= ctx.maxStreamsPerPort) return refuse(msg, 'too-many-streams', 'the port has too many pushers')
-      if (!takePeerSlot(msg)) return
-      servePusher(msg, inp!)
-    }
+    if (msg.channels !== undefined && msg.channels[msg.channels.length - 1] >= channels) return ['channel-out-of-range', `the port has ${channels} channels`]
+    // 6. unsupported: this node delivers pushed events as they arrive and schedules nothing, so it cannot
+    // apply a delay (§9.2.8: such an acceptor SHOULD reject an open that carries one).
+    if (msg.mode === 'push' && msg.delay !== undefined) return ['unsupported', 'this node delivers pushed events as they arrive: it cannot apply a delay']
+    return undefined
   }
 
   function serveSubscriber (open: Open, port: OutPort): void {
@@ -139,17 +147,16 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       filter: open.channels,
       queueEvents: ctx.queueEvents,
       queueBytes: ctx.queueBytes,
-      slowConsumerMs: ctx.slowConsumerMs
+      slowConsumerMs: ctx.slowConsumerMs,
+      firstSeq: ctx.firstSeq
     })
     const detach = port.attach(sender)
     onClose = () => { detach(); sender.ended() }
     untrack = ctx.track(async (code) => {
+      // Nothing more is numbered for this stream; what is numbered and queued leaves before the close
+      // (spec §9.2.10), bounded in time: a subscriber that does not read is reset.
       detach()
-      if (code === 'normal') await sender.close()
-      else {
-        await framed.close(code)
-        sender.ended()
-      }
+      await sender.close({ code, signal: AbortSignal.timeout(ctx.stopFlushMs) })
       await gone.promise
     })
     framed.onMessage = (m: Message) => {
@@ -170,10 +177,11 @@ export function handleEventsStream (ctx: EventsServerContext, stream: Stream, co
       filter: open.channels,
       maxEvents: ctx.maxEvents,
       onBatch: batch => { port.inbox.push({ peer, port: source, to: port.name, batch }) },
-      onWatermark: time => { port.inbox.watermark({ peer, port: source, time }) }
+      onWatermark: time => { port.inbox.watermark({ peer, port: source, time }) },
+      discards: () => port.inbox.dropsNext
     })
     const detach = port.attach(receiver)
-    decodeOptions = receiver.decodeOptions
+    decodeOptions = () => receiver.decodeOptions
     const removeSource = port.inbox.addSource(framed)
     onClose = () => {
       detach()

@@ -10,6 +10,7 @@ import type { Libp2p } from '@libp2p/interface'
 import { MIN_MAX_EVENTS, RemoteCloseError, StreamError, remoteCloseError } from '../../codec/index.ts'
 import type { Open } from '../../codec/index.ts'
 import type { OutPort } from '../../ports/out-port.ts'
+import { DEFAULTS } from '../../wire/defaults.ts'
 import { ReconnectingLink } from '../../wire/link.ts'
 import type { LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
 import { isPermanentRefusal, openEventsStream } from './events-client.ts'
@@ -29,6 +30,8 @@ export interface PushOptions {
   slowConsumerMs?: number
   maxFrameBytes?: number
   signal?: AbortSignal
+  /** The first sequence number of each stream (tests of the 2^53 − 1 bound; default 0, spec §9.2.4). */
+  firstSeq?: number
 }
 
 /** The sender counts a push link sums over its streams (the queue is the current stream's). */
@@ -133,7 +136,8 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
       filter: open.channels,
       queueEvents: options.queueEvents,
       queueBytes: options.queueBytes,
-      slowConsumerMs: options.slowConsumerMs
+      slowConsumerMs: options.slowConsumerMs,
+      firstSeq: options.firstSeq
     })
     sender = s
     this.#sender = s
@@ -150,8 +154,9 @@ export class PushLink extends ReconnectingLink<PushLinkEvents> {
     return {
       ended: ended.promise,
       close: async code => {
+        // What is numbered and queued leaves before the close; on shutdown within DEFAULTS.stopFlushMs.
         attached.detach?.()
-        await s.close({ code })
+        await s.close({ code, signal: code === 'shutdown' ? AbortSignal.timeout(DEFAULTS.stopFlushMs) : undefined })
       }
     }
   }

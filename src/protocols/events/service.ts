@@ -15,7 +15,7 @@ import { DEFAULTS, LIMITS } from '../../wire/defaults.ts'
 import type { Target } from '../../wire/target.ts'
 import type { ClockService } from '../clock/service.ts'
 import { handleEventsStream } from './events-server.ts'
-import { PeerStreams } from './peer-streams.ts'
+import { PeerStreams } from '../../wire/peer-streams.ts'
 import type { EventsServerContext } from './events-server.ts'
 import { PushLink } from './push-link.ts'
 import type { PushOptions } from './push-link.ts'
@@ -44,6 +44,8 @@ export interface EventsServiceInit {
   queueBytes?: number
   slowConsumerMs?: number
   maxInboundStreams?: number
+  /** The first sequence number of every events stream this node sends (tests of the 2^53 − 1 bound; default 0). */
+  firstSeq?: number
 }
 
 /** Latency stream names in a peer's PeerTime: what a subscription or an in port receives from that peer. */
@@ -82,6 +84,8 @@ export class EventsService implements Startable {
       queueEvents: i.queueEvents ?? LIMITS.queueEvents.default,
       queueBytes: i.queueBytes ?? LIMITS.queueBytes.default,
       slowConsumerMs: i.slowConsumerMs ?? LIMITS.slowConsumerMs.default,
+      firstSeq: i.firstSeq,
+      stopFlushMs: DEFAULTS.stopFlushMs,
       outPorts: this.#c.ports.outPorts,
       inPorts: this.#c.ports.inPorts,
       onPusher: peer => { if (this.#c.time.syncing) this.#c.time.peer(peer) },
@@ -135,6 +139,7 @@ export class EventsService implements Startable {
       queueBytes: this.#init.queueBytes,
       slowConsumerMs: this.#init.slowConsumerMs,
       maxFrameBytes: this.#init.maxFrameBytes,
+      firstSeq: this.#init.firstSeq,
       ...options
     })
     this.#links.add(l)

@@ -4,7 +4,9 @@
  *   a close that crossed its reject is ignored;
  * - §9.2.2: an opener treats close{code} instead of an answer like reject{code}, and does not retry an open
  *   refused as invalid-message;
- * - §8.5: a reject with code 0 is invalid-message.
+ * - §8.5: a reject with code 0 is invalid-message;
+ * - §9.2.8: a push open with a delay is refused with unsupported (this node cannot schedule deliveries);
+ * - §9.2.2: the acceptor's checks run in the spec's order, the first that fails gives the code.
  */
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
@@ -139,4 +141,68 @@ test('a reject with code 0 fails the open with invalid-message, and the opener s
   t.is((err as SpikewireError).code, 'invalid-message')
   await until(() => s.streams[0]?.some(m => m.type === 'close') === true, 20_000, 'the opener\'s close')
   t.like(s.streams[0].find(m => m.type === 'close'), { type: 'close', code: 'invalid-message' })
+})
+
+/** The node's first answer to each of `opens`, one raw stream each (from one adversary peer). */
+async function answers (t: ExecutionContext, node: { multiaddrs: string[] }, opens: Message[]): Promise<Message[]> {
+  const adversary = await startAdversary(t)
+  return await Promise.all(opens.map(async open => {
+    const stream = await dialRaw(adversary, node.multiaddrs[0], EVENTS_PROTOCOL)
+    const decoder = new FrameDecoder()
+    const first = new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error('no answer in time')) }, 20_000)
+      stream.addEventListener('message', evt => {
+        const [body] = decoder.push(evt.data)
+        if (body === undefined) return
+        clearTimeout(timer)
+        resolve(decodeMessage(body))
+      })
+    })
+    stream.send(encodeFrame(open))
+    const answer = await first
+    stream.abort(new Error('done'))
+    return answer
+  }))
+}
+
+const stimPorts = [
+  { name: 'stim', direction: 'in' as const, channels: 4, push: '*' as const },
+  { name: 'closed', direction: 'in' as const, channels: 4 }
+]
+
+test('a push open with a delay is refused with unsupported: the node delivers pushed events as they arrive (§9.2.8)', async t => {
+  const node = await startNode(t, { name: 'acceptor', ports: stimPorts }, { clockSync: false })
+  const [withDelay, zero, without] = await answers(t, node, [
+    { type: 'open', mode: 'push', port: 'stim', delay: 20_000 },
+    { type: 'open', mode: 'push', port: 'stim', delay: 0 },
+    { type: 'open', mode: 'push', port: 'stim' }
+  ])
+  t.like(withDelay, { type: 'reject', code: 'unsupported' })
+  t.like(zero, { type: 'reject', code: 'unsupported' }, 'a delay of 0 is a delay too: delivery at the mapped time')
+  t.like(without, { type: 'accept', port: 'stim' })
+  t.is(node.stats().refusals.opens, 2)
+})
+
+test('a push link that asks for a delay is refused with unsupported and does not retry', async t => {
+  const rx = await startNode(t, { name: 'rx', ports: stimPorts }, { clockSync: false })
+  const tx = await startNode(t, { name: 'tx', ports: [{ name: 'drive', direction: 'out', channels: 4 }] }, { clockSync: false })
+  const link = tx.push('drive', rx.multiaddrs[0], 'stim', { delay: 20_000, reconnect: { initialDelayMs: 20, maxAttempts: 5 } })
+  await t.throwsAsync(link.ready())
+  await link.done()
+  t.true(link.error instanceof RejectedError, String(link.error))
+  t.is((link.error as SpikewireError).code, 'unsupported')
+  t.is(rx.stats().refusals.opens, 1, 'one open, no retry')
+})
+
+test('the acceptor checks in the order of §9.2.2: the first that fails gives the code', async t => {
+  const node = await startNode(t, { name: 'acceptor', ports: stimPorts }, { clockSync: false })
+  const got = await answers(t, node, [
+    // unauthorized (4) before channel-out-of-range (5) and unsupported (6)
+    { type: 'open', mode: 'push', port: 'closed', channels: [9], delay: 5 },
+    // channel-out-of-range (5) before unsupported (6)
+    { type: 'open', mode: 'push', port: 'stim', channels: [9], delay: 5 },
+    // wrong-direction (3) before unauthorized (4)
+    { type: 'open', mode: 'subscribe', port: 'closed' }
+  ])
+  t.deepEqual(got.map(m => m.type === 'reject' ? m.code : m.type), ['unauthorized', 'channel-out-of-range', 'wrong-direction'])
 })

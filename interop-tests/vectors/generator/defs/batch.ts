@@ -144,5 +144,13 @@ export const batch: VectorDef[] = [
       'a field rule (§7.5 step 4) and comes before too-many-events (step 6): invalid-message.',
       'invalid-message', raw({ seq: MAX - 99, count: 4097, ch: '00'.repeat(4097), dt: '00'.repeat(4097) })),
     alsoBreaks: ['too-many-events']
-  }
+  },
+  fail('batch-fail-31', 'dt column cut off after count valid varints',
+    'count 2 and dt = 00 00 ab: two valid deltas, then a varint cut off by the end of the byte string. The whole ' +
+    'column is decoded before its number of varints is compared with count (§8.6 step 4): invalid-varint, not ' +
+    'column-mismatch.', 'invalid-varint', raw({ base: 1, count: 2, ch: '0102', dt: '0000ab' })),
+  fail('batch-fail-32', 'ch column with a non-minimal varint after count valid ones',
+    'count 2 and ch = 01 02 80 00: two valid channel ids, then 0 written in two bytes. A decoder that stops ' +
+    'after count varints and reports the extra bytes as column-mismatch misses the invalid varint (§8.6 step 3).',
+  'invalid-varint', raw({ count: 2, ch: '01028000', dt: '0000' }))
 ]

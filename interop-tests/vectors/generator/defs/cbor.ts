@@ -3,6 +3,8 @@ import { T0 } from '../dsl.ts'
 import type { VectorDef } from '../types.ts'
 
 const WM = { type: 'watermark', seq: 0, time: T0 }
+/** A watermark with a one-byte time, so hand-written bytes stay short: {0: 7, 1: 0, 2: 5}. */
+const WM5 = { type: 'watermark', seq: 0, time: 5 }
 const wmTime = ench(T0)
 
 /** A description whose model has one parameter 1.5, written as float16 (f93e00) by deterministic CBOR. */
@@ -35,6 +37,42 @@ export const cbor: VectorDef[] = [
       'depth 16, the deepest a receiver MUST accept.',
     message: { type: 'describe-request' },
     cbor: h('a2', '0001', '1863', '81'.repeat(14), '80'),
+    decodeOnly: true
+  },
+  {
+    id: 'cbor-ok-04',
+    title: 'a byte-string map key inside the value of an unknown key',
+    why: 'A map key can be any CBOR data item (RFC 8949 §3.1), so h\'00\' as a key is valid CBOR; inside the ' +
+      'value of an unknown key it is not checked (§7.4) and the watermark decodes. A decoder that rejects ' +
+      'non-scalar keys as invalid-cbor fails here (Appendix B, revision 4 item 10).',
+    message: WM5,
+    cbor: h('a4', '0007', '0100', '0205', '1863', 'a1', '4100', '00'),
+    decodeOnly: true
+  },
+  {
+    id: 'cbor-ok-05',
+    title: 'array and map keys inside the value of an unknown key',
+    why: 'The value of key 99 is [{[0]: 0}, {{0: 0}: 1}]: keys of every type are well-formed CBOR and are ' +
+      'ignored with the key that holds them (§7.4).',
+    message: WM5,
+    cbor: h('a4', '0007', '0100', '0205', '1863', '82', 'a1', '8100', '00', 'a1', 'a10000', '01'),
+    decodeOnly: true
+  },
+  {
+    id: 'cbor-ok-06',
+    title: 'unknown key 2^64 − 1',
+    why: 'An unsigned integer key that no version defines, too large for a 53-bit number: it is still an ' +
+      'unsigned integer (§7.3), so the entry is ignored (§7.4), not invalid-message.',
+    message: WM5,
+    cbor: h('a4', '0007', '0100', '0205', '1bffffffffffffffff', '00'),
+    decodeOnly: true
+  },
+  {
+    id: 'cbor-ok-07',
+    title: 'NaN as f9 7e 00 under an unknown key',
+    why: 'The one encoding of a NaN that §7.1 allows; the counterpart of cbor-fail-39 to cbor-fail-41.',
+    message: { type: 'describe-request' },
+    cbor: h('a2', '0001', '1863', 'f97e00'),
     decodeOnly: true
   },
   {
@@ -274,5 +312,62 @@ export const cbor: VectorDef[] = [
     why: 'Type numbers start at 1; 0 is not a message type.',
     code: 'unknown-message-type',
     cbor: ench(m([0, 0]))
-  }
+  },
+  {
+    id: 'cbor-fail-34',
+    title: 'a byte-string key in a message map',
+    why: '{0: 7, 1: 0, 2: 5, h\'00\': 0}: well-formed deterministic CBOR (a key can be any data item), but the ' +
+      'keys of a message map are unsigned integers (§7.3): invalid-message, not invalid-cbor ' +
+      '(Appendix B, revision 4 item 10).',
+    code: 'invalid-message',
+    cbor: h('a4', '0007', '0100', '0205', '4100', '00')
+  },
+  {
+    id: 'cbor-fail-35',
+    title: 'an array key in a message map',
+    why: '{0: 7, 1: 0, 2: 5, [0]: 0}: invalid-message like any key that is not an unsigned integer.',
+    code: 'invalid-message',
+    cbor: h('a4', '0007', '0100', '0205', '8100', '00')
+  },
+  {
+    id: 'cbor-fail-36',
+    title: 'a map key in a port map',
+    why: 'A description whose port map has the key {0: 0}: a port map is a map whose keys this document ' +
+      'defines (§7.3), so invalid-message.',
+    code: 'invalid-message',
+    cbor: h('a5', '0002', '01', ench('n'), '02', ench('r'), '03', '81',
+      'a5', '01', ench('p'), '0201', '0301', '0401', 'a10000', '00', '04', ench('s'))
+  },
+  {
+    id: 'cbor-fail-37',
+    title: 'unknown message type 23 with a text key',
+    why: '{0: 23, "a": 1}: the message type is decided first (§7.5 step 3), so unknown-message-type, not the ' +
+      'invalid-message a text key gets in a message of a known type (cbor-fail-26; Appendix B, revision 4 ' +
+      'item 11).',
+    code: 'unknown-message-type',
+    cbor: h('a2', '0017', ench('a'), '01')
+  },
+  {
+    id: 'cbor-fail-38',
+    title: 'message type 2^64 − 1',
+    why: 'Key 0 holds an unsigned integer (above 2^53 − 1) that is not a message type: unknown-message-type ' +
+      '(§7.3), not invalid-message.',
+    code: 'unknown-message-type',
+    cbor: h('a1', '00', '1bffffffffffffffff')
+  },
+  nan('cbor-fail-39', 'f97e01', 'a quiet NaN with payload 1'),
+  nan('cbor-fail-40', 'f9fe00', 'a NaN with the sign bit set'),
+  nan('cbor-fail-41', 'f97c01', 'a signalling NaN (payload 1, quiet bit clear)')
 ]
+
+/** A describe-request whose unknown key 99 holds a binary16 NaN encoded otherwise than f9 7e 00. */
+function nan (id: string, bytes: string, what: string): VectorDef {
+  return {
+    id,
+    title: `NaN as ${(bytes.match(/../g) ?? []).join(' ')} under an unknown key`,
+    why: `${what[0].toUpperCase()}${what.slice(1)}: §7.1 allows one encoding of a NaN, f9 7e 00, and §7.2 checks ` +
+      'the values of unknown keys too: invalid-cbor (Appendix B, revision 4 item 1).',
+    code: 'invalid-cbor',
+    cbor: h('a2', '0001', '1863', bytes)
+  }
+}

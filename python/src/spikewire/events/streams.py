@@ -164,15 +164,31 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
     finally:
         port.detach(sender)
     res = ended[0] if ended else None
+    if isinstance(res, SpikewireError) and _window_timeout(res):
+        # py-libp2p's yamux gives up a write after 5 s without a window update: the receiver has not read for
+        # that long, which is a slow consumer (§9.2.9), not a reset by the peer.
+        res = ProtocolError("slow-consumer", "the receiver did not read for 5 s (yamux write timeout)")
+        in_write = True  # the window is closed: no close can reach the peer
     if isinstance(res, ProtocolError) and res.code == "slow-consumer":
         # A write cut off mid-frame leaves no room for a close that the peer could read: reset only.
         await fs.reset(None if in_write else "slow-consumer", "the receiver does not keep up")
         raise res
     if isinstance(res, BaseException):
-        if not fs.write_closed:
-            await fs.reset()
+        await fs.reset()
         raise res
     return res
+
+
+def _window_timeout(err: BaseException) -> bool:
+    """Is this the failure of a write that py-libp2p's yamux gave up for want of a window update?"""
+    seen: BaseException | None = err
+    for _ in range(5):
+        if seen is None:
+            return False
+        if "window update" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def run_receiver(fs: FramedStream, receiver: EventReceiver,

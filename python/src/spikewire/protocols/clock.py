@@ -462,6 +462,10 @@ async def measure_clock_error(addr: str, duration_s: float = 10.0, true_offset_u
     extrapolation between bursts). Each gives n, p50/p99/max of |offset − true_offset|, the median
     uncertainty and the coverage (fraction with |error| <= uncertainty); `*_converged` counts only the
     estimates flagged converged.
+
+    Baseline for a benchmark line: in the same run, the TypeScript client against the same server,
+    `spikewire clock ADDR --json --duration S`, its per-burst lines fed to `error_summary(offsets,
+    uncertainties)` (compare with `bursts_view`).
     """
     from spikewire.net.host import open_host
 
