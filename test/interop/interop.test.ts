@@ -1,10 +1,13 @@
 /**
- * The interop suite run as a test: the runner over every pair of the real manifest (ts × ts and
- * minimal-js → ts) with zero failures and not-applicable cells only where the manifest's capabilities
- * say so; the codec entry points over every vector; and misbehaving implementations reported as FAIL.
+ * The interop suite run as a test: the runner over every pair of the real manifest (ts, py and
+ * minimal-js, each pair both ways) with zero failures and not-applicable cells only where the manifest's
+ * capabilities say so; the codec entry points over every vector; and misbehaving implementations reported
+ * as FAIL. The Python implementation runs from python/.venv, which python/tools/ensure-venv.sh creates
+ * (`npm test` runs it first; this file runs it too, so that it can run alone).
  */
 import test from 'ava'
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +20,11 @@ const RUNNER = join(ROOT, 'interop-tests', 'run.ts')
 
 interface Row { type?: string, scenario: string, dialer: string, listener: string, result: string, reason: string, duration_ms?: number }
 interface Summary { bench: string, passed: number, failed: number, skipped: number }
+
+test.before('the Python virtual environment exists (python/tools/ensure-venv.sh)', async t => {
+  t.timeout(600_000)
+  await promisify(execFile)('bash', [join(ROOT, 'python', 'tools', 'ensure-venv.sh')], { cwd: ROOT })
+})
 
 async function runner (args: string[]): Promise<{ code: number | null, rows: Row[], summary: Summary, stderr: string }> {
   const child = spawn(process.execPath, [RUNNER, '--json', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -50,7 +58,8 @@ function capabilityReason (row: Row, impls: Impl[]): string | undefined {
 }
 
 test.serial('every applicable scenario passes for every pair; n/a cells come only from capabilities', async t => {
-  t.timeout(150_000)
+  // Three implementations, each pair both ways: about 17 × 9 cells, Python start-ups included.
+  t.timeout(600_000)
   const out = await mkdtemp(join(tmpdir(), 'spikewire-interop-'))
   t.teardown(async () => { await rm(out, { recursive: true, force: true }) })
   const r = await runner(['--out', out])
@@ -67,11 +76,20 @@ test.serial('every applicable scenario passes for every pair; n/a cells come onl
   // The second implementation really ran: every scenario it can dial against ts passed.
   const minimal = r.rows.filter(x => x.dialer === 'minimal-js' && x.listener === 'ts')
   t.true(minimal.filter(x => x.result === 'pass').length >= 10, JSON.stringify(minimal.map(x => [x.scenario, x.result])))
+  // The Python implementation really ran, in both directions against ts: every scenario that both claim
+  // passed (none is n/a for a capability py claims), ts→py and py→ts.
+  const py = impls.find(i => i.id === 'py')
+  t.truthy(py, 'impls.json lists py')
+  for (const [d, l] of [['py', 'ts'], ['ts', 'py']]) {
+    const cells = r.rows.filter(x => x.dialer === d && x.listener === l)
+    t.true(cells.filter(x => x.result === 'pass').length >= 1, `${d}→${l}: ${JSON.stringify(cells.map(x => [x.scenario, x.result]))}`)
+    t.deepEqual(cells.filter(x => x.result === 'fail').map(x => x.scenario), [], `${d}→${l} failures`)
+  }
   t.is(r.summary.passed + r.summary.skipped, r.rows.length)
   const csv = (await readFile(join(out, 'results.csv'), 'utf8')).trim().split('\n')
   t.is(csv.length, r.rows.length + 1)
   const md = await readFile(join(out, 'results.md'), 'utf8')
-  t.regex(md, /\| dialer ↓ \\ listener → \| ts \| minimal-js \|/)
+  t.regex(md, /\| dialer ↓ \\ listener → \| ts \| minimal-js \| py \|/)
 })
 
 test.serial('the codec entry points decode every vector they cover', async t => {
