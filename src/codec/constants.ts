@@ -1,5 +1,5 @@
 /**
- * Normative constants of the spikewire wire format, spec v1 revision 3 (spec/spikewire.md).
+ * Normative constants of the spikewire wire format, spec v1 revision 4 (spec/spikewire.md).
  * Every value here is quoted from the spec section named beside it; change both together.
  */
 
