@@ -5,7 +5,8 @@
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
 import { ManualClock } from '../../src/base/clock.ts'
-import { decodeColumns } from '../../src/codec/batch.ts'
+import { SharedBatch, decodeColumns } from '../../src/codec/batch.ts'
+import { decodeMessage, splitFrames } from '../../src/codec/index.ts'
 import type { PackedColumns } from '../../src/codec/index.ts'
 import { RealTimeDriver } from '../../src/hosting/driver.ts'
 import { ModelUsageError } from '../../src/models/errors.ts'
@@ -25,7 +26,16 @@ function fakeSender (): { sender: EventSender, times: number[], watermarks: numb
     filtered: false,
     maxEvents: 4096,
     wants: () => true,
-    offer: (p: PackedColumns) => { times.push(...decodeColumns(0, p.base, p.count, p.ch, p.dt, p.val, {}).times) },
+    // An unfiltered stream is offered a SharedBatch (encoded once for every such stream); decode its frame.
+    offer: (p: PackedColumns | SharedBatch) => {
+      if (p instanceof SharedBatch) {
+        const m = decodeMessage(splitFrames(p.frame(0).subarray())[0])
+        if (m.type !== 'batch') throw new Error(`expected a batch, got ${m.type}`)
+        times.push(...Array.from(m.times.subarray(0, m.count)))
+      } else {
+        times.push(...decodeColumns(0, p.base, p.count, p.ch, p.dt, p.val, {}).times)
+      }
+    },
     watermark: (w: number) => { watermarks.push(w) }
   }
   return { sender: sender as unknown as EventSender, times, watermarks }
