@@ -56,11 +56,15 @@ export const command: Command = {
     const timer = setTimeout(() => { done.abort() }, durationS * 1000)
     try {
       const pc = node.clockFor(target)
-      pc.addEventListener('estimate', e => { out(line(e.detail, json, (node.clock.nowUs() - start) / 1e6)) })
+      // Nothing is printed after the summary: an answer still in flight while the node stops would put an
+      // estimate line after it (seen on a busy machine).
+      let ended = false
+      pc.addEventListener('estimate', e => { if (!ended) out(line(e.detail, json, (node.clock.nowUs() - start) / 1e6)) })
       pc.addEventListener('status', e => {
         if (e.detail.state === 'retrying') err(`clock: ${e.detail.error?.message ?? 'link lost'}; retrying`)
       })
       await untilAborted(done.signal)
+      ended = true
       const e = pc.estimate()
       const ok = Number.isFinite(e.uncertaintyUs)
       const s = pc.stats
