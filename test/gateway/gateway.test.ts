@@ -3,6 +3,7 @@
  * loopback, spikewire publishers and subscribers as real nodes.
  */
 import test from 'ava'
+import type { ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { eventDatagram, readyDatagram } from '../../src/gateway/udp2020/datagram.ts'
 import type { Udp2020Stats } from '../../src/gateway/udp2020/gateway.ts'
@@ -15,7 +16,7 @@ import { Legacy, sleep } from './helpers.ts'
 const WAIT = 20_000
 const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000
 
-async function startGateway (t: any, udp2020: Record<string, unknown>): Promise<{ proc: Cli, addr: string, udp: string }> {
+async function startGateway (t: ExecutionContext, udp2020: Record<string, unknown>): Promise<{ proc: Cli, addr: string, udp: string }> {
   const dir = await tempDir(t)
   const file = await writeJson(join(dir, 'gw.json'), { node: { name: 'gw', listen: ['/ip4/127.0.0.1/tcp/0'] }, udp2020: { listen: '127.0.0.1:0', ...udp2020 } })
   const proc = cli(t, ['gateway', 'udp2020', '--json', '--stats', '0.2', '--config', file])

@@ -24,7 +24,7 @@ export class Legacy {
   static async open (t: ExecutionContext, to: string, port = 0): Promise<Legacy> {
     const socket = createSocket('udp4')
     await new Promise<void>((resolve, reject) => { socket.once('error', reject); socket.bind(port, '127.0.0.1', () => { resolve() }) })
-    t.teardown(() => { try { socket.close() } catch {} })
+    t.teardown(() => { try { socket.close() } catch { /* closed by the test already */ } })
     return new Legacy(socket, to)
   }
 
