@@ -24,6 +24,7 @@ const print = printer(values.json === true)
 const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000
 
 const child = spawn(process.execPath, [new URL('./gateway-udp2020-peer.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] })
+const exited = once(child, 'exit')
 const lines = createInterface({ input: child.stdout! })
 const [first] = await once(lines, 'line') as [string]
 const peer = JSON.parse(first) as { gateway: string, trigger: string, addr: string }
@@ -98,4 +99,4 @@ print({
 })
 socket.close()
 await node.stop()
-await once(child, 'exit')
+await exited
