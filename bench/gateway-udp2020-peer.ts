@@ -9,8 +9,8 @@ import { createSocket } from 'node:dgram'
 import { startGateway } from '../src/gateway/udp2020/index.ts'
 
 const { hosted, gateway } = await startGateway({
-  node: { name: 'bench-gw', listen: ['/ip4/127.0.0.1/tcp/0'], ports: [{ name: 'direct', direction: 'out', kind: 'weighted', channels: 1024 }] },
-  udp2020: { listen: '127.0.0.1:0', senders: [{ code: 'A', port: 'axon', channels: 1024 }] }
+  node: { name: 'bench-gw', listen: ['/ip4/127.0.0.1/tcp/0'], ports: [{ name: 'direct', direction: 'out', kind: 'weighted', channels: 65_536 }] },
+  udp2020: { listen: '127.0.0.1:0', senders: [{ code: 'A', port: 'axon', channels: 65_536 }] }
 })
 const node = hosted.node
 const direct = node.outPort('direct')

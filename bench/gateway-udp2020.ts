@@ -18,7 +18,7 @@ import { createSpikewireNode } from '../src/node/node.ts'
 import { printer, quantile, round, sleep } from './report.ts'
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, rate: { type: 'string' }, json: { type: 'boolean' } } })
-const N = Number(values.events ?? 2000)
+const N = Math.min(Number(values.events ?? 2000), 65_536)
 const RATE = Number(values.rate ?? 200)
 const print = printer(values.json === true)
 const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000
@@ -35,7 +35,7 @@ const hostPort = (a: string): [string, number] => [a.slice(0, a.lastIndexOf(':')
 const [gwHost, gwPort] = hostPort(peer.gateway)
 const [trHost, trPort] = hostPort(peer.trigger)
 
-// Neuron id = index within its path (mod 1024) and event type = index / 1024, so each event names its datagram.
+// Neuron id = the datagram's index within its path (so each event names its datagram); event type = index mod 3.
 const sent = { gateway: new Float64Array(N), direct: new Float64Array(N) }
 const got = { gateway: new Float64Array(N).fill(NaN), direct: new Float64Array(N).fill(NaN) }
 let duplicates = 0
@@ -44,8 +44,8 @@ for (const [port, path] of [['axon', 'gateway'], ['direct', 'direct']] as const)
   sub.onBatch(d => {
     const at = nowUs()
     forEachEvent(d.batch, (channel, _time, value) => {
-      const i = channel + 1024 * (value ?? 0)
-      if (i >= N) return
+      const i = channel
+      if (i >= N || value !== i % 3) return
       if (!Number.isNaN(got[path][i])) duplicates++
       got[path][i] = at
     })
@@ -62,7 +62,7 @@ for (let i = 0; i < N; i++) {
     // Paced by timers only: this process also receives, so it must never spin.
     while (nowUs() < due) await sleep(Math.max(0, (due - nowUs()) / 1000 - 0.5))
     const ticks = Math.round((nowUs() - last) / TICK_US)
-    const bytes = eventDatagram('A', i % 1024, Math.floor(i / 1024), path === 'gateway' ? ticks : 0)
+    const bytes = eventDatagram('A', i, i % 3, path === 'gateway' ? ticks : 0)
     sent[path][i] = nowUs()
     if (path === 'gateway') last = sent[path][i]
     socket.send(bytes, path === 'gateway' ? gwPort : trPort, path === 'gateway' ? gwHost : trHost)
