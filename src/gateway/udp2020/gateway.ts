@@ -14,6 +14,7 @@ import { forEachEvent } from '../../codec/batch.ts'
 import type { SpikewireNode } from '../../node/node.ts'
 import type { OutPort } from '../../ports/out-port.ts'
 import type { Subscription } from '../../protocols/events/subscription.ts'
+import { OUT_PORT } from '../../wire/defaults.ts'
 import type { Delivery } from '../../wire/inbox.ts'
 import { parseUdpAddress, UDP2020 } from './config.ts'
 import type { ReplyConfig, SenderConfig, Udp2020Config, UdpAddress } from './config.ts'
@@ -89,6 +90,7 @@ interface Sender {
   config: SenderConfig
   port: OutPort
   timeline: Timeline
+  /** No event of this port will be before this (its last event, or the idle watermark). */
   lastUs: number
   stats: SenderStats
 }
@@ -117,6 +119,7 @@ export class Udp2020Gateway extends TypedEventEmitter<Udp2020Events> implements 
   #datagrams = 0
   #ready = 0
   #stopped = false
+  #idleTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor (node: SpikewireNode, config: Udp2020Config, socket: Socket) {
     super()
@@ -167,6 +170,20 @@ export class Udp2020Gateway extends TypedEventEmitter<Udp2020Events> implements 
         stats: { code: c.code, port: c.port, events: 0, clamped: 0, refused: 0, lagUs: 0, reanchors: { ready: 0, source: 0, lag: 0, ahead: 0 } }
       })
     }
+    // While a sender is silent its watermark follows the clock, reanchorUs behind: a later rebuilt time is
+    // never further behind its arrival than that (else it is anchored at the arrival), so subscribers that
+    // merge this port with others are not held back by a quiet sender.
+    const idleMs = this.#node.init.watermarkIntervalMs ?? OUT_PORT.watermarkIntervalMs.default
+    this.#idleTimer = setInterval(() => {
+      const floor = Math.floor(this.#node.clock.nowUs() - timeline.reanchorUs)
+      for (const s of this.#senders.values()) {
+        if (floor > s.lastUs) {
+          s.lastUs = floor
+          s.port.advance(floor)
+        }
+      }
+    }, idleMs)
+    this.#idleTimer.unref?.()
     this.#socket.on('message', (msg, rinfo) => {
       try {
         this.#receive(msg, rinfo, this.#node.clock.nowUs())
@@ -336,6 +353,7 @@ export class Udp2020Gateway extends TypedEventEmitter<Udp2020Events> implements 
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
+    clearInterval(this.#idleTimer)
     for (const s of this.#senders.values()) s.port.flush()
     await new Promise<void>(resolve => { this.#socket.close(() => { resolve() }) })
   }
