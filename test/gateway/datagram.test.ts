@@ -51,6 +51,17 @@ test('timeline: a delta longer than the arrival interval by more than maxAheadUs
   t.deepEqual(tl.next(40, T0 + 2000, 'a:1'), { ok: true, timeUs: T0 + 2000 })
 })
 
+test('timeline: datagrams read late together after a stall of the gateway keep their deltas (no delta-overflow)', t => {
+  const tl = new Timeline({ reanchorUs: 1_000_000, maxAheadUs: 100_000 })
+  tl.next(0, T0, 'a:1')
+  // Sent at T0 + 500 ms and T0 + 1 s; the gateway stalled until T0 + 1.2 s and read both then.
+  t.deepEqual(tl.next(10_000, T0 + 1_200_000, 'a:1'), { ok: true, timeUs: T0 + 500_000 })
+  t.deepEqual(tl.next(10_000, T0 + 1_200_010, 'a:1'), { ok: true, timeUs: T0 + 1_000_000 })
+  // A delta that runs ahead of the arrival, though, is refused.
+  const r = tl.next(20_000, T0 + 1_200_020, 'a:1')
+  t.true(!r.ok && r.reason === 'delta-overflow')
+})
+
 test('timeline: re-anchored after R, a new source address, a lag or a lead beyond reanchorUs', t => {
   const tl = new Timeline({ reanchorUs: 100_000, maxAheadUs: 1_000_000 })
   tl.next(0, T0, 'a:1')

@@ -72,7 +72,7 @@ export function gatewayConfigSchema (): Schema {
           senders: { type: 'array', minItems: 1, maxItems: 24, items: sender, description: 'one per sender code' },
           replies: { type: 'array', maxItems: 64, items: reply, description: 'subscriptions sent out as S datagrams' },
           reanchorUs: range(UDP2020.reanchorUs, 'anchor a sender\'s time again when the rebuilt time is off the arrival by more than this, µs'),
-          maxAheadUs: range(UDP2020.maxAheadUs, 'refuse (delta-overflow) a delta longer than the time since the sender\'s previous datagram by more than this, µs'),
+          maxAheadUs: range(UDP2020.maxAheadUs, 'refuse (delta-overflow) a delta that puts its event more than this after its arrival and exceeds the time since the sender\'s previous datagram by more than this, µs'),
           maxRegistered: range(UDP2020.maxRegistered, 'addresses kept from R datagrams'),
           maxSendQueue: range(UDP2020.maxSendQueue, 'datagrams waiting in the socket beyond which replies are dropped and counted')
         }

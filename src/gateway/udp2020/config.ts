@@ -16,8 +16,8 @@ import { CODE, FIELD_24 } from './datagram.ts'
 export const UDP2020 = {
   listen: '127.0.0.1:5020',
   /** Re-anchor a sender's time when its rebuilt time is off the arrival by more than this, µs. */
-  reanchorUs: { default: 100_000, min: 1_000, max: 60_000_000 },
-  /** Refuse a delta that exceeds the time seen since the sender's previous datagram by more than this, µs. */
+  reanchorUs: { default: 500_000, min: 1_000, max: 60_000_000 },
+  /** Refuse a delta that puts its event this far after its arrival and exceeds the arrival interval by as much, µs. */
   maxAheadUs: { default: 100_000, min: 0, max: 60_000_000 },
   /** Addresses registered by `R` datagrams (the oldest is forgotten beyond this). */
   maxRegistered: { default: 16, min: 1, max: 1024 },

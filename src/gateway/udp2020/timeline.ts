@@ -10,9 +10,13 @@
  * - `ahead`:  the rebuilt time ran ahead of the arrival by more than `reanchorUs` (the sender's clock is
  *             faster than the gateway's and the difference has added up).
  *
- * A delta longer than the time the gateway saw pass since the sender's previous datagram, by more than
- * `maxAheadUs`, cannot be true (an event is not reported before it happened): the datagram is refused as
- * `delta-overflow` and the chain is left as it was.
+ * A delta that puts the event more than `maxAheadUs` after its own arrival, and is itself longer than the
+ * time the gateway saw pass since the sender's previous datagram by more than `maxAheadUs`, cannot be true
+ * (an event is not reported before it happened, and a clock that runs fast drifts slowly): the datagram
+ * is refused as `delta-overflow` and the chain is left as it was. Both conditions are needed: after the
+ * gateway stalled, datagrams queued meanwhile are read one right after the other, so their arrival
+ * interval is short while their deltas are true; their rebuilt times are then behind their arrivals, not
+ * ahead.
  */
 import { TICK_US } from './datagram.ts'
 
@@ -64,9 +68,9 @@ export class Timeline {
       else if (source !== this.#source) reason = 'source'
       else {
         const excessUs = deltaUs - (arrivalUs - this.#lastArrivalUs)
-        if (excessUs > this.#init.maxAheadUs) return { ok: false, reason: 'delta-overflow', excessUs }
         const t = this.#lastUs + deltaUs
         const off = arrivalUs - t
+        if (-off > this.#init.maxAheadUs && excessUs > this.#init.maxAheadUs) return { ok: false, reason: 'delta-overflow', excessUs }
         if (off > this.#init.reanchorUs) reason = 'lag'
         else if (off < -this.#init.reanchorUs) reason = 'ahead'
         else return this.#accept(t, arrivalUs, source)
