@@ -70,3 +70,19 @@ test('the published schema is current, valid draft-07, and accepts the good conf
   t.true(validate(example) as boolean, ajv.errorsText(validate.errors))
   t.notThrows(() => parseGatewayConfig(example))
 })
+
+test('loadGatewayConfig resolves the node identity against the file\'s folder and names unreadable or broken files', async t => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { loadGatewayConfig } = await import('../../src/gateway/udp2020/config.ts')
+  const dir = await mkdtemp(join(tmpdir(), 'spikewire-gw-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const c = good()
+  ;(c.node as Record<string, unknown>).identity = 'keys/gw.key'
+  await writeFile(join(dir, 'gw.json'), JSON.stringify(c))
+  t.is((await loadGatewayConfig(join(dir, 'gw.json'))).node.identity, join(dir, 'keys/gw.key'))
+  await writeFile(join(dir, 'bad.json'), '{"node": ')
+  t.like(await t.throwsAsync(loadGatewayConfig(join(dir, 'bad.json'))), { code: 'config-invalid' })
+  t.like(await t.throwsAsync(loadGatewayConfig(join(dir, 'missing.json'))), { code: 'config-unreadable' })
+})
