@@ -1,6 +1,7 @@
 import test from 'ava'
 import { datagramHex, decodeDatagram, encodeDatagram, eventDatagram, hubDatagram, readyDatagram } from '../../src/gateway/udp2020/datagram.ts'
 import { Timeline } from '../../src/gateway/udp2020/timeline.ts'
+import { weightByte } from '../../src/gateway/udp2020/replies.ts'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/ /g, ''), 'hex'))
 
@@ -89,4 +90,12 @@ test('timeline: R before the first datagram changes nothing', t => {
   tl.ready()
   t.deepEqual(tl.next(5, T0, 'a:1'), { ok: true, timeUs: T0 })
   t.deepEqual(tl.reanchors, { ready: 0, source: 0, lag: 0, ahead: 0 })
+})
+
+test('the weight byte: rounded, clipped to 0..255 (counted), spikeWeight for events without a value', t => {
+  const cases: Array<[number | undefined, number, boolean]> = [
+    [0, 0, false], [100.4, 100, false], [100.5, 101, false], [255, 255, false], [255.4, 255, false],
+    [255.6, 255, true], [300, 255, true], [-0.4, 0, false], [-5, 0, true], [Number.NaN, 0, true], [undefined, 7, false]
+  ]
+  for (const [value, weight, clipped] of cases) t.deepEqual(weightByte(value, 7), { weight, clipped }, String(value))
 })

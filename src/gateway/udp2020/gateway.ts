@@ -10,20 +10,21 @@ import type { RemoteInfo, Socket } from 'node:dgram'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import type { Stoppable } from '../../base/service.ts'
-import { forEachEvent } from '../../codec/batch.ts'
 import type { SpikewireNode } from '../../node/node.ts'
 import type { OutPort } from '../../ports/out-port.ts'
-import type { Subscription } from '../../protocols/events/subscription.ts'
 import { OUT_PORT } from '../../wire/defaults.ts'
-import type { Delivery } from '../../wire/inbox.ts'
 import { parseUdpAddress, UDP2020 } from './config.ts'
-import type { ReplyConfig, SenderConfig, Udp2020Config, UdpAddress } from './config.ts'
-import { CODE, DATAGRAM_BYTES, EVENT_TYPES, FIELD_24, TICK_US, datagramHex, decodeDatagram, hubDatagram } from './datagram.ts'
+import type { SenderConfig, Udp2020Config, UdpAddress } from './config.ts'
+import { CODE, DATAGRAM_BYTES, EVENT_TYPES, TICK_US, datagramHex, decodeDatagram } from './datagram.ts'
 import type { MalformedReason } from './datagram.ts'
+import { Replies } from './replies.ts'
+import type { ReplyStats } from './replies.ts'
 import { Timeline } from './timeline.ts'
 import type { ReanchorReason } from './timeline.ts'
 
 const log = logger('spikewire:gateway:udp2020')
+
+export type { ReplyStats } from './replies.ts'
 
 export interface SenderStats {
   code: string
@@ -39,26 +40,6 @@ export interface SenderStats {
   /** The address the sender's last datagram came from. */
   source?: string
   reanchors: Record<ReanchorReason, number>
-}
-
-export interface ReplyStats {
-  from: string
-  port: string
-  state: string
-  /** Events received from the subscription. */
-  events: number
-  /** `S` datagrams handed to the socket (one per event and destination). */
-  datagrams: number
-  /** Events whose value was outside 0..255 and was clipped into the weight byte. */
-  clipped: number
-  /** Events on a channel ≥ 2^24 (does not fit the neuron id): not sent. */
-  channelOutOfRange: number
-  /** Events with no destination yet (no `to` and nothing registered): not sent. */
-  noDestination: number
-  /** Datagrams not sent because the socket's send queue was full. */
-  dropped: number
-  /** Datagrams the socket failed to send. */
-  sendErrors: number
 }
 
 export interface Udp2020Stats {
@@ -95,13 +76,6 @@ interface Sender {
   stats: SenderStats
 }
 
-interface Reply {
-  config: ReplyConfig
-  to: UdpAddress[]
-  subscription: Subscription
-  stats: Omit<ReplyStats, 'state'>
-}
-
 const addressText = (host: string, port: number): string => host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 
 export class Udp2020Gateway extends TypedEventEmitter<Udp2020Events> implements Stoppable {
@@ -109,7 +83,7 @@ export class Udp2020Gateway extends TypedEventEmitter<Udp2020Events> implements 
   readonly #config: Udp2020Config
   readonly #socket: Socket
   readonly #senders = new Map<number, Sender>()
-  readonly #replies: Reply[] = []
+  readonly #replies: Replies[] = []
   readonly #registered = new Map<string, UdpAddress>()
   readonly #malformed = Object.fromEntries(['wrong-length', 'unknown-sender', 'neuron-out-of-range', 'delta-overflow', 'unknown-event-type'].map(r => [r, 0])) as Record<MalformedReason, number>
   /** The hub clock's zero: ticks of `S` datagrams count from the gateway's start. */
@@ -193,21 +167,13 @@ export class Udp2020Gateway extends TypedEventEmitter<Udp2020Events> implements 
     })
     this.#socket.on('error', err => { log.error('socket error: %e', err) })
     for (const c of this.#config.replies ?? []) {
-      const subscription = this.#node.subscribe(c.from, c.port, { channels: c.channels, source: 'udp2020' })
-      const reply: Reply = {
-        config: c,
-        to: (c.to ?? []).map((a, i) => parseUdpAddress(a, `to[${i}]`)),
-        subscription,
-        stats: { from: c.from, port: c.port, events: 0, datagrams: 0, clipped: 0, channelOutOfRange: 0, noDestination: 0, dropped: 0, sendErrors: 0 }
-      }
-      subscription.onBatch(d => {
-        try {
-          this.#reply(reply, d)
-        } catch (err) {
-          log.error('replies of %s %s failed: %e', c.from, c.port, err)
-        }
-      })
-      this.#replies.push(reply)
+      this.#replies.push(new Replies(c, {
+        node: this.#node,
+        socket: this.#socket,
+        epochUs: this.epochUs,
+        registered: () => this.#registered.values(),
+        maxSendQueue: this.#config.maxSendQueue ?? UDP2020.maxSendQueue.default
+      }))
     }
     log('listening on %s with senders %s', this.address, this.#config.senders.map(s => `${s.code} → ${s.port}`).join(', '))
   }
@@ -289,47 +255,6 @@ export class Udp2020Gateway extends TypedEventEmitter<Udp2020Events> implements 
     }
   }
 
-  #reply (r: Reply, d: Delivery): void {
-    const toLocal = this.#node.clockMap(d.peer)
-    const targets = r.config.registered === false ? r.to : [...r.to, ...this.#registered.values()]
-    const maxQueue = this.#config.maxSendQueue ?? UDP2020.maxSendQueue.default
-    const spikeWeight = r.config.spikeWeight ?? UDP2020.spikeWeight
-    forEachEvent(d.batch, (channel, time, value) => {
-      r.stats.events++
-      if (channel >= FIELD_24) {
-        r.stats.channelOutOfRange++
-        return
-      }
-      if (targets.length === 0) {
-        r.stats.noDestination++
-        return
-      }
-      let weight = spikeWeight
-      if (value !== undefined) {
-        weight = Math.round(Number.isFinite(value) ? value : 0)
-        if (weight < 0 || weight > 255 || !Number.isFinite(value)) {
-          weight = Math.min(255, Math.max(0, weight))
-          r.stats.clipped++
-        }
-      }
-      const ticks = Math.floor((toLocal(time) - this.epochUs) / TICK_US)
-      const bytes = hubDatagram(channel, weight, ticks)
-      for (const to of targets) {
-        if (this.#socket.getSendQueueCount() >= maxQueue) {
-          r.stats.dropped++
-          continue
-        }
-        r.stats.datagrams++
-        this.#socket.send(bytes, to.port, to.host, err => {
-          if (err != null) {
-            r.stats.sendErrors++
-            log('sending to %s:%d failed: %e', to.host, to.port, err)
-          }
-        })
-      }
-    })
-  }
-
   stats (): Udp2020Stats {
     let events = 0
     const senders: Record<string, SenderStats> = {}
@@ -345,7 +270,7 @@ export class Udp2020Gateway extends TypedEventEmitter<Udp2020Events> implements 
       malformed: { ...this.#malformed },
       registered: [...this.#registered.keys()],
       senders,
-      replies: this.#replies.map(r => ({ ...r.stats, state: r.subscription.state }))
+      replies: this.#replies.map(r => r.stats)
     }
   }
 
