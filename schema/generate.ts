@@ -1,7 +1,8 @@
 /**
  * Writes the published node config schema, schema/node-config.schema.json, from src/hosting/config-schema.ts
  * (which builds it from the validator's own constants), and the copy the Python package ships
- * (python/src/spikewire/data/node-config.schema.json). Run `npm run schema` after changing a config field
+ * (python/src/spikewire/data/node-config.schema.json), and the 2020 UDP gateway's config schema
+ * (schema/gateway-udp2020.schema.json, src/gateway/udp2020/config-schema.ts). Run `npm run schema` after changing a config field
  * or a limit; test/hosting/config-schema.test.ts and python/tests/test_node_config.py fail while a file is
  * stale.
  *
@@ -9,13 +10,15 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { configSchema } from '../src/hosting/config-schema.ts'
+import { gatewayConfigSchema } from '../src/gateway/udp2020/config-schema.ts'
 
-const FILES = [
-  new URL('./node-config.schema.json', import.meta.url),
-  new URL('../python/src/spikewire/data/node-config.schema.json', import.meta.url)
+const nodeText = JSON.stringify(configSchema(), null, 2) + '\n'
+const FILES: Array<[URL, string]> = [
+  [new URL('./node-config.schema.json', import.meta.url), nodeText],
+  [new URL('../python/src/spikewire/data/node-config.schema.json', import.meta.url), nodeText],
+  [new URL('./gateway-udp2020.schema.json', import.meta.url), JSON.stringify(gatewayConfigSchema(), null, 2) + '\n']
 ]
-const text = JSON.stringify(configSchema(), null, 2) + '\n'
-for (const file of FILES) {
+for (const [file, text] of FILES) {
   if (process.argv.includes('--check')) {
     const current = await readFile(file, 'utf8').catch(() => '')
     if (current !== text) {

@@ -69,3 +69,5 @@ export { DeviceHost, SynapseHost, hostSource } from './hosting/hosting.ts'
 export type { DeviceHostInit, SynapseHostInit } from './hosting/hosting.ts'
 export { RealTimeDriver } from './hosting/driver.ts'
 export * as models from './models/index.ts'
+/** The gateway for the 2020 UDP datagram format (docs/gateway-udp2020.md): startGateway, the config, the datagram codec. */
+export * as udp2020 from './gateway/udp2020/index.ts'

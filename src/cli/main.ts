@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Entry> = {
   node: { summary: 'run a node from a JSON config file', load: async () => await import('./node.ts') },
   describe: { summary: 'print what a remote node is: its ports, kinds, channels and models', load: async () => await import('./describe.ts') },
   tap: { summary: 'subscribe to a remote out port and print its events live', load: async () => await import('./tap.ts') },
+  gateway: { summary: 'run a node with a gateway for a legacy format: gateway udp2020 --config FILE', load: async () => await import('./gateway.ts') },
   clock: { summary: 'measure a remote node\'s clock offset ± uncertainty, round trip and drift', load: async () => await import('./clock.ts') }
 }
 

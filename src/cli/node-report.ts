@@ -56,11 +56,14 @@ export class StatsReporter {
   readonly #node: SpikewireNode
   readonly #lines: Lines
   readonly #last = new Map<string, number>()
+  readonly #partLines: (parts: Record<string, unknown>) => string[]
   #lastUs: number
 
-  constructor (node: SpikewireNode, lines: Lines) {
+  /** `partLines` turns the counts of attached parts (node.stats().parts, e.g. a gateway's) into text lines. */
+  constructor (node: SpikewireNode, lines: Lines, partLines: (parts: Record<string, unknown>) => string[] = () => []) {
     this.#node = node
     this.#lines = lines
+    this.#partLines = partLines
     this.#lastUs = node.clock.nowUs()
   }
 
@@ -104,7 +107,8 @@ export class StatsReporter {
     }
     // The connection guard's counts (spec §11.4): sockets and connections refused per address or peer, idle
     // connections closed.
-    const guard = this.#node.stats().connections
+    const all = this.#node.stats()
+    const guard = all.connections
     if (guard !== undefined && guard.refusedPending + guard.refusedAddress + guard.refusedPeer + guard.prunedIdle + guard.prunedPressure > 0) {
       human.push(`stats connections: ${guard.refusedPending + guard.refusedAddress} sockets refused before the handshake ` +
         `(${guard.refusedPending} too many handshakes, ${guard.refusedAddress} too many connections from one address), ` +
@@ -112,7 +116,8 @@ export class StatsReporter {
         `${guard.prunedIdle + guard.prunedPressure} idle connections closed (${guard.prunedPressure} to make room); ` +
         `${guard.inbound} inbound, ${guard.pending} handshaking now`)
     }
+    if (all.parts !== undefined) human.push(...this.#partLines(all.parts))
     if (human.length === 0) human.push('stats: no ports, links or subscriptions')
-    this.#lines.print({ event: 'stats', ...(final ? { final: true } : {}), ports, links, subscriptions, refused, ...(guard === undefined ? {} : { connections: guard }) }, human.join('\n'))
+    this.#lines.print({ event: 'stats', ...(final ? { final: true } : {}), ports, links, subscriptions, refused, ...(guard === undefined ? {} : { connections: guard }), ...(all.parts === undefined ? {} : { parts: all.parts }) }, human.join('\n'))
   }
 }

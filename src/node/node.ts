@@ -88,6 +88,8 @@ export interface NodeStats {
   clocks: Record<string, { state: string, offsetUs: number, uncertaintyUs: number, driftPpm: number, rttUs: number, converged: boolean, stats: PeerClockStats }>
   /** The clock server: streams served now, requests and answers, answers delayed by the rate, streams it closed. */
   clockServer: ClockServerStats
+  /** Counts of parts the layers above attached with a name (`node.attach(x, { name, stats })`), e.g. a gateway. */
+  parts?: Record<string, unknown>
 }
 
 /** What a node has refused (node.refusals, node.stats().refusals). */
@@ -142,6 +144,8 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   readonly #handoffScheduler: Scheduler
   /** Attached by the layers above (hosted models, drivers): stopped first, in reverse order. */
   readonly #attached: Stoppable[] = []
+  /** Statistics of attached parts, by name (node.stats().parts). */
+  readonly #parts = new Map<string, () => unknown>()
   #started = false
   #stopped = false
 
@@ -325,9 +329,16 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     return this.#events.push(this.outPort(localPort), target, remotePort, options)
   }
 
-  /** Stop `x` when the node stops, before its streams close (hosted models, drivers). */
-  attach<T extends Stoppable> (x: T): T {
+  /**
+   * Stop `x` when the node stops, before its streams close (hosted models, drivers, gateways). With a `name`
+   * and `stats`, `node.stats().parts[name]` reports what `stats()` returns.
+   */
+  attach<T extends Stoppable> (x: T, options: { name?: string, stats?: () => unknown } = {}): T {
     this.#attached.push(x)
+    if (options.name !== undefined && options.stats !== undefined) {
+      if (this.#parts.has(options.name)) throw new InvalidArgumentError(`a part named ${options.name} is attached already`)
+      this.#parts.set(options.name, options.stats)
+    }
     return x
   }
 
@@ -354,7 +365,8 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
         if (t.sync === undefined || e === undefined) return []
         return [[t.peer, { state: t.sync.state, offsetUs: e.offsetUs, uncertaintyUs: finite(e.uncertaintyUs), driftPpm: e.driftPpm, rttUs: finite(e.rttUs), converged: e.converged, stats: { ...t.sync.stats } }]]
       })),
-      clockServer: this.#time.serverStats
+      clockServer: this.#time.serverStats,
+      ...(this.#parts.size === 0 ? {} : { parts: Object.fromEntries([...this.#parts].map(([name, read]) => [name, read()])) })
     }
   }
 

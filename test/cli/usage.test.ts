@@ -8,7 +8,7 @@ import { ROOT, run, tempDir } from './helpers.ts'
 test('spikewire --help lists every command and exits 0', async t => {
   const r = await run(t, ['--help'])
   t.is(r.code, 0)
-  for (const name of ['keygen', 'node', 'describe', 'tap', 'clock']) t.regex(r.stdout, new RegExp(`^  ${name} `, 'm'))
+  for (const name of ['keygen', 'node', 'describe', 'tap', 'clock', 'gateway']) t.regex(r.stdout, new RegExp(`^  ${name} `, 'm'))
 })
 
 const OPTIONS: Record<string, string[]> = {
@@ -16,7 +16,8 @@ const OPTIONS: Record<string, string[]> = {
   node: ['--config', '--json', '--stats'],
   describe: ['MULTIADDR', '--json', '--timeout'],
   tap: ['MULTIADDR', 'PORT', '--json', '--duration', '--channels', '--quiet', '--max-backoff', '--playout', '--late'],
-  clock: ['MULTIADDR', '--json', '--duration']
+  clock: ['MULTIADDR', '--json', '--duration'],
+  gateway: ['udp2020', '--config', '--json', '--stats']
 }
 
 for (const [name, options] of Object.entries(OPTIONS)) {
@@ -34,6 +35,9 @@ const USAGE_ERRORS: Array<[string[], RegExp]> = [
   [['frob'], /unknown command "frob"/],
   [['keygen'], /--out is required/],
   [['node'], /--config is required/],
+  [['gateway'], /missing KIND/],
+  [['gateway', 'udp2021', '--config', 'x.json'], /unknown gateway "udp2021"/],
+  [['gateway', 'udp2020'], /--config is required/],
   [['node', '--config', 'x.json', '--stats', 'soon'], /--stats must be a positive number/],
   [['describe'], /missing MULTIADDR/],
   [['describe', 'localhost:4001'], /is not a multiaddr/],
