@@ -49,8 +49,10 @@ async function emitKnown (node: SpikewireNode, n: number, ms: number, seed: numb
   return out
 }
 
+/** The recorded events: time = time_origin_us (from the stream's desc) + round(stamp · 1e6). */
 function recorded (s: XdfStream, weighted: boolean): Ev[] {
-  return Array.from({ length: s.count }, (_, i) => ({ ch: s.columns[0][i], t: Math.round(s.times[i] * 1e6), v: weighted ? s.columns[1][i] : 0 }))
+  const origin = Number(s.header.desc?.children.find(c => c.name === 'spikewire')?.children.find(c => c.name === 'time_origin_us')?.text)
+  return Array.from({ length: s.count }, (_, i) => ({ ch: s.columns[0][i], t: origin + Math.round(s.times[i] * 1e6), v: weighted ? s.columns[1][i] : 0 }))
 }
 
 function stream (f: ReturnType<typeof readXdfFile>, port: string): XdfStream {
