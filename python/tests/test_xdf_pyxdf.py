@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import pyxdf
 
-from _tsnode import REPO, WAIT_S, Child, _env, node_binary  # noqa: PLC2701
+from _tsnode import REPO, WAIT_S, Child, _env, node_binary
 
 PUBLISHER = REPO / "bench" / "record-publisher.ts"
 SPIKEWIRE = REPO / "bin" / "spikewire.js"
