@@ -36,7 +36,8 @@ Options:
   -h, --help        show this help
 
 Exit status: 0 when every port was recorded without a missing or lost event; 1 when a publisher
-could not be described or subscribed to, or events were missing or lost (the file is still written).
+could not be described or subscribed to, or events were missing or lost (the file is still written),
+or writing the file failed (a full disk: the file holds every chunk written before).
 `
 
 const CLOSE_TIMEOUT_MS = 5000
@@ -85,6 +86,10 @@ export const command: Command = {
         if (e.event === 'stop') return
         status.print(e, `${String(e.port)}: ${String(e.event)}${Object.entries(e).filter(([k]) => !['time_us', 'stream', 'port', 'target', 'event'].includes(k)).map(([k, v]) => `, ${k} ${String(v)}`).join('')}`)
       }
+      rec.onError = e => {
+        status.print({ event: 'error', error: e.message }, `writing ${path} failed: ${e.message}; stopping`)
+        end.resolve('error')
+      }
       let lastEvents = 0
       let lastUs = node.clock.nowUs()
       progress = setInterval(() => {
@@ -104,6 +109,7 @@ export const command: Command = {
       clearInterval(progress)
       clearTimeout(timer)
       const stats: RecordedStreamStats[] = await rec.stop()
+      if (rec.error !== undefined) throw rec.error
       const events = stats.reduce((n, x) => n + x.events, 0)
       const missing = stats.reduce((n, x) => n + x.missing, 0)
       const lost = stats.reduce((n, x) => n + x.lost, 0)
