@@ -14,14 +14,16 @@ const help = `Usage: spikewire record MULTIADDR PORT [MULTIADDR PORT ...] --out 
 Subscribe to each out port PORT of the node at MULTIADDR and write the events into an XDF 1.0 file
 as they arrive: one stream per port, one sample per event (spike ports: int32 channel id; weighted
 ports: double64 [channel, value]), each sample stamped with the event's time in the publisher's clock
-(seconds = µs / 1e6, exact to the µs), ClockOffset chunks from the clock estimate that map those
-stamps into the recorder's clock, Boundary chunks, and at the end a footer per stream with the first
+in seconds since the file's time origin (time_origin_us in the header and each stream's desc; the µs
+are time_origin_us + round(stamp * 1e6), exactly), ClockOffset chunks from the clock estimate that map
+those stamps into the recorder's clock, Boundary chunks, and at the end a footer per stream with the first
 and last time stamp, the sample count, the clock offsets and the recording's counts (events, missing,
 lost, reconnects). Gaps, losses, reconnects and closes are also logged as they happen in a string
 stream "spikewire-recorder" of the same file. See docs/recording.md.
 
-Every chunk is written whole as it is made: a recorder that is killed leaves a file that readers
-open up to its last complete chunk (without the footers).
+Each stream's events are gathered for at most 100 ms and written as one Samples chunk, every chunk
+whole as it is made: a recorder that is killed leaves a file that readers open up to its last
+complete chunk (without the footers; at most the last 100 ms of events are not in it).
 
 While it runs, a progress line goes to stderr every --progress seconds (events, rate, missing, lost,
 bytes); at the end (after --duration, or on SIGINT/SIGTERM) a summary goes to stdout.
