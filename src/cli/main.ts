@@ -19,7 +19,9 @@ const COMMANDS: Record<string, Entry> = {
   node: { summary: 'run a node from a JSON config file', load: async () => await import('./node.ts') },
   describe: { summary: 'print what a remote node is: its ports, kinds, channels and models', load: async () => await import('./describe.ts') },
   tap: { summary: 'subscribe to a remote out port and print its events live', load: async () => await import('./tap.ts') },
-  clock: { summary: 'measure a remote node\'s clock offset ± uncertainty, round trip and drift', load: async () => await import('./clock.ts') }
+  clock: { summary: 'measure a remote node\'s clock offset ± uncertainty, round trip and drift', load: async () => await import('./clock.ts') },
+  record: { summary: 'record remote out ports into an XDF file', load: async () => await import('./record.ts') },
+  replay: { summary: 'serve the ports of an XDF recording as out ports again, in real time', load: async () => await import('./replay.ts') }
 }
 
 const HELP = `Usage: spikewire <command> [options]

@@ -1,0 +1,304 @@
+/**
+ * Recording: subscriptions to remote out ports written into an XDF file as they arrive (docs/recording.md).
+ *
+ * One XDF stream per subscribed port, one sample per event (the shared event-as-sample decision of the lab
+ * bridges): a spike port is an int32 stream of channel ids, a weighted port a double64 stream of
+ * [channel, value]. Each sample's time stamp is the event's own time in the publisher's clock, µs / 1e6 —
+ * exact to the µs (Math.round(stamp · 1e6) gives the µs back) — and ClockOffset chunks carry the clock
+ * estimate that maps those stamps into the recorder's clock (XDF's own mechanism: a reader that synchronises
+ * clocks, as pyxdf does by default, adds the offsets). A further string stream, "spikewire-recorder", logs
+ * every gap, loss, reconnect and close as it happens, so nothing is lost silently even if the recorder is
+ * killed before it writes the footers.
+ */
+import { logger } from '@libp2p/logger'
+import type { Description, PortInfo } from '../codec/messages.ts'
+import type { SpikewireNode } from '../node/node.ts'
+import type { Subscription } from '../protocols/events/subscription.ts'
+import { XdfWriter } from '../xdf/writer.ts'
+import type { XmlNode } from '../xdf/xml.ts'
+
+const log = logger('spikewire:recording')
+
+export interface RecordSource {
+  /** The publisher's multiaddr (with /p2p/). */
+  target: string
+  port: string
+}
+
+export interface RecorderInit {
+  node: SpikewireNode
+  path: string
+  sources: RecordSource[]
+  /** A Boundary chunk after this many bytes (default 10 MiB)… */
+  boundaryBytes?: number
+  /** …or this much time, whichever comes first (default 10 s). */
+  boundaryMs?: number
+  /** A ClockOffset chunk per stream this often (default 5 s), and one at the end. */
+  clockOffsetMs?: number
+  /** Give up describing a publisher after this long (default 20 s). */
+  describeTimeoutMs?: number
+}
+
+export interface RecordedStreamStats {
+  id: number
+  target: string
+  port: string
+  peer: string
+  kind: 'spike' | 'weighted'
+  events: number
+  batches: number
+  /** Events missing from a stream's sequence (gaps). */
+  missing: number
+  /** Events the publisher reported dropped (loss notices). */
+  lost: number
+  reconnects: number
+  reconnectGapUs: number
+  clockOffsets: number
+}
+
+interface Recorded {
+  id: number
+  source: RecordSource
+  info: PortInfo
+  peer: string
+  sub: Subscription
+  batches: number
+  clockOffsets: number
+  lastOffset: { offsetUs: number, uncertaintyUs: number } | undefined
+}
+
+/** The desc of a recorded port (LAB-DESIGN's <spikewire> element). Params are children, not attributes, so pyxdf keeps them. */
+export function portDesc (d: Description & { peer: string }, info: PortInfo, extra: XmlNode[] = []): XmlNode[] {
+  const model = info.model ?? d.model
+  return [{
+    name: 'spikewire',
+    children: [
+      { name: 'port', text: info.name },
+      { name: 'kind', text: info.kind },
+      { name: 'channels', text: info.channels },
+      { name: 'peer', text: d.peer },
+      { name: 'node', text: d.name },
+      { name: 'role', text: d.role },
+      { name: 'software', text: d.software },
+      ...(model === undefined
+        ? []
+        : [{
+            name: 'model',
+            children: [
+              { name: 'name', text: model.name },
+              ...(model.params ?? []).map(([n, v, u]) => ({ name: 'param', children: [{ name: 'name', text: n }, { name: 'value', text: v }, { name: 'unit', text: u }] }))
+            ]
+          }]),
+      { name: 'time_stamps', text: 'publisher clock; seconds = integer µs / 1e6 (round(stamp * 1e6) is the event time in µs); ClockOffset chunks map them into the recorder clock' },
+      ...extra
+    ]
+  }]
+}
+
+export class Recorder {
+  readonly writer: XdfWriter
+  readonly #init: RecorderInit
+  readonly #node: SpikewireNode
+  readonly #recorded: Recorded[] = []
+  readonly #logId: number
+  readonly #startUs: number
+  #bytesAtBoundary = 0
+  #boundaryTimer: ReturnType<typeof setInterval> | undefined
+  #offsetTimer: ReturnType<typeof setInterval> | undefined
+  #stopped = false
+  /** Listeners for log entries (the CLI prints them). */
+  onLog: (entry: Record<string, unknown>) => void = () => {}
+
+  private constructor (init: RecorderInit) {
+    this.#init = init
+    this.#node = init.node
+    this.#startUs = init.node.clock.nowUs()
+    this.writer = new XdfWriter(init.path, {
+      header: [{ name: 'spikewire', children: [{ name: 'recorder', text: init.node.peerId }, { name: 'software', text: 'spikewire record' }, { name: 'started_us', text: Math.round(this.#startUs) }] }]
+    })
+    this.#logId = this.writer.addStream({
+      name: 'spikewire-recorder',
+      type: 'Markers',
+      channelCount: 1,
+      channelFormat: 'string',
+      nominalSrate: 0,
+      sourceId: `${init.node.peerId}/recorder`,
+      createdAt: this.#startUs / 1e6,
+      desc: [{ name: 'spikewire', children: [{ name: 'log', text: 'one JSON object per sample: subscriptions, gaps, losses, reconnects, closes; time stamps in the recorder clock' }] }]
+    })
+  }
+
+  /** Describe every publisher, write the stream headers, subscribe. */
+  static async start (init: RecorderInit): Promise<Recorder> {
+    const r = new Recorder(init)
+    try {
+      await r.#subscribeAll()
+    } catch (e) {
+      await r.stop()
+      throw e
+    }
+    return r
+  }
+
+  get startUs (): number {
+    return this.#startUs
+  }
+
+  async #subscribeAll (): Promise<void> {
+    const described = new Map<string, Description & { peer: string }>()
+    for (const source of this.#init.sources) {
+      let d = described.get(source.target)
+      if (d === undefined) {
+        d = await this.#describe(source.target)
+        described.set(source.target, d)
+      }
+      const info = d.ports.find(p => p.name === source.port && p.direction === 'out')
+      if (info === undefined) {
+        const { SpikewireError } = await import('../codec/errors.ts')
+        throw new SpikewireError('unknown-port', `${source.target} has no out port ${source.port} (out ports: ${d.ports.filter(p => p.direction === 'out').map(p => p.name).join(', ')})`)
+      }
+      const spike = info.kind === 'spike'
+      const id = this.writer.addStream({
+        name: info.name,
+        type: spike ? 'Spikes' : 'Events',
+        channelCount: spike ? 1 : 2,
+        channelFormat: spike ? 'int32' : 'double64',
+        nominalSrate: 0,
+        sourceId: `${d.peer}/${info.name}`,
+        createdAt: this.#node.clock.nowUs() / 1e6,
+        desc: portDesc(d, info, [{ name: 'target', text: source.target }])
+      })
+      const sub = this.#node.subscribe(source.target, source.port, { reconnect: { maxDelayMs: 2000 } })
+      const rec: Recorded = { id, source, info, peer: d.peer, sub, batches: 0, clockOffsets: 0, lastOffset: undefined }
+      this.#recorded.push(rec)
+      this.#watch(rec)
+    }
+    const boundaryBytes = this.#init.boundaryBytes ?? 10 * 1024 * 1024
+    this.#boundaryTimer = setInterval(() => { this.#boundary() }, this.#init.boundaryMs ?? 10_000)
+    this.#offsetTimer = setInterval(() => { for (const r of this.#recorded) this.#clockOffset(r) }, this.#init.clockOffsetMs ?? 5000)
+    this.#bytesAtBoundary = this.writer.bytes
+    this.#maxBoundaryBytes = boundaryBytes
+  }
+
+  #maxBoundaryBytes = Infinity
+
+  async #describe (target: string): Promise<Description & { peer: string }> {
+    const deadline = Date.now() + (this.#init.describeTimeoutMs ?? 20_000)
+    let wait = 100
+    for (;;) {
+      try {
+        return await this.#node.describe(target, { signal: AbortSignal.timeout(5000) })
+      } catch (e) {
+        if (Date.now() + wait > deadline) throw e
+        log('describe %s failed (%s), retrying', target, (e as Error).message)
+        await new Promise(resolve => setTimeout(resolve, wait))
+        wait = Math.min(2000, wait * 2)
+      }
+    }
+  }
+
+  #watch (r: Recorded): void {
+    const { sub, id } = r
+    const spike = r.info.kind === 'spike'
+    sub.onBatch(({ batch }) => {
+      if (this.#stopped) return
+      const n = batch.count
+      const times = new Float64Array(n)
+      for (let i = 0; i < n; i++) times[i] = batch.times[i] / 1e6
+      if (spike) this.writer.writeSamples(id, n, times, [batch.channels])
+      else this.writer.writeSamples(id, n, times, [batch.channels, batch.values ?? new Float32Array(n)])
+      r.batches++
+      if (r.clockOffsets === 0) this.#clockOffset(r)
+      if (this.writer.bytes - this.#bytesAtBoundary >= this.#maxBoundaryBytes) this.#boundary()
+    })
+    const entry = (e: Record<string, unknown>): void => { this.#log({ stream: id, port: r.source.port, target: r.source.target, ...e }) }
+    sub.addEventListener('status', e => {
+      const s = e.detail
+      if (s.state === 'open') entry({ event: 'open', peer: sub.peer })
+      else if (s.state === 'retrying') entry({ event: 'retrying', attempt: s.attempt, error: s.error?.message })
+    })
+    sub.addEventListener('gap', e => { entry({ event: 'gap', ...e.detail }) })
+    sub.addEventListener('loss', e => { entry({ event: 'loss', count: e.detail.count, reason: e.detail.reason }) })
+    sub.addEventListener('close', e => { entry({ event: 'close', code: e.detail.code, reason: e.detail.reason }) })
+  }
+
+  #log (e: Record<string, unknown>): void {
+    if (this.#stopped) return
+    const t = this.#node.clock.nowUs()
+    const line = { time_us: Math.round(t), ...e }
+    this.writer.writeStrings(this.#logId, [t / 1e6], [JSON.stringify(line)])
+    this.onLog(line)
+  }
+
+  /** Write the current clock estimate of a stream's publisher as a ClockOffset chunk (when there is one). */
+  #clockOffset (r: Recorded): void {
+    const clock = r.sub.clock
+    if (clock === undefined || this.#stopped) return
+    const est = clock.estimate()
+    if (!Number.isFinite(est.uncertaintyUs)) return
+    const now = this.#node.clock.nowUs()
+    // θ = publisher − recorder; a publisher stamp T maps to T − θ. XDF's value is what to add: −θ, seconds.
+    const { localUs } = clock.toLocal(now)
+    const offsetUs = now - localUs
+    this.writer.writeClockOffset(r.id, { time: now / 1e6, value: -offsetUs / 1e6 })
+    r.clockOffsets++
+    r.lastOffset = { offsetUs, uncertaintyUs: est.uncertaintyUs }
+  }
+
+  #boundary (): void {
+    if (this.#stopped) return
+    this.writer.writeBoundary()
+    this.#bytesAtBoundary = this.writer.bytes
+  }
+
+  stats (): RecordedStreamStats[] {
+    return this.#recorded.map(r => {
+      const s = r.sub.stats
+      return {
+        id: r.id,
+        target: r.source.target,
+        port: r.source.port,
+        peer: r.peer,
+        kind: r.info.kind === 'spike' ? 'spike' : 'weighted',
+        events: this.writer.streamCounts(r.id).count,
+        batches: r.batches,
+        missing: s.gapEvents,
+        lost: s.lostEvents,
+        reconnects: Math.max(0, s.connects - 1),
+        reconnectGapUs: s.reconnectGapUs,
+        clockOffsets: r.clockOffsets
+      }
+    })
+  }
+
+  /** Unsubscribe, write the last clock offsets and the footers, close the file. Idempotent. */
+  async stop (): Promise<RecordedStreamStats[]> {
+    if (this.#stopped) return this.stats()
+    clearInterval(this.#boundaryTimer)
+    clearInterval(this.#offsetTimer)
+    await Promise.allSettled(this.#recorded.map(async r => { await r.sub.close() }))
+    for (const r of this.#recorded) this.#clockOffset(r)
+    const stats = this.stats()
+    this.#log({ event: 'stop', events: stats.reduce((n, s) => n + s.events, 0), missing: stats.reduce((n, s) => n + s.missing, 0), lost: stats.reduce((n, s) => n + s.lost, 0) })
+    this.#stopped = true
+    for (const s of stats) {
+      const r = this.#recorded.find(x => x.id === s.id)!
+      this.writer.writeFooter(s.id, [{
+        name: 'spikewire',
+        children: [
+          { name: 'events', text: s.events },
+          { name: 'batches', text: s.batches },
+          { name: 'missing', text: s.missing },
+          { name: 'lost', text: s.lost },
+          { name: 'reconnects', text: s.reconnects },
+          { name: 'reconnect_gap_us', text: Math.round(s.reconnectGapUs) },
+          ...(r.lastOffset === undefined ? [] : [{ name: 'clock_offset_us', text: r.lastOffset.offsetUs }, { name: 'clock_uncertainty_us', text: r.lastOffset.uncertaintyUs }])
+        ]
+      }])
+    }
+    const logCounts = this.writer.streamCounts(this.#logId)
+    this.writer.writeFooter(this.#logId, [{ name: 'spikewire', children: [{ name: 'entries', text: logCounts.count }] }])
+    this.writer.close()
+    return stats
+  }
+}
