@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--institution")
     ap.add_argument("--lab")
     ap.add_argument("--keyword", action="append", default=[], help="repeatable (default: spikewire, spikes)")
+    ap.add_argument("--experiment-description")
+    ap.add_argument("--subject-id", help="writes an NWB Subject (DANDI requires one, with species, sex and age)")
+    ap.add_argument("--species", help="Latin binomial (e.g. 'Rattus norvegicus') or an NCBI taxonomy IRI")
+    ap.add_argument("--sex", help="M, F, O (other) or U (unknown)")
+    ap.add_argument("--age", help="ISO 8601 duration, e.g. P21D")
+    ap.add_argument("--subject-description")
     ap.add_argument("--max-units", type=int, default=65_536,
                     help="most units (channels of all spike ports) to write (default 65536)")
     ap.add_argument("--no-compression", action="store_true", help="write datasets without gzip")
@@ -33,7 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     opts = ExportOptions(session_description=a.session_description, identifier=a.identifier,
                          experimenter=a.experimenter, institution=a.institution, lab=a.lab, keywords=a.keyword,
-                         max_units=a.max_units, compression=not a.no_compression, overwrite=a.overwrite)
+                         max_units=a.max_units, compression=not a.no_compression, overwrite=a.overwrite,
+                         experiment_description=a.experiment_description,
+                         subject={k: v for k, v in (("subject_id", a.subject_id), ("species", a.species),
+                                                    ("sex", a.sex), ("age", a.age),
+                                                    ("description", a.subject_description)) if v})
+    if opts.subject and not a.subject_id:
+        ap.error("--species/--sex/--age/--subject-description need --subject-id")
     try:
         summary = export(a.xdf, a.out, opts)
     except NwbExportError as e:
@@ -41,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"event": "error", "code": e.code, "message": e.message, "offset": e.offset}))
         print(f"spikewire.nwb: {e.code}: {e.message}", file=sys.stderr)
         return 1 if e.code == "nwb-write-failed" else 2
+    if not a.subject_id:
+        print("spikewire.nwb: note: no --subject-id: the file has no Subject, which nwbinspector reports as "
+              "critical and DANDI refuses (give --subject-id, --species, --sex and --age)", file=sys.stderr)
     if a.json:
         print(json.dumps(summary.as_json()))
     else:

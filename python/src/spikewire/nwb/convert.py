@@ -42,6 +42,10 @@ class ExportOptions:
     institution: str | None = None
     lab: str | None = None
     keywords: list[str] = field(default_factory=list)
+    experiment_description: str | None = None
+    #: Subject fields (NWB Subject: subject_id, species, sex, age, description). A subject is written when
+    #: subject_id is given; DANDI and nwbinspector require one (with species, sex and age).
+    subject: dict[str, str] = field(default_factory=dict)
     max_units: int = 65_536
     compression: bool = True
     overwrite: bool = False
@@ -95,6 +99,9 @@ def describe_port(p: PortStream) -> str:
         parts.append("clock " + ", ".join(f"{k}={v}" for k, v in sorted(p.clock.items())))
     if p.extra:
         parts.append(", ".join(f"{k}={v}" for k, v in sorted(p.extra.items())))
+    counts = {k: v for k, v in p.footer.items() if k in ("events", "missing", "lost", "reconnects", "reconnect_gap_us", "clock_offset_us", "clock_uncertainty_us")}
+    if counts:
+        parts.append("recorder counts " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     return "; ".join(parts)
 
 
@@ -129,6 +136,7 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
     from pynwb import NWBFile
     from pynwb.device import Device
     from pynwb.ecephys import ElectrodeGroup
+    from pynwb.file import Subject
     from pynwb.event import EventsTable, TimestampVectorData
     from pynwb.misc import Units
 
@@ -154,11 +162,18 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
                     + ", ".join(f"{p.port} ({p.kind}, {p.channels} ch)" for p in rec.ports if (p.node or '?', p.peer or '?') == (node, peer))
                     for node, peer in peers)
         + ". Times are the recorder's clock (spikewire clock estimate), µs resolution.")
-    identifier = opts.identifier or rec.header.get("recording_id") or rec.header.get("uuid") or str(uuid.uuid4())
+    if opts.identifier:
+        identifier = opts.identifier
+    elif rec.header.get("recorder") and rec.header.get("started_us"):
+        # the same recording always gets the same identifier; two recordings never share one
+        identifier = str(uuid.uuid5(uuid.NAMESPACE_URL, f"spikewire-recording:{rec.header['recorder']}/{rec.header['started_us']}"))
+    else:
+        identifier = str(uuid.uuid4())
     nwb = NWBFile(
         session_description=description, identifier=identifier, session_start_time=us_to_datetime(n0),
         experimenter=opts.experimenter or None, institution=opts.institution, lab=opts.lab,
-        keywords=opts.keywords or ["spikewire", "spikes"],
+        keywords=opts.keywords or ["spikewire", "spikes"], experiment_description=opts.experiment_description,
+        subject=Subject(**opts.subject) if opts.subject.get("subject_id") else None,
         source_script="spikewire.nwb (python -m spikewire.nwb)", source_script_file_name="spikewire/nwb/convert.py",
         notes=f"Exported from the XDF file {os.path.basename(rec.path)}"
               + (f"; {rec.truncated_bytes} bytes after its last complete chunk were ignored" if rec.truncated_bytes else "")
@@ -208,15 +223,13 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
         ch_sorted = p.channel[order]
         t_sorted = seconds_since(p.time_us[order], n0)
         bounds = np.searchsorted(ch_sorted, np.arange(p.channels + 1, dtype=np.int64), side="left")
-        lo_s = (p.first_us - n0) / 1e6 if p.first_us is not None else None
-        hi_s = (p.last_us - n0) / 1e6 if p.last_us is not None else None
+        intervals = [[(a - n0) / 1e6, (b - n0) / 1e6] for a, b in p.intervals_us()]
         for c in range(p.channels):
             a, b = int(bounds[c]), int(bounds[c + 1])
             flat.append(t_sorted[a:b])
             total += b - a
             ends.append(total)
-            if lo_s is not None and hi_s is not None:
-                obs.append([lo_s, hi_s])
+            obs.extend(intervals)
             obs_ends.append(len(obs))
             unit_ids.append(len(unit_ids))
             col_port.append(name)

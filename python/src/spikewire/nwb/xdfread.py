@@ -9,10 +9,12 @@ recorded next to it, say) are listed as skipped and not read.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -49,20 +51,54 @@ class PortStream:
     channel: np.ndarray            # uint32
     time_us: np.ndarray            # int64, µs
     value: np.ndarray | None       # float64 for weighted ports
-    first_us: int | None           # the stream's span from its footer (or its events)
+    first_us: int | None           # the stream's observed span, publisher clock, µs
     last_us: int | None
     inexact_times: int = 0         # time stamps that were not a whole number of µs (rounded)
     clock_offsets: list[tuple[float, float]] = field(default_factory=list)
+    footer: dict[str, str] = field(default_factory=dict)   # the footer's <spikewire> counts, as written
+    gaps_us: list[tuple[int, int]] = field(default_factory=list)   # reconnect gaps, publisher clock
+    theta_us: float | None = None  # publisher clock − recorder clock (the last estimate)
+
+    def intervals_us(self) -> list[tuple[int, int]]:
+        """When the port was observed: its span without the reconnect gaps (a gap that holds an event
+        is not subtracted: the event proves the port was observed then)."""
+        if self.first_us is None or self.last_us is None:
+            return []
+        out = [(self.first_us, self.last_us)]
+        t = np.sort(self.time_us)
+        for a, b in sorted(self.gaps_us):
+            if not a < b:
+                continue
+            i = int(np.searchsorted(t, a, side="right"))
+            if i < t.size and t[i] < b:
+                continue
+            nxt: list[tuple[int, int]] = []
+            for lo, hi in out:
+                if b <= lo or a >= hi:
+                    nxt.append((lo, hi))
+                    continue
+                if lo < a:
+                    nxt.append((lo, a))
+                if b < hi:
+                    nxt.append((b, hi))
+            out = nxt
+        return out
 
 
 @dataclass
 class Recording:
     path: str
-    header: dict[str, str]         # FileHeader <info> children as text
+    header: dict[str, str]         # FileHeader <info> leaf children and its <spikewire> children, as text
     ports: list[PortStream]
     skipped: list[str]             # names of the streams that are not spikewire streams
     truncated_bytes: int
     boundaries: int
+    log: list[dict[str, Any]] = field(default_factory=list)   # the recorder's log entries
+    log_unreadable: int = 0        # log samples that were not a JSON object
+
+
+#: Most log entries kept (a recording's log holds one entry per open, gap, loss, reconnect, close).
+MAX_LOG_ENTRIES = 1_000_000
 
 
 def _child_text(e: ET.Element | None, name: str) -> str | None:
@@ -160,7 +196,7 @@ def _port(s, data: dict, fscan: FileScan) -> PortStream:  # type: ignore[no-unty
     fields = _flat(sw)
     clock = {k: v for k, v in fields.items() if k.startswith("clock_")}
     extra = {k: v for k, v in fields.items()
-             if k not in clock and k not in ("port", "kind", "channels", "peer", "node")}
+             if k not in clock and k not in ("port", "kind", "channels", "peer", "node", "time_stamps")}
 
     ts = np.asarray(data["time_stamps"], dtype=np.float64).reshape(-1)
     series = np.asarray(data["time_series"])
@@ -181,9 +217,19 @@ def _port(s, data: dict, fscan: FileScan) -> PortStream:  # type: ignore[no-unty
     if ch.size and (ch.min() < 0 or ch.max() >= channels):
         bad = int(ch[(ch < 0) | (ch >= channels)][0])
         raise NwbExportError("xdf-bad-sample", f"stream {sid}: channel {bad} outside the port's {channels} channels")
+    footer = _flat(s.footer.find("spikewire")) if s.footer is not None else {}
+    theta: float | None = None
+    try:
+        theta = float(footer["clock_offset_us"])
+    except (KeyError, ValueError):
+        if s.clock_offsets:   # XDF's value is what to add to a stamp to reach the recorder clock: −θ
+            theta = -s.clock_offsets[-1][1] * 1e6
+    if theta is not None and not (math.isfinite(theta) and abs(theta) < 1e15):
+        theta = None
     first, last = _footer_us(s.footer, "first_timestamp"), _footer_us(s.footer, "last_timestamp")
-    created = _footer_us(info, "created_at")
+    created = _footer_us(info, "created_at")           # the recorder's clock: mapped by θ when known
     if created is not None:
+        created = created + int(round(theta or 0))
         first = created if first is None else min(first, created)
     if time_us.size:
         lo, hi = int(time_us.min()), int(time_us.max())
@@ -194,7 +240,8 @@ def _port(s, data: dict, fscan: FileScan) -> PortStream:  # type: ignore[no-unty
         source_id=_child_text(info, "source_id") or "", port=port, kind=kind, channels=channels,
         peer=_child_text(sw, "peer") or "", node=_child_text(sw, "node") or "", model=model, params=params,
         clock=clock, extra=extra, channel=ch.astype(np.uint32), time_us=time_us, value=value,
-        first_us=first, last_us=last, inexact_times=inexact, clock_offsets=list(s.clock_offsets))
+        first_us=first, last_us=last, inexact_times=inexact, clock_offsets=list(s.clock_offsets),
+        footer=footer, theta_us=theta)
 
 
 def read_recording(path: str, limits: ScanLimits = ScanLimits()) -> Recording:
@@ -202,9 +249,12 @@ def read_recording(path: str, limits: ScanLimits = ScanLimits()) -> Recording:
     import pyxdf
 
     fscan = scan(path, limits)
-    ours = [s for s in fscan.streams.values() if s.header.find("desc/spikewire") is not None]
-    skipped = [(_child_text(s.header, "name") or f"stream{s.stream_id}") for s in fscan.streams.values() if s not in ours]
-    ranges = ([fscan.header_chunk] if fscan.header_chunk else []) + sorted(r for s in ours for r in s.chunks)
+    logs = [s for s in fscan.streams.values() if s.header.find("desc/spikewire/log") is not None
+            and (s.channel_count, s.channel_format) == (1, "string")]
+    ours = [s for s in fscan.streams.values() if s.header.find("desc/spikewire") is not None and s not in logs]
+    skipped = [(_child_text(s.header, "name") or f"stream{s.stream_id}") for s in fscan.streams.values()
+               if s not in ours and s not in logs]
+    ranges = ([fscan.header_chunk] if fscan.header_chunk else []) + sorted(r for s in ours + logs for r in s.chunks)
     by_id: dict[int, dict] = {}
     if ours:
         view = io.BufferedReader(ChunkView(path, ranges), buffer_size=1 << 20)
@@ -229,4 +279,45 @@ def read_recording(path: str, limits: ScanLimits = ScanLimits()) -> Recording:
             raise NwbExportError("xdf-corrupt", f"pyxdf did not return stream {s.stream_id}")
         ports.append(_port(s, by_id[s.stream_id], fscan))
     header = _flat(fscan.header) if fscan.header is not None else {}
-    return Recording(path, header, ports, skipped, fscan.truncated_bytes, fscan.boundaries)
+    if fscan.header is not None:
+        header.update(_flat(fscan.header.find("spikewire")))
+    entries, unreadable = [], 0
+    for s in logs:
+        for line in by_id[s.stream_id]["time_series"]:
+            try:
+                e = json.loads(line[0])
+            except (ValueError, TypeError, IndexError, RecursionError):
+                e = None
+            if isinstance(e, dict) and len(entries) < MAX_LOG_ENTRIES:
+                entries.append(e)
+            else:
+                unreadable += 1
+    _apply_log(ports, entries)
+    return Recording(path, header, ports, skipped, fscan.truncated_bytes, fscan.boundaries, entries, unreadable)
+
+
+def _us(v: Any) -> int | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= MAX_TIME_US:
+        return None
+    return int(round(v))
+
+
+def _apply_log(ports: list[PortStream], entries: list[dict[str, Any]]) -> None:
+    """What the recorder's log adds to each port's observed span: its reconnect gaps (publisher clock, as
+    the subscription reports them) and the end of the recording (the "stop" entry, recorder clock, mapped
+    into the publisher's clock by θ)."""
+    by_stream = {p.stream_id: p for p in ports}
+    stop = None
+    for e in entries:
+        if e.get("event") == "stop":
+            stop = _us(e.get("time_us"))
+        p = by_stream.get(e.get("stream")) if isinstance(e.get("stream"), int) else None
+        if p is None or e.get("event") != "gap" or e.get("reason") != "reconnect":
+            continue
+        a, b = _us(e.get("fromUs")), _us(e.get("toUs"))
+        if a is not None and b is not None and a < b:
+            p.gaps_us.append((a, b))
+    if stop is not None:
+        for p in ports:
+            end = stop + int(round(p.theta_us or 0))
+            p.last_us = end if p.last_us is None else max(p.last_us, end)

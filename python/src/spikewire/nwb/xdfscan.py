@@ -105,9 +105,32 @@ def _varlen(buf: bytes, pos: int, offset: int) -> tuple[int, int]:
     return int.from_bytes(buf[pos + 1:pos + 1 + n], "little"), pos + 1 + n
 
 
+def check_string_samples(content: bytes, s: StreamScan, offset: int) -> int:
+    """Check a Samples chunk of a string stream: every sample (time stamp flag, time stamp, one
+    length-prefixed string per channel) lies inside the chunk and the samples fill it exactly."""
+    nsamples, pos = _varlen(content, 0, offset)
+    if nsamples > (len(content) - pos) // (1 + 2 * s.channel_count):
+        raise NwbExportError("xdf-too-large", f"stream {s.stream_id}: {nsamples} samples claimed in {len(content) - pos} bytes", offset)
+    for _ in range(nsamples):
+        flag = content[pos] if pos < len(content) else -1
+        if flag not in (0, 8):
+            raise NwbExportError("xdf-corrupt", f"stream {s.stream_id}: bad sample (TimeStampBytes {flag})", offset)
+        pos += 1 + flag
+        for _ in range(s.channel_count):
+            n, pos = _varlen(content, pos, offset)
+            pos += n
+            if pos > len(content):
+                raise NwbExportError("xdf-corrupt", f"stream {s.stream_id}: a string runs past its chunk", offset)
+    if pos != len(content):
+        raise NwbExportError("xdf-corrupt", f"stream {s.stream_id}: {nsamples} samples do not fill the chunk", offset)
+    return nsamples
+
+
 def check_samples(content: bytes, s: StreamScan, offset: int) -> int:
     """Check a Samples chunk's content (after the stream id): the samples exactly fill it. Returns the
-    number of samples. Only numeric formats (the exported streams are int32 or double64)."""
+    number of samples."""
+    if s.channel_format == "string":
+        return check_string_samples(content, s, offset)
     nsamples, pos = _varlen(content, 0, offset)
     size = s.channel_count * FORMAT_BYTES[s.channel_format]
     body = len(content) - pos
@@ -183,8 +206,7 @@ def scan(path: str, limits: ScanLimits = ScanLimits()) -> FileScan:
                     if s is None:
                         raise NwbExportError("xdf-corrupt", f"chunk (tag {tag}) of stream {sid} before its header", pos)
                     if tag == TAG_SAMPLES:
-                        if s.channel_format != "string":   # string streams are never exported
-                            s.samples += check_samples(body, s, pos)
+                        s.samples += check_samples(body, s, pos)
                     elif tag == TAG_CLOCK_OFFSET:
                         if len(body) != 16:
                             raise NwbExportError("xdf-corrupt", f"ClockOffset chunk of {len(body)} bytes (16)", pos)
