@@ -35,6 +35,13 @@ export interface RecorderInit {
   boundaryMs?: number
   /** A ClockOffset chunk per stream this often (default 5 s), and one at the end. */
   clockOffsetMs?: number
+  /**
+   * Events are gathered per stream and written as one Samples chunk at most this often (default 100 ms), or
+   * when `maxPendingEvents` are waiting: fewer, larger chunks. A killed recorder loses at most this window.
+   */
+  flushMs?: number
+  /** Events waiting per stream before a chunk is written at once (default 8192): the bound on memory. */
+  maxPendingEvents?: number
   /** Give up describing a publisher after this long (default 20 s). */
   describeTimeoutMs?: number
 }
@@ -65,6 +72,10 @@ interface Recorded {
   batches: number
   clockOffsets: number
   lastOffset: { offsetUs: number, uncertaintyUs: number } | undefined
+  /** Events not yet written: times (s), channels, values. */
+  times: number[]
+  channels: number[]
+  values: number[]
 }
 
 /** The desc of a recorded port (LAB-DESIGN's <spikewire> element). Params are children, not attributes, so pyxdf keeps them. */
@@ -105,6 +116,8 @@ export class Recorder {
   #bytesAtBoundary = 0
   #boundaryTimer: ReturnType<typeof setInterval> | undefined
   #offsetTimer: ReturnType<typeof setInterval> | undefined
+  #flushTimer: ReturnType<typeof setInterval> | undefined
+  #maxPending = 8192
   #stopped = false
   /** Listeners for log entries (the CLI prints them). */
   onLog: (entry: Record<string, unknown>) => void = () => {}
@@ -126,6 +139,7 @@ export class Recorder {
       createdAt: this.#startUs / 1e6,
       desc: [{ name: 'spikewire', children: [{ name: 'log', text: 'one JSON object per sample: subscriptions, gaps, losses, reconnects, closes; time stamps in the recorder clock' }] }]
     })
+    this.#logClockOffset()
   }
 
   /** Describe every publisher, write the stream headers, subscribe. */
@@ -169,13 +183,18 @@ export class Recorder {
         desc: portDesc(d, info, [{ name: 'target', text: source.target }])
       })
       const sub = this.#node.subscribe(source.target, source.port, { reconnect: { maxDelayMs: 2000 } })
-      const rec: Recorded = { id, source, info, peer: d.peer, sub, batches: 0, clockOffsets: 0, lastOffset: undefined }
+      const rec: Recorded = { id, source, info, peer: d.peer, sub, batches: 0, clockOffsets: 0, lastOffset: undefined, times: [], channels: [], values: [] }
       this.#recorded.push(rec)
       this.#watch(rec)
     }
     const boundaryBytes = this.#init.boundaryBytes ?? 10 * 1024 * 1024
     this.#boundaryTimer = setInterval(() => { this.#boundary() }, this.#init.boundaryMs ?? 10_000)
-    this.#offsetTimer = setInterval(() => { for (const r of this.#recorded) this.#clockOffset(r) }, this.#init.clockOffsetMs ?? 5000)
+    this.#offsetTimer = setInterval(() => {
+      for (const r of this.#recorded) this.#clockOffset(r)
+      this.#logClockOffset()
+    }, this.#init.clockOffsetMs ?? 5000)
+    this.#maxPending = this.#init.maxPendingEvents ?? 8192
+    this.#flushTimer = setInterval(() => { this.#flushAll() }, this.#init.flushMs ?? 100)
     this.#bytesAtBoundary = this.writer.bytes
     this.#maxBoundaryBytes = boundaryBytes
   }
@@ -203,13 +222,14 @@ export class Recorder {
     sub.onBatch(({ batch }) => {
       if (this.#stopped) return
       const n = batch.count
-      const times = new Float64Array(n)
-      for (let i = 0; i < n; i++) times[i] = batch.times[i] / 1e6
-      if (spike) this.writer.writeSamples(id, n, times, [batch.channels])
-      else this.writer.writeSamples(id, n, times, [batch.channels, batch.values ?? new Float32Array(n)])
+      for (let i = 0; i < n; i++) {
+        r.times.push(batch.times[i] / 1e6)
+        r.channels.push(batch.channels[i])
+        if (!spike) r.values.push(batch.values?.[i] ?? 0)
+      }
       r.batches++
       if (r.clockOffsets === 0) this.#clockOffset(r)
-      if (this.writer.bytes - this.#bytesAtBoundary >= this.#maxBoundaryBytes) this.#boundary()
+      if (r.times.length >= this.#maxPending) this.#flush(r)
     })
     const entry = (e: Record<string, unknown>): void => { this.#log({ stream: id, port: r.source.port, target: r.source.target, ...e }) }
     sub.addEventListener('status', e => {
@@ -220,6 +240,27 @@ export class Recorder {
     sub.addEventListener('gap', e => { entry({ event: 'gap', ...e.detail }) })
     sub.addEventListener('loss', e => { entry({ event: 'loss', count: e.detail.count, reason: e.detail.reason }) })
     sub.addEventListener('close', e => { entry({ event: 'close', code: e.detail.code, reason: e.detail.reason }) })
+  }
+
+  /** Write a stream's waiting events as one Samples chunk. */
+  #flush (r: Recorded): void {
+    const n = r.times.length
+    if (n === 0) return
+    if (r.info.kind === 'spike') this.writer.writeSamples(r.id, n, r.times, [r.channels])
+    else this.writer.writeSamples(r.id, n, r.times, [r.channels, r.values])
+    r.times = []
+    r.channels = []
+    r.values = []
+    if (this.writer.bytes - this.#bytesAtBoundary >= this.#maxBoundaryBytes) this.#boundary()
+  }
+
+  #flushAll (): void {
+    for (const r of this.#recorded) this.#flush(r)
+  }
+
+  /** The log stream is in the recorder's clock: offset 0 (so that readers that synchronise clocks treat it like the others). */
+  #logClockOffset (): void {
+    this.writer.writeClockOffset(this.#logId, { time: this.#node.clock.nowUs() / 1e6, value: 0 })
   }
 
   #log (e: Record<string, unknown>): void {
@@ -247,6 +288,7 @@ export class Recorder {
 
   #boundary (): void {
     if (this.#stopped) return
+    this.#flushAll()
     this.writer.writeBoundary()
     this.#bytesAtBoundary = this.writer.bytes
   }
@@ -260,7 +302,7 @@ export class Recorder {
         port: r.source.port,
         peer: r.peer,
         kind: r.info.kind === 'spike' ? 'spike' : 'weighted',
-        events: this.writer.streamCounts(r.id).count,
+        events: this.writer.streamCounts(r.id).count + r.times.length,
         batches: r.batches,
         missing: s.gapEvents,
         lost: s.lostEvents,
@@ -276,8 +318,11 @@ export class Recorder {
     if (this.#stopped) return this.stats()
     clearInterval(this.#boundaryTimer)
     clearInterval(this.#offsetTimer)
+    clearInterval(this.#flushTimer)
     await Promise.allSettled(this.#recorded.map(async r => { await r.sub.close() }))
+    this.#flushAll()
     for (const r of this.#recorded) this.#clockOffset(r)
+    this.#logClockOffset()
     const stats = this.stats()
     this.#log({ event: 'stop', events: stats.reduce((n, s) => n + s.events, 0), missing: stats.reduce((n, s) => n + s.missing, 0), lost: stats.reduce((n, s) => n + s.lost, 0) })
     this.#stopped = true
