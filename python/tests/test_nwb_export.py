@@ -1,0 +1,189 @@
+"""NWB export of recordings made by the real recorder (`spikewire record`, TypeScript): read back with pynwb
+(every spike time equal to the recording's to the µs, every weighted event's channel, time and value),
+validated with nwbinspector (no CRITICAL or BEST_PRACTICE_VIOLATION finding), the recording read with pyxdf
+as the reference; a recording cut short inside its last chunk exports up to its last complete chunk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime, timedelta, timezone
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import pyxdf
+
+from _xdfrec import Recorded, record
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+SUBJECT = ["--subject-id", "culture-1", "--species", "Rattus norvegicus", "--sex", "U", "--age", "P21D",
+           "--subject-description", "dissociated hippocampal culture (a test recording of spikewire sources)",
+           "--experimenter", "Doe, Jane", "--institution", "spikewire tests", "--lab", "lab-bridges",
+           "--experiment-description", "spikewire record of a Poisson source and two weighted ports"]
+
+
+def export_cli(xdf: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "spikewire.nwb", str(xdf), "--out", str(out), "--json", *extra],
+                          capture_output=True, text=True, timeout=120)
+
+
+def reference(xdf: Path) -> dict[str, dict[str, Any]]:
+    """The recording as pyxdf reads it (no clock synchronisation, no dejitter): per port, µs times,
+    channels and values, in file order."""
+    streams, _ = pyxdf.load_xdf(str(xdf), synchronize_clocks=False, dejitter_timestamps=False,
+                                handle_clock_resets=False)
+    out: dict[str, dict[str, Any]] = {}
+    for s in streams:
+        desc = s["info"]["desc"][0]
+        if not desc or "spikewire" not in desc or "kind" not in desc["spikewire"][0]:
+            continue
+        sw = desc["spikewire"][0]
+        ts = np.asarray(s["time_stamps"], dtype=np.float64)
+        series = np.asarray(s["time_series"])
+        us = np.rint(ts * 1e6).astype(np.int64)
+        assert np.array_equal(us / 1e6, ts), "the recorder's stamps are whole µs / 1e6"
+        entry: dict[str, Any] = {"kind": sw["kind"][0], "channels": int(sw["channels"][0]), "us": us,
+                                 "peer": sw["peer"][0], "node": sw["node"][0]}
+        if entry["kind"] == "spike":
+            entry["ch"] = series.reshape(-1).astype(np.int64)
+        else:
+            entry["ch"] = series[:, 0].astype(np.int64)
+            entry["value"] = series[:, 1].astype(np.float64)
+        out[sw["port"][0]] = entry
+    return out
+
+
+def inspect(nwb: Path) -> list[Any]:
+    from nwbinspector import inspect_nwbfile
+    return list(inspect_nwbfile(nwbfile_path=str(nwb)))
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
+    return record(tmp_path_factory.mktemp("nwb-rec"), duration_s=3.0)
+
+
+def test_recorder_file_exports_exactly(recorded: Recorded, tmp_path: Path) -> None:
+    from pynwb import NWBHDF5IO
+
+    ref = reference(recorded.xdf)
+    assert set(ref) == {"spikes", "stim", "weights"}
+    assert recorded.summary["missing"] == 0 and recorded.summary["lost"] == 0
+    assert ref["spikes"]["us"].size > 100 and ref["stim"]["us"].size > 10 and ref["weights"]["us"].size > 50
+
+    out = tmp_path / "rec.nwb"
+    r = export_cli(recorded.xdf, out, *SUBJECT)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.splitlines()[-1])
+    assert summary["event"] == "exported"
+    assert summary["spikes"] == ref["spikes"]["us"].size
+    assert summary["events"] == ref["stim"]["us"].size + ref["weights"]["us"].size
+    assert summary["units"] == 8 and summary["inexact_times"] == 0 and summary["truncated_bytes"] == 0
+
+    with NWBHDF5IO(str(out), "r") as io:
+        nwb = io.read()
+        n0 = (nwb.session_start_time - EPOCH) // timedelta(microseconds=1)
+        # the session starts at the recording's first time, to the µs
+        assert n0 == summary["session_start_us"]
+        assert n0 <= min(int(e["us"].min()) for e in ref.values())
+        for peer in (recorded.ts_peer, recorded.py_peer):
+            assert peer in nwb.session_description
+        for port in ("spikes", "stim", "weights"):
+            assert port in nwb.session_description
+
+        # Units: one per channel, every spike time equal to the recording's to the µs
+        units = nwb.units
+        assert len(units) == 8
+        assert units.resolution == 1e-6
+        spikes = ref["spikes"]
+        for i in range(len(units)):
+            ch = int(units["channel"][i])
+            assert units["port"][i] == "spikes" and ch == i
+            got = np.rint(np.asarray(units["spike_times"][i]) * 1e6).astype(np.int64) + n0
+            want = np.sort(spikes["us"][spikes["ch"] == ch])
+            assert np.array_equal(got, want), f"unit {i}"
+            obs = np.asarray(units["obs_intervals"][i])
+            assert obs.shape[1] == 2 and obs.shape[0] >= 1
+            t = np.asarray(units["spike_times"][i])
+            inside = np.zeros(t.size, bool)
+            for a, b in obs:
+                inside |= (t >= a) & (t <= b)
+            assert inside.all(), "every spike lies in an observation interval"
+            assert units["electrode_group"][i].device.name == "spikes"
+
+        # weighted events: every event's time, channel and value
+        for port in ("stim", "weights"):
+            table = nwb.events[port]
+            e = ref[port]
+            order = np.argsort(e["us"], kind="stable")
+            got_us = np.rint(np.asarray(table["timestamp"].data[:]) * 1e6).astype(np.int64) + n0
+            assert np.array_equal(got_us, e["us"][order])
+            assert np.array_equal(np.asarray(table["channel"].data[:]).astype(np.int64), e["ch"][order])
+            assert np.array_equal(np.asarray(table["value"].data[:]).astype(np.float64), e["value"][order])
+            assert table["timestamp"].resolution == 1e-6
+            assert e["peer"] in table.source_description
+        assert np.any(ref["weights"]["value"] != 0) and np.any(ref["weights"]["value"] == np.float32(1e-30))
+
+        # devices: the port description, with the model and its parameters
+        assert "model electrode: gain=2 mV" in nwb.devices["stim"].description
+        assert "model stimulator: amplitude=1.5 uA" in nwb.devices["weights"].description
+        assert nwb.devices["spikes"].serial_number == f"{recorded.ts_peer}/spikes"
+        assert "rate=150 Hz" in nwb.devices["spikes"].description
+        assert nwb.subject.species == "Rattus norvegicus"
+
+    findings = inspect(out)
+    bad = [f for f in findings if f.importance.name in ("CRITICAL", "BEST_PRACTICE_VIOLATION", "ERROR", "PYNWB_VALIDATION")]
+    assert bad == [], [(f.importance.name, f.check_function_name, f.message) for f in bad]
+
+
+def test_without_subject_only_the_subject_is_critical(recorded: Recorded, tmp_path: Path) -> None:
+    out = tmp_path / "nosubject.nwb"
+    r = export_cli(recorded.xdf, out)
+    assert r.returncode == 0, r.stderr
+    assert "--subject-id" in r.stderr
+    findings = inspect(out)
+    bad = {f.check_function_name for f in findings if f.importance.name in ("CRITICAL", "BEST_PRACTICE_VIOLATION")}
+    assert bad == {"check_subject_exists"}
+
+
+def test_identifier_is_stable_per_recording(recorded: Recorded, tmp_path: Path) -> None:
+    from pynwb import NWBHDF5IO
+
+    ids = []
+    for name in ("a.nwb", "b.nwb"):
+        assert export_cli(recorded.xdf, tmp_path / name).returncode == 0
+        with NWBHDF5IO(str(tmp_path / name), "r") as io:
+            ids.append(io.read().identifier)
+    assert ids[0] == ids[1]
+    r = export_cli(recorded.xdf, tmp_path / "a.nwb")
+    assert r.returncode == 2 and json.loads(r.stdout)["code"] == "out-exists"
+
+
+def test_cut_short_recording_exports_up_to_its_last_complete_chunk(recorded: Recorded, tmp_path: Path) -> None:
+    """A killed recorder leaves a file cut inside a chunk: the export reads every complete chunk, reports the
+    bytes it left, and its events are those pyxdf finds in the complete part."""
+    from pynwb import NWBHDF5IO
+
+    data = recorded.xdf.read_bytes()
+    cut = tmp_path / "cut.xdf"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    r = export_cli(cut, tmp_path / "cut.nwb")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout.splitlines()[-1])
+    assert s["truncated_bytes"] > 0
+    # pyxdf on the complete part alone (the reference reader; it cannot open the cut file cleanly)
+    whole = tmp_path / "whole.xdf"
+    whole.write_bytes(data[: len(data) * 2 // 3 - s["truncated_bytes"]])
+    ref = reference(whole)
+    assert s["spikes"] == ref["spikes"]["us"].size > 0
+    assert s["events"] == sum(ref[p]["us"].size for p in ("stim", "weights") if p in ref)
+    with NWBHDF5IO(str(tmp_path / "cut.nwb"), "r") as io:
+        nwb = io.read()
+        n0 = s["session_start_us"]
+        got = np.sort(np.concatenate([np.rint(np.asarray(nwb.units["spike_times"][i]) * 1e6).astype(np.int64) + n0
+                                      for i in range(len(nwb.units))]))
+        assert np.array_equal(got, np.sort(ref["spikes"]["us"]))
