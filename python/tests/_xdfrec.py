@@ -107,7 +107,7 @@ def file_header() -> bytes:
 def stream_header(sid: int, kind: str = "spike", channels: int = 4, fmt: str | None = None,
                   count: int | None = None, extra: str = "") -> bytes:
     fmt = fmt or ("int32" if kind == "spike" else "double64")
-    count = count or (1 if kind == "spike" else 2)
+    count = count if count is not None else (1 if kind == "spike" else 2)
     xml = (f'<?xml version="1.0"?><info><name>p{sid}</name><type>Spikes</type><channel_count>{count}</channel_count>'
            f'<channel_format>{fmt}</channel_format><nominal_srate>0</nominal_srate><source_id>peer/p{sid}</source_id>'
            f'<created_at>1.0</created_at><desc><spikewire><port>p{sid}</port><kind>{kind}</kind>'

@@ -198,7 +198,8 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
             ts = seconds_since(p.time_us[order], n0)
             assert p.value is not None
             values = p.value[order]
-            as32 = values.astype(np.float32)
+            with np.errstate(over="ignore"):
+                as32 = values.astype(np.float32)
             values_out = as32 if np.array_equal(as32.astype(np.float64), values) else values
             table = EventsTable(
                 name=name,

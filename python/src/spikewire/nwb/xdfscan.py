@@ -169,12 +169,12 @@ def scan(path: str, limits: ScanLimits = ScanLimits()) -> FileScan:
         streams: dict[int, StreamScan] = {}
         boundaries = unknown = 0
         while pos < size:
-            head = f.read(9)
+            head = f.read(11)
             nb = head[0]
             if nb not in (1, 4, 8):
                 raise NwbExportError("xdf-corrupt", f"chunk length field of {nb} bytes (1, 4 or 8)", pos)
-            if len(head) < 1 + nb + 2:
-                break                                   # cut short inside the length or tag
+            if len(head) < 1 + nb:
+                break                                   # cut short inside the length field
             length = int.from_bytes(head[1:1 + nb], "little")
             start = pos + 1 + nb
             if length < 2:

@@ -1,0 +1,162 @@
+"""A broken or hostile XDF file ends the export with a typed error (a stable code, exit status 2), never a
+crash or an allocation the file asks for; foreign streams are skipped and reported."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _xdfrec import chunk, file_header, footer, samples, stream_header, varlen
+from spikewire.nwb import EXPORT_CODES, ExportOptions, NwbExportError, build_nwbfile, export, read_recording
+
+MAGIC = b"XDF:"
+T0 = 1_800_000_000.0          # s, a 2027 time stamp
+
+
+def valid(n: int = 40) -> bytes:
+    times = [T0 + i * 0.001 for i in range(n)]
+    return (MAGIC + file_header() + stream_header(1, "spike", 4)
+            + samples(1, times, [[i % 4] for i in range(n)])
+            + stream_header(2, "weighted", 2)
+            + samples(2, times[:10], [[i % 2, 0.25 * i] for i in range(10)], "double64")
+            + footer(1, times[0], times[-1], n))
+
+
+def samples_raw(sid: int, body: bytes) -> bytes:
+    return chunk(3, struct.pack("<I", sid) + body)
+
+
+CASES: dict[str, tuple[bytes, str]] = {
+    "bad magic": (b"XDF!" + valid()[4:], "xdf-bad-magic"),
+    "length field of 3 bytes": (MAGIC + file_header() + b"\x03\x00\x00\x00\x02\x00", "xdf-corrupt"),
+    "chunk length 1": (MAGIC + file_header() + b"\x01\x01\x02", "xdf-corrupt"),
+    "chunk of 2^40 bytes": (MAGIC + file_header() + b"\x08" + struct.pack("<Q", 2**40) + b"\x03\x00" + b"\x00" * 64,
+                            "xdf-too-large"),
+    "2^31 samples claimed": (MAGIC + stream_header(1) + samples_raw(1, varlen(2**31) + b"\x08" + b"\x00" * 12),
+                             "xdf-too-large"),
+    "samples do not fill the chunk": (MAGIC + stream_header(1) + samples_raw(1, varlen(1) + b"\x08" + b"\x00" * 13),
+                                      "xdf-corrupt"),
+    "samples run past the chunk": (MAGIC + stream_header(1) + samples_raw(1, varlen(2) + b"\x08" + b"\x00" * 12),
+                                   "xdf-corrupt"),
+    "TimeStampBytes 3": (MAGIC + stream_header(1) + samples_raw(1, varlen(1) + b"\x03" + b"\x00" * 7), "xdf-corrupt"),
+    "samples before their header": (MAGIC + samples(1, [T0], [[0]]), "xdf-corrupt"),
+    "two headers for one stream": (MAGIC + stream_header(1) + stream_header(1), "xdf-corrupt"),
+    "stream id missing": (MAGIC + chunk(2, b"\x01\x00"), "xdf-corrupt"),
+    "clock offset of 8 bytes": (MAGIC + stream_header(1) + chunk(4, struct.pack("<Id", 1, 0.0)), "xdf-corrupt"),
+    "clock offset NaN": (MAGIC + stream_header(1) + chunk(4, struct.pack("<Idd", 1, float("nan"), 0.0)), "xdf-corrupt"),
+    "boundary without its UUID": (MAGIC + chunk(5, b"\x00" * 16), "xdf-corrupt"),
+    "header XML broken": (MAGIC + chunk(2, struct.pack("<I", 1) + b"<info><name>x</info>"), "xdf-bad-xml"),
+    "header XML with entities": (MAGIC + chunk(1, b'<!DOCTYPE x [<!ENTITY a "aaaa">]><info>&a;</info>'), "xdf-bad-xml"),
+    "header XML of 2 MiB": (MAGIC + chunk(1, b"<info>" + b"a" * (2 << 20) + b"</info>"), "xdf-too-large"),
+    "channel_count 0": (MAGIC + stream_header(1, count=0), "xdf-bad-stream"),
+    "channel_count 2^20": (MAGIC + stream_header(1, count=2**20), "xdf-bad-stream"),
+    "channel_format float128": (MAGIC + stream_header(1, fmt="float128"), "xdf-bad-stream"),
+    "spike port as double64": (MAGIC + stream_header(1, "spike", fmt="double64"), "xdf-layout"),
+    "weighted port as 1 channel": (MAGIC + stream_header(1, "weighted", count=1), "xdf-layout"),
+    "kind neither spike nor weighted": (MAGIC + stream_header(1, "burst"), "xdf-layout"),
+    "port channels 0": (MAGIC + stream_header(1, "spike", 0), "xdf-layout"),
+    "channel outside the port": (MAGIC + stream_header(1, "spike", 4) + samples(1, [T0], [[4]]), "xdf-bad-sample"),
+    "negative channel": (MAGIC + stream_header(1, "spike", 4) + samples(1, [T0], [[-1]]), "xdf-bad-sample"),
+    "time NaN": (MAGIC + stream_header(1) + samples(1, [float("nan")], [[0]]), "xdf-bad-sample"),
+    "time negative": (MAGIC + stream_header(1) + samples(1, [-1.0], [[0]]), "xdf-bad-sample"),
+    "time beyond 2^53 µs": (MAGIC + stream_header(1) + samples(1, [1e10], [[0]]), "xdf-bad-sample"),
+    "weighted channel 0.5": (MAGIC + stream_header(1, "weighted", 2) + samples(1, [T0], [[0.5, 1.0]], "double64"),
+                             "xdf-bad-sample"),
+    "weighted value infinite": (MAGIC + stream_header(1, "weighted", 2)
+                                + samples(1, [T0], [[0, float("inf")]], "double64"), "xdf-bad-sample"),
+    "no spikewire stream": (MAGIC + file_header() + chunk(2, struct.pack("<I", 1) + b"<info><name>eeg</name>"
+                            b"<channel_count>1</channel_count><channel_format>float32</channel_format>"
+                            b"<nominal_srate>100</nominal_srate></info>"), "xdf-no-streams"),
+    "empty file after the magic": (MAGIC, "xdf-no-streams"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_file_has_a_typed_error(name: str, tmp_path: Path) -> None:
+    data, code = CASES[name]
+    assert code in EXPORT_CODES
+    path = tmp_path / "bad.xdf"
+    path.write_bytes(data)
+    with pytest.raises(NwbExportError) as info:
+        export(str(path), str(tmp_path / "out.nwb"))
+    assert info.value.code == code, info.value
+    assert not (tmp_path / "out.nwb").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.xdf"], "no temporary file is left behind"
+
+
+def test_cli_reports_the_code_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.xdf"
+    path.write_bytes(CASES["2^31 samples claimed"][0])
+    r = subprocess.run([sys.executable, "-m", "spikewire.nwb", str(path), "--out", str(tmp_path / "o.nwb"), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    line = json.loads(r.stdout)
+    assert line["event"] == "error" and line["code"] == "xdf-too-large"
+    assert line["offset"] == len(MAGIC + stream_header(1)), "the offset of the Samples chunk"
+    assert "Traceback" not in r.stderr and "spikewire.nwb: xdf-too-large:" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "spikewire.nwb", str(tmp_path / "missing.xdf"), "--out",
+                        str(tmp_path / "o.nwb")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "xdf-not-found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_too_many_units(tmp_path: Path) -> None:
+    path = tmp_path / "wide.xdf"
+    path.write_bytes(MAGIC + stream_header(1, "spike", 100_000) + samples(1, [T0], [[99_999]]))
+    with pytest.raises(NwbExportError) as info:
+        export(str(path), str(tmp_path / "o.nwb"))
+    assert info.value.code == "too-many-units"
+    s = export(str(path), str(tmp_path / "o.nwb"), ExportOptions(max_units=100_000, compression=False))
+    assert s.units == 100_000 and s.spikes == 1
+
+
+def test_foreign_streams_skipped_and_mixed_time_stamps(tmp_path: Path) -> None:
+    """A string stream (not spikewire) is skipped and named; samples that leave their time stamp out
+    (TimeStampBytes 0: same time as the previous sample, at nominal rate 0) are read."""
+    marker = (chunk(2, struct.pack("<I", 9) + b"<info><name>markers</name><channel_count>1</channel_count>"
+                    b"<channel_format>string</channel_format><nominal_srate>0</nominal_srate></info>")
+              + samples_raw(9, varlen(1) + b"\x08" + struct.pack("<d", T0) + varlen(3) + b"abc"))
+    no_stamp = samples_raw(1, varlen(2) + b"\x08" + struct.pack("<d", T0 + 1) + struct.pack("<i", 1)
+                           + b"\x00" + struct.pack("<i", 2))
+    path = tmp_path / "mixed.xdf"
+    path.write_bytes(valid() + marker + no_stamp)
+    rec = read_recording(str(path))
+    assert rec.skipped == ["markers"]
+    spikes = next(p for p in rec.ports if p.kind == "spike")
+    assert spikes.time_us[-2:].tolist() == [int(round((T0 + 1) * 1e6))] * 2
+    assert spikes.channel[-2:].tolist() == [1, 2]
+    s = export(str(path), str(tmp_path / "o.nwb"))
+    assert s.skipped_streams == ["markers"] and s.spikes == 42 and s.events == 10
+
+
+def test_mutated_files_never_crash(tmp_path: Path) -> None:
+    """400 random mutations of a valid file (byte changes, cuts, insertions): each one reads and builds an
+    NWB file, or ends with an NwbExportError; nothing else escapes."""
+    base = valid(200)
+    rng = np.random.default_rng(11)
+    path = tmp_path / "m.xdf"
+    outcomes: dict[str, int] = {}
+    for _ in range(400):
+        data = bytearray(base)
+        op = rng.integers(0, 3)
+        if op == 0:
+            for _ in range(int(rng.integers(1, 4))):
+                data[int(rng.integers(4, len(data)))] = int(rng.integers(0, 256))
+        elif op == 1:
+            data = data[: int(rng.integers(4, len(data)))]
+        else:
+            at = int(rng.integers(4, len(data)))
+            data[at:at] = bytes(rng.integers(0, 256, int(rng.integers(1, 9))).astype(np.uint8))
+        path.write_bytes(bytes(data))
+        try:
+            build_nwbfile(read_recording(str(path)), ExportOptions())
+            key = "ok"
+        except NwbExportError as e:
+            key = e.code
+        outcomes[key] = outcomes.get(key, 0) + 1
+    assert outcomes.get("ok", 0) > 0 and len(outcomes) > 3, outcomes
