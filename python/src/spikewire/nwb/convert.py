@@ -207,6 +207,7 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
                             f"session start, exact to the µs), channel (the port's channel id), value (the event's "
                             f"weight, as the port sent it).",
                 source_description=f"spikewire port '{p.port}' of peer {p.peer or '?'}, recorded to XDF by spikewire record",
+                id=io(np.arange(p.time_us.size, dtype=np.int64)),   # an array, not a list of ints: fast to write
                 columns=[
                     TimestampVectorData(name="timestamp", description="Time of each event, s from the session start.",
                                         data=io(ts), resolution=RESOLUTION_S),
@@ -248,7 +249,7 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
         obs_index = VectorIndex(name="obs_intervals_index", data=np.asarray(obs_ends, dtype=np.int64), target=obs_data)
         units = Units(
             name="units", description="One unit per channel of each recorded spikewire spike port.",
-            resolution=RESOLUTION_S, id=list(unit_ids),
+            resolution=RESOLUTION_S, id=np.asarray(unit_ids, dtype=np.int64),
             columns=[spike_times, st_index, obs_data, obs_index,
                      VectorData(name="electrode_group", description="The group (spikewire port) of the unit.",
                                 data=col_group),
