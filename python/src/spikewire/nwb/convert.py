@@ -161,7 +161,8 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
         + "; ".join(f"node '{node}' (peer {peer}): "
                     + ", ".join(f"{p.port} ({p.kind}, {p.channels} ch)" for p in rec.ports if (p.node or '?', p.peer or '?') == (node, peer))
                     for node, peer in peers)
-        + ". Times are the recorder's clock (spikewire clock estimate), µs resolution.")
+        + ". Times are as recorded: each port's events in its publisher's clock, µs resolution; the offset of "
+          "each publisher's clock to the recorder's is in its device description.")
     if opts.identifier:
         identifier = opts.identifier
     elif rec.header.get("recorder") and rec.header.get("started_us"):
