@@ -52,7 +52,9 @@ export function parseCommand (argv: string[], command: { help: string }, options
     throw new UsageError((err as Error).message.split('\n')[0].split('. ')[0])
   }
   if (parsed.values.help === true) return printHelp(command.help)
-  if (parsed.positionals.length > positionals.length) {
+  // A last name ending in "..." takes any number of further positionals (e.g. record's MULTIADDR PORT pairs).
+  if (positionals.at(-1)?.endsWith('...') === true) positionals = positionals.slice(0, -1)
+  else if (parsed.positionals.length > positionals.length) {
     throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[positionals.length])}`)
   }
   if (parsed.positionals.length < positionals.length) {

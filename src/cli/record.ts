@@ -52,7 +52,7 @@ export const command: Command = {
       progress: { type: 'string' },
       'boundary-mb': { type: 'string' },
       'boundary-s': { type: 'string' }
-    }, ['MULTIADDR', 'PORT'])
+    }, ['MULTIADDR', 'PORT', 'MULTIADDR PORT ...'])
     if (p === undefined) return EXIT_OK
     if (p.positionals.length === 0 || p.positionals.length % 2 !== 0) throw new UsageError('expected pairs of MULTIADDR PORT')
     const sources: Array<{ target: string, port: string }> = []
@@ -83,7 +83,7 @@ export const command: Command = {
       status.print({ event: 'recording', path, streams: rec.stats().map(s => ({ id: s.id, port: s.port, peer: s.peer, kind: s.kind })) }, `recording ${rec.stats().map(s => `${s.port} (${s.kind}, peer ${s.peer})`).join(', ')} into ${path}`)
       rec.onLog = e => {
         if (e.event === 'stop') return
-        status.print({ event: 'log', ...e }, `${String(e.port)}: ${Object.entries(e).filter(([k]) => !['time_us', 'stream', 'port', 'target'].includes(k)).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`)
+        status.print(e, `${String(e.port)}: ${Object.entries(e).filter(([k]) => !['time_us', 'stream', 'port', 'target'].includes(k)).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`)
       }
       let lastEvents = 0
       let lastUs = node.clock.nowUs()

@@ -3,8 +3,10 @@
  *
  * One XDF stream per subscribed port, one sample per event (the shared event-as-sample decision of the lab
  * bridges): a spike port is an int32 stream of channel ids, a weighted port a double64 stream of
- * [channel, value]. Each sample's time stamp is the event's own time in the publisher's clock, µs / 1e6 —
- * exact to the µs (Math.round(stamp · 1e6) gives the µs back) — and ClockOffset chunks carry the clock
+ * [channel, value]. Each sample's time stamp is the event's own time in the publisher's clock, in seconds
+ * since the file's time origin (a whole second of the Unix epoch near the start, `time_origin_us` in the
+ * file header and every stream's desc): (T − origin) / 1e6, exact to the µs (origin + Math.round(stamp · 1e6)
+ * gives T back) — and ClockOffset chunks carry the clock
  * estimate that maps those stamps into the recorder's clock (XDF's own mechanism: a reader that synchronises
  * clocks, as pyxdf does by default, adds the offsets). A further string stream, "spikewire-recorder", logs
  * every gap, loss, reconnect and close as it happens, so nothing is lost silently even if the recorder is
@@ -100,7 +102,7 @@ export function portDesc (d: Description & { peer: string }, info: PortInfo, ext
               ...(model.params ?? []).map(([n, v, u]) => ({ name: 'param', children: [{ name: 'name', text: n }, { name: 'value', text: v }, { name: 'unit', text: u }] }))
             ]
           }]),
-      { name: 'time_stamps', text: 'publisher clock; seconds = integer µs / 1e6 (round(stamp * 1e6) is the event time in µs); ClockOffset chunks map them into the recorder clock' },
+      { name: 'time_stamps', text: 'publisher clock, seconds since time_origin_us: the event time in µs is time_origin_us + round(stamp * 1e6); ClockOffset chunks map the stamps into the recorder clock' },
       ...extra
     ]
   }]
@@ -113,6 +115,8 @@ export class Recorder {
   readonly #recorded: Recorded[] = []
   readonly #logId: number
   readonly #startUs: number
+  /** The time origin of every time stamp in the file, µs since the Unix epoch (a whole second). */
+  readonly originUs: number
   #bytesAtBoundary = 0
   #boundaryTimer: ReturnType<typeof setInterval> | undefined
   #offsetTimer: ReturnType<typeof setInterval> | undefined
@@ -126,8 +130,9 @@ export class Recorder {
     this.#init = init
     this.#node = init.node
     this.#startUs = init.node.clock.nowUs()
+    this.originUs = Math.floor(this.#startUs / 1e6) * 1e6
     this.writer = new XdfWriter(init.path, {
-      header: [{ name: 'spikewire', children: [{ name: 'recorder', text: init.node.peerId }, { name: 'software', text: 'spikewire record' }, { name: 'started_us', text: Math.round(this.#startUs) }] }]
+      header: [{ name: 'spikewire', children: [{ name: 'recorder', text: init.node.peerId }, { name: 'software', text: 'spikewire record' }, { name: 'time_origin_us', text: this.originUs }, { name: 'started_us', text: Math.round(this.#startUs) }] }]
     })
     this.#logId = this.writer.addStream({
       name: 'spikewire-recorder',
@@ -136,8 +141,8 @@ export class Recorder {
       channelFormat: 'string',
       nominalSrate: 0,
       sourceId: `${init.node.peerId}/recorder`,
-      createdAt: this.#startUs / 1e6,
-      desc: [{ name: 'spikewire', children: [{ name: 'log', text: 'one JSON object per sample: subscriptions, gaps, losses, reconnects, closes; time stamps in the recorder clock' }] }]
+      createdAt: this.#sec(this.#startUs),
+      desc: [{ name: 'spikewire', children: [{ name: 'log', text: 'one JSON object per sample: subscriptions, gaps, losses, reconnects, closes; time stamps in the recorder clock' }, { name: 'time_origin_us', text: this.originUs }] }]
     })
     this.#logClockOffset()
   }
@@ -179,8 +184,8 @@ export class Recorder {
         channelFormat: spike ? 'int32' : 'double64',
         nominalSrate: 0,
         sourceId: `${d.peer}/${info.name}`,
-        createdAt: this.#node.clock.nowUs() / 1e6,
-        desc: portDesc(d, info, [{ name: 'target', text: source.target }])
+        createdAt: this.#sec(this.#node.clock.nowUs()),
+        desc: portDesc(d, info, [{ name: 'time_origin_us', text: this.originUs }, { name: 'target', text: source.target }])
       })
       const sub = this.#node.subscribe(source.target, source.port, { reconnect: { maxDelayMs: 2000 } })
       const rec: Recorded = { id, source, info, peer: d.peer, sub, batches: 0, clockOffsets: 0, lastOffset: undefined, times: [], channels: [], values: [] }
@@ -223,7 +228,7 @@ export class Recorder {
       if (this.#stopped) return
       const n = batch.count
       for (let i = 0; i < n; i++) {
-        r.times.push(batch.times[i] / 1e6)
+        r.times.push((batch.times[i] - this.originUs) / 1e6)
         r.channels.push(batch.channels[i])
         if (!spike) r.values.push(batch.values?.[i] ?? 0)
       }
@@ -260,14 +265,19 @@ export class Recorder {
 
   /** The log stream is in the recorder's clock: offset 0 (so that readers that synchronise clocks treat it like the others). */
   #logClockOffset (): void {
-    this.writer.writeClockOffset(this.#logId, { time: this.#node.clock.nowUs() / 1e6, value: 0 })
+    this.writer.writeClockOffset(this.#logId, { time: this.#sec(this.#node.clock.nowUs()), value: 0 })
+  }
+
+  /** A time of the recorder's or a publisher's clock, µs since the epoch, as an XDF time stamp. */
+  #sec (us: number): number {
+    return (us - this.originUs) / 1e6
   }
 
   #log (e: Record<string, unknown>): void {
     if (this.#stopped) return
     const t = this.#node.clock.nowUs()
     const line = { time_us: Math.round(t), ...e }
-    this.writer.writeStrings(this.#logId, [t / 1e6], [JSON.stringify(line)])
+    this.writer.writeStrings(this.#logId, [this.#sec(t)], [JSON.stringify(line)])
     this.onLog(line)
   }
 
@@ -281,7 +291,7 @@ export class Recorder {
     // θ = publisher − recorder; a publisher stamp T maps to T − θ. XDF's value is what to add: −θ, seconds.
     const { localUs } = clock.toLocal(now)
     const offsetUs = now - localUs
-    this.writer.writeClockOffset(r.id, { time: now / 1e6, value: -offsetUs / 1e6 })
+    this.writer.writeClockOffset(r.id, { time: this.#sec(now), value: -offsetUs / 1e6 })
     r.clockOffsets++
     r.lastOffset = { offsetUs, uncertaintyUs: est.uncertaintyUs }
   }

@@ -21,7 +21,7 @@ export interface ReplayStream {
   kind: KindName
   channels: number
   model: ModelInfo | undefined
-  /** Event times, integer µs, as recorded. */
+  /** Event times, integer µs since the epoch (time_origin_us + stamp · 1e6), as recorded. */
   timesUs: Float64Array
 }
 
@@ -50,8 +50,9 @@ export function replayStreams (file: XdfFile): ReplayStream[] {
           name: textAt(m, 'name') ?? '',
           params: m.children.filter(c => c.name === 'param').map(p => [textAt(p, 'name') ?? '', Number(textAt(p, 'value')), textAt(p, 'unit') ?? ''] as Param).filter(p => Number.isFinite(p[1]))
         }
+    const origin = Number(textAt(sw, 'time_origin_us') ?? '0')
     const timesUs = new Float64Array(s.count)
-    for (let i = 0; i < s.count; i++) timesUs[i] = Math.round(s.times[i] * 1e6)
+    for (let i = 0; i < s.count; i++) timesUs[i] = (Number.isFinite(origin) ? origin : 0) + Math.round(s.times[i] * 1e6)
     out.push({ stream: s, port, kind, channels: Number.isInteger(channels) && channels > maxCh ? channels : maxCh + 1, model, timesUs })
   }
   return out

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
+import type { XdfErrorCode } from '../../src/xdf/index.ts'
 import { Prng } from '../../src/base/prng.ts'
 import { XdfError, XdfWriter, readXdf, readXdfFile } from '../../src/xdf/index.ts'
 
@@ -91,7 +92,7 @@ test('a file cut at any byte is read up to its last complete chunk, the cut repo
   t.is(readXdf(bytes).completeBytes, bytes.length)
 })
 
-interface Bad { name: string, code: string, bytes: () => Promise<Uint8Array> }
+interface Bad { name: string, code: XdfErrorCode, bytes: () => Promise<Uint8Array> }
 
 function patch (b: Uint8Array, at: number, values: number[]): Uint8Array {
   const c = b.slice()
