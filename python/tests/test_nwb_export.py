@@ -44,8 +44,9 @@ def reference(xdf: Path) -> dict[str, dict[str, Any]]:
         sw = desc["spikewire"][0]
         ts = np.asarray(s["time_stamps"], dtype=np.float64)
         series = np.asarray(s["time_series"])
-        us = np.rint(ts * 1e6).astype(np.int64)
-        assert np.array_equal(us / 1e6, ts), "the recorder's stamps are whole µs / 1e6"
+        rel = np.rint(ts * 1e6).astype(np.int64)
+        assert np.array_equal(rel / 1e6, ts), "the recorder's stamps are whole µs / 1e6"
+        us = rel + int(sw["time_origin_us"][0])   # seconds since the file's time origin (docs/recording.md)
         entry: dict[str, Any] = {"kind": sw["kind"][0], "channels": int(sw["channels"][0]), "us": us,
                                  "peer": sw["peer"][0], "node": sw["node"][0]}
         if entry["kind"] == "spike":

@@ -64,7 +64,11 @@ CASES: dict[str, tuple[bytes, str]] = {
     "channel outside the port": (MAGIC + stream_header(1, "spike", 4) + samples(1, [T0], [[4]]), "xdf-bad-sample"),
     "negative channel": (MAGIC + stream_header(1, "spike", 4) + samples(1, [T0], [[-1]]), "xdf-bad-sample"),
     "time NaN": (MAGIC + stream_header(1) + samples(1, [float("nan")], [[0]]), "xdf-bad-sample"),
-    "time negative": (MAGIC + stream_header(1) + samples(1, [-1.0], [[0]]), "xdf-bad-sample"),
+    "time before the epoch": (MAGIC + stream_header(1) + samples(1, [-1.0], [[0]]), "xdf-bad-sample"),
+    "time before the epoch with an origin": (MAGIC + stream_header(1, extra="<time_origin_us>1000000</time_origin_us>")
+                                             + samples(1, [-1.5], [[0]]), "xdf-bad-sample"),
+    "time origin not a number": (MAGIC + stream_header(1, extra="<time_origin_us>soon</time_origin_us>")
+                                 + samples(1, [1.0], [[0]]), "xdf-layout"),
     "time beyond 2^53 µs": (MAGIC + stream_header(1) + samples(1, [1e10], [[0]]), "xdf-bad-sample"),
     "weighted channel 0.5": (MAGIC + stream_header(1, "weighted", 2) + samples(1, [T0], [[0.5, 1.0]], "double64"),
                              "xdf-bad-sample"),
@@ -160,3 +164,19 @@ def test_mutated_files_never_crash(tmp_path: Path) -> None:
             key = e.code
         outcomes[key] = outcomes.get(key, 0) + 1
     assert outcomes.get("ok", 0) > 0 and len(outcomes) > 3, outcomes
+
+
+def test_time_origin_and_stamps_before_it(tmp_path: Path) -> None:
+    """Stamps are seconds since the stream's time origin (docs/recording.md); a publisher whose clock is
+    behind the recorder's has stamps below 0, which are valid times."""
+    origin = 1_800_000_000_000_000
+    extra = f"<time_origin_us>{origin}</time_origin_us>"
+    path = tmp_path / "origin.xdf"
+    path.write_bytes(MAGIC + stream_header(1, "spike", 2, extra=extra)
+                     + samples(1, [-0.25, 0.0, 1.000001], [[0], [1], [0]]) + footer(1, -0.25, 1.000001, 3))
+    rec = read_recording(str(path))
+    p = rec.ports[0]
+    assert p.time_us.tolist() == [origin - 250_000, origin, origin + 1_000_001]
+    assert p.inexact_times == 0
+    assert p.first_us == origin - 250_000   # the first event (the stream was created at 1.0 s, later)
+    assert p.last_us == origin + 1_000_001

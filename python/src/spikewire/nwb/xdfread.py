@@ -152,16 +152,22 @@ def _int_field(sw: ET.Element, name: str, sid: int, lo: int, hi: int) -> int:
     return int(raw)
 
 
-def _times_us(ts: np.ndarray, sid: int) -> tuple[np.ndarray, int]:
-    """Seconds (float64) -> integer µs, and how many were not exactly n / 1e6 for an integer n."""
+def _times_us(ts: np.ndarray, origin_us: int, sid: int) -> tuple[np.ndarray, int]:
+    """XDF time stamps (seconds since the time origin) -> integer µs since the epoch, and how many stamps
+    were not exactly (n − origin) / 1e6 for an integer n (rounded to the µs)."""
     ts = np.asarray(ts, dtype=np.float64)
-    if ts.size and not (np.all(np.isfinite(ts)) and ts.min() >= 0 and ts.max() * 1e6 <= MAX_TIME_US):
-        raise NwbExportError("xdf-bad-sample", f"stream {sid}: a time stamp that is not finite or outside 0 to 2^53 µs")
-    us = np.rint(ts * 1e6).astype(np.int64)
-    return us, int(np.count_nonzero(us / 1e6 != ts))
+    if ts.size:
+        if not (np.all(np.isfinite(ts)) and np.abs(ts).max() * 1e6 <= MAX_TIME_US):
+            raise NwbExportError("xdf-bad-sample", f"stream {sid}: a time stamp that is not finite or too large")
+    rel = np.rint(ts * 1e6).astype(np.int64)
+    us = rel + np.int64(origin_us)
+    if us.size and (us.min() < 0 or us.max() > MAX_TIME_US):
+        raise NwbExportError("xdf-bad-sample", f"stream {sid}: a time outside 0 to 2^53 µs since the epoch")
+    return us, int(np.count_nonzero(rel / 1e6 != ts))
 
 
-def _footer_us(footer: ET.Element | None, name: str) -> int | None:
+def _footer_us(footer: ET.Element | None, name: str, origin_us: int) -> int | None:
+    """A time stamp field (seconds since the time origin) as µs since the epoch, None when absent or absurd."""
     raw = _child_text(footer, name)
     if raw is None:
         return None
@@ -169,12 +175,24 @@ def _footer_us(footer: ET.Element | None, name: str) -> int | None:
         v = float(raw)
     except ValueError:
         return None
-    if not (math.isfinite(v) and 0 <= v * 1e6 <= MAX_TIME_US):
+    if not (math.isfinite(v) and abs(v) * 1e6 <= MAX_TIME_US):
         return None
-    return int(round(v * 1e6))
+    us = origin_us + int(round(v * 1e6))
+    return us if 0 <= us <= MAX_TIME_US else None
 
 
-def _port(s, data: dict, fscan: FileScan) -> PortStream:  # type: ignore[no-untyped-def]
+def _origin_us(sw: ET.Element | None, header_origin: int, sid: int) -> int:
+    """The stream's time origin (µs since the epoch; the recorder writes a whole second): its desc's
+    time_origin_us, else the file header's, else 0 (time stamps are then seconds since the epoch)."""
+    raw = _child_text(sw, "time_origin_us")
+    if raw is None:
+        return header_origin
+    if not raw.isdigit() or int(raw) > MAX_TIME_US:
+        raise NwbExportError("xdf-layout", f"stream {sid}: time_origin_us {raw!r} (0 to 2^53 µs)")
+    return int(raw)
+
+
+def _port(s, data: dict, fscan: FileScan, header_origin: int) -> PortStream:  # type: ignore[no-untyped-def]
     info = s.header
     sid = s.stream_id
     sw = info.find("desc/spikewire")
@@ -196,13 +214,14 @@ def _port(s, data: dict, fscan: FileScan) -> PortStream:  # type: ignore[no-unty
     fields = _flat(sw)
     clock = {k: v for k, v in fields.items() if k.startswith("clock_")}
     extra = {k: v for k, v in fields.items()
-             if k not in clock and k not in ("port", "kind", "channels", "peer", "node", "time_stamps")}
+             if k not in clock and k not in ("port", "kind", "channels", "peer", "node", "time_stamps", "time_origin_us")}
 
     ts = np.asarray(data["time_stamps"], dtype=np.float64).reshape(-1)
     series = np.asarray(data["time_series"])
     if ts.size != s.samples or series.shape[0] != s.samples:
         raise NwbExportError("xdf-corrupt", f"stream {sid}: pyxdf read {ts.size} samples, the chunks hold {s.samples}")
-    time_us, inexact = _times_us(ts, sid)
+    origin = _origin_us(sw, header_origin, sid)
+    time_us, inexact = _times_us(ts, origin, sid)
     value: np.ndarray | None = None
     if kind == "spike":
         ch = series.reshape(-1).astype(np.int64)
@@ -226,8 +245,8 @@ def _port(s, data: dict, fscan: FileScan) -> PortStream:  # type: ignore[no-unty
             theta = -s.clock_offsets[-1][1] * 1e6
     if theta is not None and not (math.isfinite(theta) and abs(theta) < 1e15):
         theta = None
-    first, last = _footer_us(s.footer, "first_timestamp"), _footer_us(s.footer, "last_timestamp")
-    created = _footer_us(info, "created_at")           # the recorder's clock: mapped by θ when known
+    first, last = _footer_us(s.footer, "first_timestamp", origin), _footer_us(s.footer, "last_timestamp", origin)
+    created = _footer_us(info, "created_at", origin)           # the recorder's clock: mapped by θ when known
     if created is not None:
         created = created + int(round(theta or 0))
         first = created if first is None else min(first, created)
@@ -273,14 +292,20 @@ def read_recording(path: str, limits: ScanLimits = ScanLimits()) -> Recording:
             log.setLevel(level)
             view.close()
         by_id = {int(st["info"]["stream_id"]): st for st in streams}
+    header = _flat(fscan.header) if fscan.header is not None else {}
+    if fscan.header is not None:
+        header.update(_flat(fscan.header.find("spikewire")))
+    header_origin = 0
+    raw = header.get("time_origin_us")
+    if raw is not None:
+        if not raw.isdigit() or int(raw) > MAX_TIME_US:
+            raise NwbExportError("xdf-layout", f"file header: time_origin_us {raw!r} (0 to 2^53 µs)")
+        header_origin = int(raw)
     ports = []
     for s in ours:
         if s.stream_id not in by_id:
             raise NwbExportError("xdf-corrupt", f"pyxdf did not return stream {s.stream_id}")
-        ports.append(_port(s, by_id[s.stream_id], fscan))
-    header = _flat(fscan.header) if fscan.header is not None else {}
-    if fscan.header is not None:
-        header.update(_flat(fscan.header.find("spikewire")))
+        ports.append(_port(s, by_id[s.stream_id], fscan, header_origin))
     entries, unreadable = [], 0
     for s in logs:
         for line in by_id[s.stream_id]["time_series"]:
