@@ -63,6 +63,9 @@ export interface RecordedStreamStats {
   reconnects: number
   reconnectGapUs: number
   clockOffsets: number
+  /** One-way latency of the subscription (publisher's event time mapped into the recorder clock → arrival), µs. */
+  latencyP50Us: number | null
+  latencyP99Us: number | null
 }
 
 interface Recorded {
@@ -106,6 +109,10 @@ export function portDesc (d: Description & { peer: string }, info: PortInfo, ext
       ...extra
     ]
   }]
+}
+
+function finite (x: number): number | null {
+  return Number.isFinite(x) ? Math.round(x * 10) / 10 : null
 }
 
 export class Recorder {
@@ -318,7 +325,9 @@ export class Recorder {
         lost: s.lostEvents,
         reconnects: Math.max(0, s.connects - 1),
         reconnectGapUs: s.reconnectGapUs,
-        clockOffsets: r.clockOffsets
+        clockOffsets: r.clockOffsets,
+        latencyP50Us: finite(r.sub.latency.snapshot().p50Us),
+        latencyP99Us: finite(r.sub.latency.snapshot().p99Us)
       }
     })
   }
