@@ -180,3 +180,45 @@ def test_time_origin_and_stamps_before_it(tmp_path: Path) -> None:
     assert p.inexact_times == 0
     assert p.first_us == origin - 250_000   # the first event (the stream was created at 1.0 s, later)
     assert p.last_us == origin + 1_000_001
+
+
+def test_observation_intervals_from_the_recorder_log(tmp_path: Path) -> None:
+    """The log stream's reconnect gap (publisher clock) is cut out of the port's observed span, which runs
+    from the stream's creation to the log's stop entry (recorder clock + θ, the footer's offset); a gap
+    that holds an event is kept; the Units table carries the intervals."""
+    from pynwb import NWBHDF5IO
+
+    o = 1_800_000_000_000_000
+    extra = f"<time_origin_us>{o}</time_origin_us>"
+    log_header = chunk(2, struct.pack("<I", 2) + (
+        "<info><name>spikewire-recorder</name><type>Markers</type><channel_count>1</channel_count>"
+        "<channel_format>string</channel_format><nominal_srate>0</nominal_srate><created_at>0</created_at>"
+        f"<desc><spikewire><log>entries</log>{extra}</spikewire></desc></info>").encode())
+    entries = [{"time_us": o + 3_000_000, "stream": 1, "event": "gap", "reason": "reconnect",
+                "fromUs": o + 2_000_000, "toUs": o + 2_500_000},
+               {"time_us": o + 4_000_000, "stream": 1, "event": "gap", "reason": "reconnect",
+                "fromUs": o + 3_100_000, "toUs": o + 3_300_000},          # holds an event: kept
+               "not json", {"time_us": o + 6_000_000, "event": "stop"}]
+    body = bytearray(varlen(len(entries)))
+    for e in entries:
+        text = (e if isinstance(e, str) else json.dumps(e)).encode()
+        body += b"\x08" + struct.pack("<d", 3.0) + varlen(len(text)) + text
+    port_footer = chunk(6, struct.pack("<I", 1) + (
+        "<info><first_timestamp>1.0</first_timestamp><last_timestamp>5.0</last_timestamp><sample_count>3"
+        "</sample_count><spikewire><events>3</events><clock_offset_us>100</clock_offset_us>"
+        "<clock_uncertainty_us>20</clock_uncertainty_us></spikewire></info>").encode())
+    data = (MAGIC + file_header() + stream_header(1, "spike", 1, extra=extra).replace(b"<created_at>1.0", b"<created_at>0.5")
+            + log_header + samples(1, [1.0, 3.2, 5.0], [[0], [0], [0]]) + samples_raw(2, bytes(body)) + port_footer)
+    path = tmp_path / "log.xdf"
+    path.write_bytes(data)
+    rec = read_recording(str(path))
+    assert rec.log_unreadable == 1 and len(rec.log) == 3
+    p = rec.ports[0]
+    assert p.theta_us == 100
+    assert p.intervals_us() == [(o + 500_100, o + 2_000_000), (o + 2_500_000, o + 6_000_100)]
+    s = export(str(path), str(tmp_path / "log.nwb"))
+    assert s.session_start_us == o + 500_100
+    with NWBHDF5IO(str(tmp_path / "log.nwb"), "r") as io:
+        nwb = io.read()
+        assert np.asarray(nwb.units["obs_intervals"][0]).tolist() == [[0.0, 1.4999], [1.9999, 5.5]]
+        assert "clock_offset_us=100" in nwb.devices["p1"].description
