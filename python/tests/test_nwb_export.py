@@ -154,14 +154,17 @@ def test_without_subject_only_the_subject_is_critical(recorded: Recorded, tmp_pa
 def test_identifier_is_stable_per_recording(recorded: Recorded, tmp_path: Path) -> None:
     from pynwb import NWBHDF5IO
 
+    from spikewire.nwb import NwbExportError, export
+
     ids = []
     for name in ("a.nwb", "b.nwb"):
-        assert export_cli(recorded.xdf, tmp_path / name).returncode == 0
+        export(str(recorded.xdf), str(tmp_path / name))
         with NWBHDF5IO(str(tmp_path / name), "r") as io:
             ids.append(io.read().identifier)
     assert ids[0] == ids[1]
-    r = export_cli(recorded.xdf, tmp_path / "a.nwb")
-    assert r.returncode == 2 and json.loads(r.stdout)["code"] == "out-exists"
+    with pytest.raises(NwbExportError) as info:
+        export(str(recorded.xdf), str(tmp_path / "a.nwb"))
+    assert info.value.code == "out-exists"
 
 
 def test_cut_short_recording_exports_up_to_its_last_complete_chunk(recorded: Recorded, tmp_path: Path) -> None:

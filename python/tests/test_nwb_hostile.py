@@ -111,12 +111,16 @@ def test_cli_reports_the_code_and_exits_2(tmp_path: Path) -> None:
 
 def test_too_many_units(tmp_path: Path) -> None:
     path = tmp_path / "wide.xdf"
-    path.write_bytes(MAGIC + stream_header(1, "spike", 100_000) + samples(1, [T0], [[99_999]]))
+    path.write_bytes(MAGIC + stream_header(1, "spike", 3000) + samples(1, [T0], [[2999]]))
     with pytest.raises(NwbExportError) as info:
-        export(str(path), str(tmp_path / "o.nwb"))
+        export(str(path), str(tmp_path / "o.nwb"), ExportOptions(max_units=2999))
     assert info.value.code == "too-many-units"
-    s = export(str(path), str(tmp_path / "o.nwb"), ExportOptions(max_units=100_000, compression=False))
-    assert s.units == 100_000 and s.spikes == 1
+    s = export(str(path), str(tmp_path / "o.nwb"), ExportOptions(max_units=3000, compression=False))
+    assert s.units == 3000 and s.spikes == 1
+    path.write_bytes(MAGIC + stream_header(1, "spike", 2**32 - 1) + samples(1, [T0], [[5]]))
+    with pytest.raises(NwbExportError) as info:   # the default limit, before anything is allocated per unit
+        export(str(path), str(tmp_path / "o2.nwb"))
+    assert info.value.code == "too-many-units"
 
 
 def test_foreign_streams_skipped_and_mixed_time_stamps(tmp_path: Path) -> None:
