@@ -83,7 +83,7 @@ export const command: Command = {
       status.print({ event: 'recording', path, streams: rec.stats().map(s => ({ id: s.id, port: s.port, peer: s.peer, kind: s.kind })) }, `recording ${rec.stats().map(s => `${s.port} (${s.kind}, peer ${s.peer})`).join(', ')} into ${path}`)
       rec.onLog = e => {
         if (e.event === 'stop') return
-        status.print(e, `${String(e.port)}: ${Object.entries(e).filter(([k]) => !['time_us', 'stream', 'port', 'target'].includes(k)).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`)
+        status.print(e, `${String(e.port)}: ${String(e.event)}${Object.entries(e).filter(([k]) => !['time_us', 'stream', 'port', 'target', 'event'].includes(k)).map(([k, v]) => `, ${k} ${String(v)}`).join('')}`)
       }
       let lastEvents = 0
       let lastUs = node.clock.nowUs()

@@ -12,7 +12,7 @@ import { createSpikewireNode } from '../../src/node/node.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
 import { readXdf, readXdfFile } from '../../src/xdf/index.ts'
 import type { XdfStream } from '../../src/xdf/index.ts'
-import { cli, publisherConfig, startNode, tempDir, writeJson } from '../cli/helpers.ts'
+import { cli, freePort, publisherConfig, startNode, tempDir, writeJson } from '../cli/helpers.ts'
 
 interface Ev { ch: number, t: number, v: number }
 
@@ -195,4 +195,33 @@ test('record fails with a usage error without --out, and with a clear error for 
   const bad = cli(t, ['record', pub.multiaddrs[0], 'nosuch', '--out', join(dir, 'x.xdf')])
   t.is((await bad.exit(30_000)).code, 1)
   t.regex(bad.stderr, /no out port nosuch/)
+})
+
+test('a publisher that restarts: the recorder logs the reconnect in the file as it happens, counts it in the footer, and records the events on both sides of it', async t => {
+  const dir = await tempDir(t)
+  const port = await freePort()
+  const configPath = await writeJson(join(dir, 'pub.json'), publisherConfig(`/ip4/127.0.0.1/tcp/${port}`))
+  const first = await startNode(t, configPath)
+  const path = join(dir, 'restart.xdf')
+  const rec = cli(t, ['record', first.addr, 'spikes', '--out', path, '--json', '--progress', '0.2'])
+  await rec.until(() => rec.errJson.some(l => l.event === 'progress' && (l.events as number) > 100), 20_000, 'events before the restart')
+  first.proc.kill('SIGKILL')
+  await first.proc.exit(10_000)
+  await rec.until(() => rec.errJson.some(l => l.event === 'retrying'), 20_000, 'the recorder to notice')
+  const before = (rec.errJson.filter(l => l.event === 'progress').at(-1)!.events as number)
+  const second = await startNode(t, configPath)
+  t.is(second.peer, first.peer)
+  await rec.until(() => rec.errJson.some(l => l.event === 'progress' && (l.events as number) > before + 100), 20_000, 'events after the restart')
+  rec.kill('SIGINT')
+  t.is((await rec.exit(20_000)).code, 0, rec.stderr)
+  const f = readXdfFile(path)
+  const s = stream(f, 'spikes')
+  const log = stream(f, 'spikewire-recorder').strings.map(l => JSON.parse(l) as Record<string, unknown>)
+  t.is(log.filter(e => e.event === 'open').length, 2)
+  t.true(log.some(e => e.event === 'retrying'))
+  t.true(log.some(e => e.event === 'gap' && e.reason === 'reconnect'))
+  const counts = s.footer!.children.find(c => c.name === 'spikewire')!
+  t.is(counts.children.find(c => c.name === 'reconnects')?.text, '1')
+  t.true(s.count > before + 100)
+  for (let i = 1; i < s.count; i++) if (s.times[i] < s.times[i - 1]) t.fail('times go back')
 })
