@@ -191,3 +191,26 @@ def test_cut_short_recording_exports_up_to_its_last_complete_chunk(recorded: Rec
         got = np.sort(np.concatenate([np.rint(np.asarray(nwb.units["spike_times"][i]) * 1e6).astype(np.int64) + n0
                                       for i in range(len(nwb.units))]))
         assert np.array_equal(got, np.sort(ref["spikes"]["us"]))
+
+
+def test_recorder_clock_agrees_with_pyxdf_synchronisation(recorded: Recorded, tmp_path: Path) -> None:
+    """--clock recorder maps each publisher's times with the recorded clock estimates: every spike lands
+    where pyxdf's own clock synchronisation puts it, within the estimate's uncertainty (footer)."""
+    from pynwb import NWBHDF5IO
+    from spikewire.nwb import ExportOptions, export
+
+    s = export(str(recorded.xdf), str(tmp_path / "rc.nwb"), ExportOptions(clock="recorder"))
+    streams, _ = pyxdf.load_xdf(str(recorded.xdf), synchronize_clocks=True, dejitter_timestamps=False)
+    sp = next(x for x in streams if x["info"]["name"][0] == "spikes")
+    sw = sp["info"]["desc"][0]["spikewire"][0]
+    origin = int(sw["time_origin_us"][0])
+    uncertainty = float(sp["footer"]["info"]["spikewire"][0]["clock_uncertainty_us"][0])
+    synced = np.sort(origin + sp["time_stamps"] * 1e6)
+    with NWBHDF5IO(str(tmp_path / "rc.nwb"), "r") as io:
+        nwb = io.read()
+        assert "recorder's clock" in nwb.session_description
+        n0 = s.session_start_us
+        got = np.sort(np.concatenate([np.asarray(nwb.units["spike_times"][i]) * 1e6 + n0
+                                      for i in range(len(nwb.units))]))
+    assert got.size == synced.size > 100
+    assert np.max(np.abs(got - synced)) <= uncertainty + 1

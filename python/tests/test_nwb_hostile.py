@@ -226,3 +226,22 @@ def test_observation_intervals_from_the_recorder_log(tmp_path: Path) -> None:
         nwb = io.read()
         assert np.asarray(nwb.units["obs_intervals"][0]).tolist() == [[0.0, 1.4999], [1.9999, 5.5]]
         assert "clock_offset_us=100" in nwb.devices["p1"].description
+
+
+def test_recorder_clock_interpolates_the_estimates(tmp_path: Path) -> None:
+    """θ = 100 µs at recorder time 0 s and 300 µs at 10 s (ClockOffset values are −θ in s): an event at
+    publisher time 5 s (+θ) maps to T − 200 µs; a stream without estimates keeps its times."""
+    o = 1_800_000_000_000_000
+    extra = f"<time_origin_us>{o}</time_origin_us>"
+    offsets = chunk(4, struct.pack("<Idd", 1, 0.0, -100e-6)) + chunk(4, struct.pack("<Idd", 1, 10.0, -300e-6))
+    path = tmp_path / "clock.xdf"
+    path.write_bytes(MAGIC + stream_header(1, "spike", 1, extra=extra) + offsets
+                     + samples(1, [5.0002, 12.0], [[0], [0]])
+                     + stream_header(2, "spike", 1, extra=extra) + samples(2, [5.0], [[0]]))
+    rec = read_recording(str(path))
+    p1, p2 = rec.ports
+    assert p1.theta_us == pytest.approx(300)
+    p1.to_recorder_clock()
+    p2.to_recorder_clock()
+    assert p1.time_us.tolist() == [o + 5_000_200 - 200, o + 12_000_000 - 300]
+    assert p1.mapped and not p2.mapped and p2.time_us.tolist() == [o + 5_000_000]

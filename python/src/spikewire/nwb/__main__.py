@@ -35,12 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-units", type=int, default=65_536,
                     help="most units (channels of all spike ports) to write (default 65536)")
     ap.add_argument("--no-compression", action="store_true", help="write datasets without gzip")
+    ap.add_argument("--clock", choices=("publisher", "recorder"), default="publisher",
+                    help="publisher (default): times as recorded, each port in its publisher's clock, exact; "
+                         "recorder: mapped into the recorder's clock with the recorded clock estimates")
     ap.add_argument("--json", action="store_true", help="print the result as one JSON line")
     a = ap.parse_args(argv)
     opts = ExportOptions(session_description=a.session_description, identifier=a.identifier,
                          experimenter=a.experimenter, institution=a.institution, lab=a.lab, keywords=a.keyword,
                          max_units=a.max_units, compression=not a.no_compression, overwrite=a.overwrite,
-                         experiment_description=a.experiment_description,
+                         experiment_description=a.experiment_description, clock=a.clock,
                          subject={k: v for k, v in (("subject_id", a.subject_id), ("species", a.species),
                                                     ("sex", a.sex), ("age", a.age),
                                                     ("description", a.subject_description)) if v})

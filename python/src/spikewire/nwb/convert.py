@@ -47,6 +47,9 @@ class ExportOptions:
     #: subject_id is given; DANDI and nwbinspector require one (with species, sex and age).
     subject: dict[str, str] = field(default_factory=dict)
     max_units: int = 65_536
+    #: "publisher": times as recorded, each port in its publisher's clock (exact to the µs); "recorder":
+    #: mapped into the recorder's clock with the recorded clock estimates (T − θ, rounded to the µs)
+    clock: str = "publisher"
     compression: bool = True
     overwrite: bool = False
 
@@ -143,6 +146,12 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
     if not rec.ports:
         raise NwbExportError("xdf-no-streams", "no spikewire stream in the file"
                              + (f" (other streams: {', '.join(rec.skipped)})" if rec.skipped else ""))
+    if opts.clock not in ("publisher", "recorder"):
+        raise ValueError(f"clock {opts.clock!r}: publisher or recorder")
+    if opts.clock == "recorder":
+        for p in rec.ports:
+            if not p.mapped:
+                p.to_recorder_clock()
     spike_ports = [p for p in rec.ports if p.kind == "spike"]
     n_units = sum(p.channels for p in spike_ports)
     if n_units > opts.max_units:
@@ -161,8 +170,12 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
         + "; ".join(f"node '{node}' (peer {peer}): "
                     + ", ".join(f"{p.port} ({p.kind}, {p.channels} ch)" for p in rec.ports if (p.node or '?', p.peer or '?') == (node, peer))
                     for node, peer in peers)
-        + ". Times are as recorded: each port's events in its publisher's clock, µs resolution; the offset of "
-          "each publisher's clock to the recorder's is in its device description.")
+        + (". Times are as recorded: each port's events in its publisher's clock, µs resolution; the offset of "
+           "each publisher's clock to the recorder's is in its device description." if opts.clock == "publisher" else
+           ". Times are in the recorder's clock: each publisher's times mapped with the recorded spikewire clock "
+           "estimates (T - offset, rounded to the µs)"
+           + ("" if all(p.mapped for p in rec.ports) else "; not mapped (no estimate in the file): "
+              + ", ".join(p.port for p in rec.ports if not p.mapped)) + "."))
     if opts.identifier:
         identifier = opts.identifier
     elif rec.header.get("recorder") and rec.header.get("started_us"):

@@ -58,6 +58,39 @@ class PortStream:
     footer: dict[str, str] = field(default_factory=dict)   # the footer's <spikewire> counts, as written
     gaps_us: list[tuple[int, int]] = field(default_factory=list)   # reconnect gaps, publisher clock
     theta_us: float | None = None  # publisher clock − recorder clock (the last estimate)
+    origin_us: int = 0             # the stream's time origin (its stamps are seconds since it)
+
+    def theta_at(self, recorder_us: np.ndarray) -> np.ndarray | None:
+        """θ (µs, publisher − recorder) at recorder-clock times: linear between the ClockOffset chunks'
+        estimates, constant before the first and after the last; None without any estimate."""
+        if not self.clock_offsets:
+            return None if self.theta_us is None else np.full(np.shape(recorder_us), self.theta_us)
+        c = np.array([(self.origin_us + t * 1e6, -v * 1e6) for t, v in self.clock_offsets], dtype=np.float64)
+        c = c[np.argsort(c[:, 0], kind="stable")]
+        return np.interp(np.asarray(recorder_us, dtype=np.float64), c[:, 0], c[:, 1])
+
+    def to_recorder_clock(self) -> None:
+        """Map every time of the port (events, span, gaps) into the recorder's clock: T − θ(T), rounded to
+        the µs, θ interpolated between the clock estimates. Leaves the port unchanged without an estimate."""
+        if self.theta_at(np.zeros(1)) is None:
+            return
+
+        def m(us: np.ndarray) -> np.ndarray:
+            us = np.asarray(us, dtype=np.int64)
+            first = self.theta_at(us.astype(np.float64) - (self.theta_us or 0.0))
+            assert first is not None
+            return us - np.rint(first).astype(np.int64)
+
+        self.time_us = m(self.time_us)
+        if self.first_us is not None:
+            self.first_us = int(m(np.array([self.first_us]))[0])
+        if self.last_us is not None:
+            self.last_us = int(m(np.array([self.last_us]))[0])
+        self.gaps_us = [(int(a), int(b)) for a, b in zip(m(np.array([g[0] for g in self.gaps_us], dtype=np.int64)),
+                                                          m(np.array([g[1] for g in self.gaps_us], dtype=np.int64)))]
+        self.mapped = True
+
+    mapped: bool = False           # times are in the recorder's clock (--clock recorder)
 
     def intervals_us(self) -> list[tuple[int, int]]:
         """When the port was observed: its span without the reconnect gaps (a gap that holds an event
@@ -260,7 +293,7 @@ def _port(s, data: dict, fscan: FileScan, header_origin: int) -> PortStream:  # 
         peer=_child_text(sw, "peer") or "", node=_child_text(sw, "node") or "", model=model, params=params,
         clock=clock, extra=extra, channel=ch.astype(np.uint32), time_us=time_us, value=value,
         first_us=first, last_us=last, inexact_times=inexact, clock_offsets=list(s.clock_offsets),
-        footer=footer, theta_us=theta)
+        footer=footer, theta_us=theta, origin_us=origin)
 
 
 def read_recording(path: str, limits: ScanLimits = ScanLimits()) -> Recording:
