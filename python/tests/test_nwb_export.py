@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import pyxdf
 
-from _xdfrec import Recorded, record
+from _xdfrec import Recorded, record, wait_until
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -214,3 +214,57 @@ def test_recorder_clock_agrees_with_pyxdf_synchronisation(recorded: Recorded, tm
                                       for i in range(len(nwb.units))]))
     assert got.size == synced.size > 100
     assert np.max(np.abs(got - synced)) <= uncertainty + 1
+
+
+def test_publisher_restart_becomes_an_observation_gap(tmp_path: Path) -> None:
+    """A publisher stopped and restarted (same key, same address) under the recorder: the recorder logs the
+    reconnect gap, and every unit's obs_intervals leave it out — with every spike of both sides inside."""
+    import socket
+    import time
+
+    from pynwb import NWBHDF5IO
+    from spikewire.events.tsproc import BIN, ROOT, Proc, node_env
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cfg = {"name": "restarting", "identity": "restarting.key", "listen": [f"/ip4/127.0.0.1/tcp/{port}"],
+           "ports": [{"name": "spikes", "direction": "out", "channels": 2,
+                      "source": {"type": "poisson", "rateHz": 200, "seed": 5}}]}
+    (tmp_path / "pub.json").write_text(json.dumps(cfg))
+    args = ["node", str(BIN), "node", "--config", str(tmp_path / "pub.json"), "--json"]
+    xdf = tmp_path / "restart.xdf"
+    pub = Proc(args)
+    rec = None
+    try:
+        started = pub.json_line(lambda o: o.get("event") == "started")
+        addr = next(a for a in started["multiaddrs"] if a.startswith("/ip4/127.0.0.1/"))
+        rec = Proc(["node", str(BIN), "record", addr, "spikes", "--out", str(xdf), "--duration", "8", "--json",
+                    "--progress", "60"])
+        opens = lambda: sum('"open"' in line for line in rec.stderr)  # noqa: E731
+        wait_until(lambda: opens() >= 1)
+        time.sleep(1.5)
+        pub.stop()
+        time.sleep(1.0)
+        pub = Proc(args)
+        assert pub.json_line(lambda o: o.get("event") == "started")["peer"] == started["peer"]
+        wait_until(lambda: opens() >= 2)
+        summary = rec.json_line(lambda o: o.get("summary") is True, timeout=30)
+    finally:
+        pub.stop()
+        if rec is not None:
+            rec.stop()
+    assert summary["streams"][0]["reconnects"] >= 1, summary
+
+    r = export_cli(xdf, tmp_path / "restart.nwb")
+    assert r.returncode == 0, r.stderr
+    with NWBHDF5IO(str(tmp_path / "restart.nwb"), "r") as io:
+        nwb = io.read()
+        for i in range(len(nwb.units)):
+            obs = np.asarray(nwb.units["obs_intervals"][i])
+            t = np.asarray(nwb.units["spike_times"][i])
+            assert obs.shape[0] >= 2, obs
+            gap = obs[1][0] - obs[0][1]
+            assert gap > 0.5, obs            # the publisher was down for about 1 s
+            assert t.size and not np.any((t > obs[0][1]) & (t < obs[1][0]))
+            assert np.all((t >= obs[0][0]) & (t <= obs[-1][1]))
