@@ -152,12 +152,13 @@ test('a recorder killed with SIGKILL leaves a file read up to its last complete 
   ;(config.ports as Array<Record<string, unknown>>)[0].source = { type: 'poisson', rateHz: 500, seed: 9 }
   const { addr } = await startNode(t, await writeJson(join(dir, 'pub.json'), config))
   const path = join(dir, 'killed.xdf')
-  const tap = cli(t, ['tap', addr, 'spikes', '--json', '--duration', '6'])
+  const tap = cli(t, ['tap', addr, 'spikes', '--json'])
   await tap.until(() => tap.json.length > 0, 20_000, 'the tap to get events')
   const rec = cli(t, ['record', addr, 'spikes', '--out', path, '--json', '--progress', '0.2'])
   await rec.until(() => rec.errJson.some(l => l.event === 'progress' && (l.events as number) > 2000), 20_000, 'the recorder to write events')
   rec.kill('SIGKILL')
   t.is((await rec.exit(10_000)).signal, 'SIGKILL')
+  tap.kill('SIGINT')
   t.is((await tap.exit(20_000)).code, 0, tap.stderr)
 
   const f = readXdfFile(path)
@@ -168,7 +169,7 @@ test('a recorder killed with SIGKILL leaves a file read up to its last complete 
   const tapped = tap.json.filter(l => l.summary === undefined).map(l => ({ ch: l.channel as number, t: l.time_us as number, v: 0 }))
   const mine = recorded(s, false)
   const from = tapped.findIndex(e => e.t === mine[0].t && e.ch === mine[0].ch)
-  t.true(from >= 0, 'the first recorded event is one the tap saw')
+  t.true(from >= 0, `the first recorded event is one the tap saw (tap: ${tapped.length} events from ${tapped[0]?.t} to ${tapped.at(-1)?.t}; recorded from ${mine[0].t})`)
   t.deepEqual(mine, tapped.slice(from, from + mine.length))
 
   // The same file cut at random bytes: never an error, always a prefix.
