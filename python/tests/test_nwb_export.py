@@ -213,7 +213,11 @@ def test_recorder_clock_agrees_with_pyxdf_synchronisation(recorded: Recorded, tm
         got = np.sort(np.concatenate([np.asarray(nwb.units["spike_times"][i]) * 1e6 + n0
                                       for i in range(len(nwb.units))]))
     assert got.size == synced.size > 100
-    assert np.max(np.abs(got - synced)) <= uncertainty + 1
+    # pyxdf fits one line through the offsets, the export interpolates between them: the two differ by at
+    # most the spread of the estimates (early ones may not have converged) plus the last one's uncertainty
+    values_us = -np.asarray(sp["clock_values"]) * 1e6
+    spread = float(values_us.max() - values_us.min()) if values_us.size else 0.0
+    assert np.max(np.abs(got - synced)) <= spread + uncertainty + 1
 
 
 def test_publisher_restart_becomes_an_observation_gap(tmp_path: Path) -> None:
