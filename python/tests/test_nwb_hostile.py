@@ -245,3 +245,27 @@ def test_recorder_clock_interpolates_the_estimates(tmp_path: Path) -> None:
     p2.to_recorder_clock()
     assert p1.time_us.tolist() == [o + 5_000_200 - 200, o + 12_000_000 - 300]
     assert p1.mapped and not p2.mapped and p2.time_us.tolist() == [o + 5_000_000]
+
+
+def test_a_silent_weighted_port_has_no_empty_table(tmp_path: Path) -> None:
+    """A weighted port that recorded nothing gets its Device (saying so) but no EventsTable (an empty table
+    is a best-practice violation for nwbinspector); a silent spike channel is still a unit."""
+    from nwbinspector import inspect_nwbfile
+    from pynwb import NWBHDF5IO
+
+    path = tmp_path / "silent.xdf"
+    extra = "<time_origin_us>1700000000000000</time_origin_us>"   # 2023: not a future session start
+    path.write_bytes(MAGIC + file_header() + stream_header(1, "spike", 3, extra=extra)
+                     + samples(1, [0.000123, 1.5], [[0], [2]])
+                     + stream_header(2, "weighted", 2, extra=extra) + footer(1, 0.000123, 1.5, 2))
+    s = export(str(path), str(tmp_path / "o.nwb"), ExportOptions(
+        subject={"subject_id": "s", "species": "Mus musculus", "sex": "U", "age": "P1D", "description": "d"},
+        experimenter=["Doe, Jane"], institution="i", experiment_description="e"))
+    assert s.units == 3 and s.events == 0
+    with NWBHDF5IO(str(tmp_path / "o.nwb"), "r") as io:
+        nwb = io.read()
+        assert len(nwb.events) == 0 and "no events were recorded" in nwb.devices["p2"].description
+        assert [len(nwb.units["spike_times"][i]) for i in range(3)] == [1, 0, 1]
+    bad = [(f.importance.name, f.check_function_name) for f in inspect_nwbfile(nwbfile_path=str(tmp_path / "o.nwb"))
+           if f.importance.name in ("CRITICAL", "BEST_PRACTICE_VIOLATION", "PYNWB_VALIDATION", "ERROR")]
+    assert bad == []

@@ -205,8 +205,13 @@ def build_nwbfile(rec: Recording, opts: ExportOptions) -> tuple[Any, dict[str, i
     col_group: list[Any] = []
     total = 0
     for p, name in zip(rec.ports, names):
-        device = Device(name=name, description=describe_port(p), serial_number=p.source_id or None)
+        empty = p.kind == "weighted" and p.time_us.size == 0
+        device = Device(name=name, description=describe_port(p) + ("; no events were recorded (no events table)"
+                                                                  if empty else ""),
+                        serial_number=p.source_id or None)
         nwb.add_device(device)
+        if empty:      # an empty EventsTable is a best-practice violation; the Device still names the port
+            continue
         if p.kind == "weighted":
             order = np.argsort(p.time_us, kind="stable")
             ts = seconds_since(p.time_us[order], n0)

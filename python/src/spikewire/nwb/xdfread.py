@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import NwbExportError
-from .xdfscan import FileScan, ChunkView, ScanLimits, scan
+from .xdfscan import ChunkView, ScanLimits, scan
 
 #: Largest time the export accepts, µs: 2^53 − 1 (the spec's time range; exact in a double).
 MAX_TIME_US = 2**53 - 1
@@ -225,7 +225,7 @@ def _origin_us(sw: ET.Element | None, header_origin: int, sid: int) -> int:
     return int(raw)
 
 
-def _port(s, data: dict, fscan: FileScan, header_origin: int) -> PortStream:  # type: ignore[no-untyped-def]
+def _port(s, data: dict, header_origin: int) -> PortStream:  # type: ignore[no-untyped-def]
     info = s.header
     sid = s.stream_id
     sw = info.find("desc/spikewire")
@@ -338,7 +338,7 @@ def read_recording(path: str, limits: ScanLimits = ScanLimits()) -> Recording:
     for s in ours:
         if s.stream_id not in by_id:
             raise NwbExportError("xdf-corrupt", f"pyxdf did not return stream {s.stream_id}")
-        ports.append(_port(s, by_id[s.stream_id], fscan, header_origin))
+        ports.append(_port(s, by_id[s.stream_id], header_origin))
     entries, unreadable = [], 0
     for s in logs:
         for line in by_id[s.stream_id]["time_series"]:
