@@ -15,7 +15,7 @@ out="${1:-$root/out/record}"
 mkdir -p "$out"
 export PATH="$root/node_modules/.bin:$PATH"
 sw() { node "$root/bin/spikewire.js" "$@"; }
-pids=()
+pids=()   # background processes are started with node directly, so that $! is the process to stop
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
@@ -23,7 +23,7 @@ cat >"$out/pub.json" <<JSON
 { "name": "lab-pub", "identity": "lab-pub.key", "listen": ["/ip4/127.0.0.1/tcp/0"],
   "ports": [ { "name": "spikes", "direction": "out", "channels": 4, "source": { "type": "poisson", "rateHz": 250, "seed": 1 } } ] }
 JSON
-sw node --config "$out/pub.json" --json >"$out/node.log" 2>&1 &
+node "$root/bin/spikewire.js" node --config "$out/pub.json" --json >"$out/node.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q '"started"' "$out/node.log" 2>/dev/null && break; sleep 0.2; done
 addr="$(grep '"started"' "$out/node.log" | head -1 | sed 's/.*"multiaddrs":\["\([^"]*\)".*/\1/')"
@@ -50,7 +50,7 @@ for s in streams:
 PY
 
 # Replay the recording and tap it: the same events, every interval kept (at --speed 1).
-sw replay "$out/run.xdf" --listen /ip4/127.0.0.1/tcp/0 --json --wait 20 >"$out/replay.log" 2>&1 &
+node "$root/bin/spikewire.js" replay "$out/run.xdf" --listen /ip4/127.0.0.1/tcp/0 --json --wait 20 >"$out/replay.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q '"started"' "$out/replay.log" 2>/dev/null && break; sleep 0.2; done
 raddr="$(grep '"started"' "$out/replay.log" | head -1 | sed 's/.*"multiaddrs":\["\([^"]*\)".*/\1/')"

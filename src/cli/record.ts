@@ -14,14 +14,16 @@ const help = `Usage: spikewire record MULTIADDR PORT [MULTIADDR PORT ...] --out 
 Subscribe to each out port PORT of the node at MULTIADDR and write the events into an XDF 1.0 file
 as they arrive: one stream per port, one sample per event (spike ports: int32 channel id; weighted
 ports: double64 [channel, value]), each sample stamped with the event's time in the publisher's clock
-(seconds = µs / 1e6, exact to the µs), ClockOffset chunks from the clock estimate that map those
-stamps into the recorder's clock, Boundary chunks, and at the end a footer per stream with the first
+in seconds since the file's time origin (time_origin_us in the header and each stream's desc; the µs
+are time_origin_us + round(stamp * 1e6), exactly), ClockOffset chunks from the clock estimate that map
+those stamps into the recorder's clock, Boundary chunks, and at the end a footer per stream with the first
 and last time stamp, the sample count, the clock offsets and the recording's counts (events, missing,
 lost, reconnects). Gaps, losses, reconnects and closes are also logged as they happen in a string
 stream "spikewire-recorder" of the same file. See docs/recording.md.
 
-Every chunk is written whole as it is made: a recorder that is killed leaves a file that readers
-open up to its last complete chunk (without the footers).
+Each stream's events are gathered for at most 100 ms and written as one Samples chunk, every chunk
+whole as it is made: a recorder that is killed leaves a file that readers open up to its last
+complete chunk (without the footers; at most the last 100 ms of events are not in it).
 
 While it runs, a progress line goes to stderr every --progress seconds (events, rate, missing, lost,
 bytes); at the end (after --duration, or on SIGINT/SIGTERM) a summary goes to stdout.
@@ -36,7 +38,8 @@ Options:
   -h, --help        show this help
 
 Exit status: 0 when every port was recorded without a missing or lost event; 1 when a publisher
-could not be described or subscribed to, or events were missing or lost (the file is still written).
+could not be described or subscribed to, or events were missing or lost (the file is still written),
+or writing the file failed (a full disk: the file holds every chunk written before).
 `
 
 const CLOSE_TIMEOUT_MS = 5000
@@ -85,6 +88,10 @@ export const command: Command = {
         if (e.event === 'stop') return
         status.print(e, `${String(e.port)}: ${String(e.event)}${Object.entries(e).filter(([k]) => !['time_us', 'stream', 'port', 'target', 'event'].includes(k)).map(([k, v]) => `, ${k} ${String(v)}`).join('')}`)
       }
+      rec.onError = e => {
+        status.print({ event: 'error', error: e.message }, `writing ${path} failed: ${e.message}; stopping`)
+        end.resolve('error')
+      }
       let lastEvents = 0
       let lastUs = node.clock.nowUs()
       progress = setInterval(() => {
@@ -104,6 +111,7 @@ export const command: Command = {
       clearInterval(progress)
       clearTimeout(timer)
       const stats: RecordedStreamStats[] = await rec.stop()
+      if (rec.error !== undefined) throw rec.error
       const events = stats.reduce((n, x) => n + x.events, 0)
       const missing = stats.reduce((n, x) => n + x.missing, 0)
       const lost = stats.reduce((n, x) => n + x.lost, 0)

@@ -13,7 +13,7 @@
  * killed before it writes the footers.
  */
 import { logger } from '@libp2p/logger'
-import type { Description, PortInfo } from '../codec/messages.ts'
+import type { Batch, Description, PortInfo } from '../codec/messages.ts'
 import type { SpikewireNode } from '../node/node.ts'
 import type { Subscription } from '../protocols/events/subscription.ts'
 import { XdfWriter } from '../xdf/writer.ts'
@@ -130,8 +130,13 @@ export class Recorder {
   #flushTimer: ReturnType<typeof setInterval> | undefined
   #maxPending = 8192
   #stopped = false
+  #closed = false
   /** Listeners for log entries (the CLI prints them). */
   onLog: (entry: Record<string, unknown>) => void = () => {}
+  /** Called once when writing the file fails (a full disk, an I/O error): recording stops there. */
+  onError: (err: Error) => void = () => {}
+  /** The write error that stopped the recording, if any. */
+  error: Error | undefined
 
   private constructor (init: RecorderInit) {
     this.#init = init
@@ -200,13 +205,15 @@ export class Recorder {
       this.#watch(rec)
     }
     const boundaryBytes = this.#init.boundaryBytes ?? 10 * 1024 * 1024
-    this.#boundaryTimer = setInterval(() => { this.#boundary() }, this.#init.boundaryMs ?? 10_000)
+    this.#boundaryTimer = setInterval(() => { this.#guard(() => { this.#boundary() }) }, this.#init.boundaryMs ?? 10_000)
     this.#offsetTimer = setInterval(() => {
-      for (const r of this.#recorded) this.#clockOffset(r)
-      this.#logClockOffset()
+      this.#guard(() => {
+        for (const r of this.#recorded) this.#clockOffset(r)
+        this.#logClockOffset()
+      })
     }, this.#init.clockOffsetMs ?? 5000)
     this.#maxPending = this.#init.maxPendingEvents ?? 8192
-    this.#flushTimer = setInterval(() => { this.#flushAll() }, this.#init.flushMs ?? 100)
+    this.#flushTimer = setInterval(() => { this.#guard(() => { this.#flushAll() }) }, this.#init.flushMs ?? 100)
     this.#bytesAtBoundary = this.writer.bytes
     this.#maxBoundaryBytes = boundaryBytes
   }
@@ -230,20 +237,11 @@ export class Recorder {
 
   #watch (r: Recorded): void {
     const { sub, id } = r
-    const spike = r.info.kind === 'spike'
     sub.onBatch(({ batch }) => {
       if (this.#stopped) return
-      const n = batch.count
-      for (let i = 0; i < n; i++) {
-        r.times.push((batch.times[i] - this.originUs) / 1e6)
-        r.channels.push(batch.channels[i])
-        if (!spike) r.values.push(batch.values?.[i] ?? 0)
-      }
-      r.batches++
-      if (r.clockOffsets === 0) this.#clockOffset(r)
-      if (r.times.length >= this.#maxPending) this.#flush(r)
+      this.#guard(() => { this.#take(r, batch) })
     })
-    const entry = (e: Record<string, unknown>): void => { this.#log({ stream: id, port: r.source.port, target: r.source.target, ...e }) }
+    const entry = (e: Record<string, unknown>): void => { this.#guard(() => { this.#log({ stream: id, port: r.source.port, target: r.source.target, ...e }) }) }
     sub.addEventListener('status', e => {
       const s = e.detail
       if (s.state === 'open') entry({ event: 'open', peer: sub.peer })
@@ -252,6 +250,36 @@ export class Recorder {
     sub.addEventListener('gap', e => { entry({ event: 'gap', ...e.detail }) })
     sub.addEventListener('loss', e => { entry({ event: 'loss', count: e.detail.count, reason: e.detail.reason }) })
     sub.addEventListener('close', e => { entry({ event: 'close', code: e.detail.code, reason: e.detail.reason }) })
+  }
+
+  /** Gather a batch's events for the stream's next Samples chunk. */
+  #take (r: Recorded, batch: Batch): void {
+    const n = batch.count
+    const spike = r.info.kind === 'spike'
+    for (let i = 0; i < n; i++) {
+      r.times.push((batch.times[i] - this.originUs) / 1e6)
+      r.channels.push(batch.channels[i])
+      if (!spike) r.values.push(batch.values?.[i] ?? 0)
+    }
+    r.batches++
+    if (r.clockOffsets === 0) this.#clockOffset(r)
+    if (r.times.length >= this.#maxPending) this.#flush(r)
+  }
+
+  /** Run a write; the first failure stops the recording (timers cleared, nothing more written) and is reported once. */
+  #guard (fn: () => void): void {
+    if (this.error !== undefined) return
+    try {
+      fn()
+    } catch (e) {
+      this.error = e as Error
+      this.#stopped = true
+      clearInterval(this.#boundaryTimer)
+      clearInterval(this.#offsetTimer)
+      clearInterval(this.#flushTimer)
+      log.error('recording into %s failed: %s', this.#init.path, this.error.message)
+      this.onError(this.error)
+    }
   }
 
   /** Write a stream's waiting events as one Samples chunk. */
@@ -334,6 +362,11 @@ export class Recorder {
 
   /** Unsubscribe, write the last clock offsets and the footers, close the file. Idempotent. */
   async stop (): Promise<RecordedStreamStats[]> {
+    if (this.error !== undefined && !this.#closed) {
+      this.#closed = true
+      await Promise.allSettled(this.#recorded.map(async r => { await r.sub.close() }))
+      try { this.writer.close() } catch { /* the error is already reported */ }
+    }
     if (this.#stopped) return this.stats()
     clearInterval(this.#boundaryTimer)
     clearInterval(this.#offsetTimer)

@@ -174,9 +174,10 @@ export class XdfWriter {
     this.#write(streamXmlChunk(this.#cb, Tag.StreamFooter, id, XML_DECLARATION + xmlString(xml)))
   }
 
-  /** Footer counts of a stream so far. */
+  /** Footer counts of a stream so far (also after close). */
   streamCounts (id: number): { first: number, last: number, count: number, offsetsDropped: number } {
-    const s = this.#stream(id)
+    const s = this.#streams.get(id)
+    if (s === undefined) throw new InvalidArgumentError(`no stream ${id}`)
     return { first: s.first, last: s.last, count: s.count, offsetsDropped: s.offsetsDropped }
   }
 

@@ -187,7 +187,7 @@ test('a recorder killed with SIGKILL leaves a file read up to its last complete 
   t.true(stream(half, 'spikes').count > 0)
 })
 
-test('record fails with a usage error without --out, and with a clear error for a port the publisher lacks', async t => {
+test('record fails with a usage error without --out, with a clear error for a port the publisher lacks, and on a full disk', async t => {
   const pub = await publisher(t)
   const dir = await tempDir(t)
   const noOut = cli(t, ['record', pub.multiaddrs[0], 'spikes'])
@@ -196,6 +196,9 @@ test('record fails with a usage error without --out, and with a clear error for 
   const bad = cli(t, ['record', pub.multiaddrs[0], 'nosuch', '--out', join(dir, 'x.xdf')])
   t.is((await bad.exit(30_000)).code, 1)
   t.regex(bad.stderr, /no out port nosuch/)
+  const full = cli(t, ['record', pub.multiaddrs[0], 'spikes', '--out', '/dev/full'])
+  t.is((await full.exit(30_000)).code, 1)
+  t.regex(full.stderr, /ENOSPC/)
 })
 
 test('a publisher that restarts: the recorder logs the reconnect in the file as it happens, counts it in the footer, and records the events on both sides of it', async t => {
