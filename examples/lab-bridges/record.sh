@@ -7,7 +7,7 @@
 # 2. records it for 5 s with `spikewire record` into OUT_DIR/run.xdf,
 # 3. opens the file with pyxdf (python/.venv, made by python/tools/ensure-venv.sh) and prints what it holds,
 # 4. replays it for 2 s and taps the replay (the recorded events again, every interval kept),
-# 5. (NWB export: the step below is left for python -m spikewire.nwb — see the marked place.)
+# 5. Export it to NWB 2 (examples/lab-bridges/nwb_export.sh: pynwb read-back, nwbinspector).
 # Every process it starts is stopped at the end.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -56,7 +56,6 @@ for _ in $(seq 100); do grep -q '"started"' "$out/replay.log" 2>/dev/null && bre
 raddr="$(grep '"started"' "$out/replay.log" | head -1 | sed 's/.*"multiaddrs":\["\([^"]*\)".*/\1/')"
 sw tap "$raddr" spikes --duration 2 --quiet
 
-# --- NWB export (lab-nwb) -------------------------------------------------------------------------------
-# "$root/python/.venv/bin/python" -m spikewire.nwb "$out/run.xdf" --out "$out/run.nwb"
-# ----------------------------------------------------------------------------------------------------------
+# 5. Export the recording to NWB 2, read it back with pynwb and check it with nwbinspector.
+OUT="$out/nwb" bash "$root/examples/lab-bridges/nwb_export.sh" "$out/run.xdf"
 echo "recording: $out/run.xdf"
