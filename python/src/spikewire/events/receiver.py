@@ -78,6 +78,11 @@ class EventReceiver:
                              filter=self.filter)
         return w.context(w.NOTHING)
 
+    @property
+    def we_closed(self) -> bool:
+        """This end has sent a close of its own."""
+        return self._we_closed
+
     def sent_close(self) -> None:
         """This end sent a close of its own: messages still in flight are ignored (§9.2.10)."""
         self._we_closed = True
