@@ -109,11 +109,19 @@ async def record_watermarks(ctx: Ctx, peer: Any) -> dict[str, Any]:
     """Dialer: record the watermarks of an idle port for params.duration_ms (their times and arrivals)."""
     from spikewire.events import WatermarkItem
 
-    sub = peer.node.events.subscribe(ctx.peer_addr, ctx.param("port", str), reconnect=False, watermarks=True)
     marks: list[tuple[int, float]] = []
     duration = min(float(ctx.param("duration_ms", (int, float))), ctx.remaining_ms()) / 1000
+    # The recording lasts `duration` from the moment the stream is open (connecting on a busy machine can
+    # take most of it), and not so long that unsubscribing (bounded at 3 s) would pass the run's deadline.
+    scope = trio.CancelScope(deadline=trio.current_time() + max(duration, ctx.remaining_ms() / 1000 - 3))
 
-    with trio.move_on_after(duration):
+    def on_status(ev: dict[str, Any]) -> None:
+        if ev.get("state") == "open":
+            scope.deadline = min(scope.deadline, trio.current_time() + duration)
+
+    sub = peer.node.events.subscribe(ctx.peer_addr, ctx.param("port", str), reconnect=False, watermarks=True,
+                                     on_status=on_status)
+    with scope:
         async for item in sub:
             if isinstance(item, WatermarkItem):
                 marks.append((item.time, time.monotonic()))
