@@ -124,7 +124,8 @@ class OutPort:
         side. Another registry code sends ``close{code}`` and resets the stream (events still queued are not
         sent). Each stream's own writer task does this at its next turn, so it never interleaves with a
         write in progress. Events emitted after the call are not sent on these streams; streams attached
-        later are not affected. With ``timeout`` (seconds), streams still running when it passes are left
+        later are not affected (a push link from this port opens a new stream after its backoff unless it
+        is stopped: ``link.stop()`` first to end it for good). With ``timeout`` (seconds), streams still running when it passes are left
         to end on their own.
         """
         number = code_number(code)
