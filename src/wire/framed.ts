@@ -33,6 +33,8 @@ export interface FramedStreamInit {
    * spec §9.2.10): a remote end of the write side without one, while this end has not ended the stream
    * itself, means the stream has failed. It is then reset without sending anything, and fails with
    * StreamError 'unexpected-message' (a local report: nothing is sent), instead of calling onRemoteEnd.
+   * The same holds when the stream ends because its connection closed (a TCP reset included, which
+   * js-libp2p's Yamux reports as a clean end of each stream): onClose then gets that StreamError.
    */
   closeRequired?: boolean
   /** The stream is gone (closed, reset or failed); `error` is set unless it closed cleanly. */
@@ -69,6 +71,14 @@ export class FramedStream {
     stream.addEventListener('end', () => { this.#onEnd() })
     stream.addEventListener('close', evt => {
       this.#closed = true
+      // The whole connection went away (a TCP reset or close): js-libp2p's Yamux then ends each stream
+      // without an error. A stream that must end with the peer's close and did not has failed all the same
+      // (spec §9.2.10, abnormal end): report it as the remote end of writing without a close is reported.
+      if (evt.error === undefined && this.#failed === undefined && this.#init.closeRequired === true &&
+        !this.#peerClosed && !this.#localEnded) {
+        this.#failed = new StreamError('unexpected-message', 'the stream ended without a close (its connection closed)')
+        this.stream.log?.('spikewire stream ended without a close: its connection closed')
+      }
       this.#guard(() => this.#init.onClose?.(this.#failed ?? evt.error))
     })
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type { Stream } from '@libp2p/interface'
 import { EVENTS_PROTOCOL, FrameDecoder, decodeMessage, encodeFrame } from '../../src/codec/index.ts'
 import type { Message } from '../../src/codec/index.ts'
+import { createDelayProxy } from '../../src/netem/index.ts'
 import { startAdversary } from '../helpers/adversary.ts'
 import { cli, freePort, publisherConfig, startNode, tempDir, writeJson } from './helpers.ts'
 
@@ -130,4 +131,26 @@ test('a tap refused with too-many-streams for its whole run exits 1 and counts t
   first.kill('SIGINT')
   t.is((await first.exit(20_000)).code, 0, first.stderr)
   t.like(first.json.find(l => l.summary === true), { streams: 1, closes: {}, rejects: {} })
+})
+
+test('a connection killed under the tap is counted as a stream error (no close came), and the tap reconnects', async t => {
+  const dir = await tempDir(t)
+  const { peer, addr } = await startNode(t, await writeJson(join(dir, 'pub.json'), publisherConfig('/ip4/127.0.0.1/tcp/0')))
+  const port = Number(/\/tcp\/(\d+)\//.exec(addr)![1])
+  // Both TCP sockets reset by a proxy in between: no stream reset and no muxer go-away reach the tap.
+  const proxy = await createDelayProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port } })
+  t.teardown(async () => { await proxy.close() })
+  const tap = cli(t, ['tap', `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${peer}`, 'spikes', '--json', '--max-backoff', '0.2'])
+  await tap.until(() => tap.json.filter(l => l.summary === undefined).length >= 5, 20_000, 'events through the proxy')
+  t.true(proxy.cut() >= 1)
+  await tap.until(() => tap.errJson.filter(l => l.state === 'open').length >= 2, 20_000, 'the tap to reconnect')
+  tap.kill('SIGINT')
+  t.is((await tap.exit(20_000)).code, 0, tap.stderr)
+  const summary = tap.json.find(l => l.summary === true) as Summary
+  t.truthy(summary, tap.stdout)
+  t.is(summary.streams, 2)
+  t.is(summary.reconnects, 1)
+  t.deepEqual(summary.stream_errors, { 'unexpected-message': 1 })
+  t.deepEqual(summary.closes, {})
+  t.regex(tap.stderr, /unexpected-message/)
 })

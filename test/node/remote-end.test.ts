@@ -3,7 +3,8 @@
  * reports this locally and sends nothing." Over real nodes: a raw peer that ends its write side without a
  * close, as a subscriber, as a pusher and before its open, gets its stream reset and nothing more (no
  * batch, no watermark, no close), while the node keeps serving a well-behaved subscriber. And the
- * reference's own subscription treats a publisher that does the same as a failed stream.
+ * reference's own subscription treats a publisher that does the same as a failed stream, and so do its
+ * subscription and push link when their connection is killed under them.
  */
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
@@ -11,6 +12,8 @@ import type { Stream } from '@libp2p/interface'
 import { EVENTS_PROTOCOL, FrameDecoder, StreamError, decodeMessage, encodeFrame } from '../../src/codec/index.ts'
 import type { Message } from '../../src/codec/index.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
+import { createDelayProxy } from '../../src/netem/index.ts'
+import type { DelayProxy } from '../../src/netem/index.ts'
 import { dialRaw, startAdversary } from '../helpers/adversary.ts'
 import { nowUs, startNode, until } from '../helpers/nodes.ts'
 
@@ -180,4 +183,71 @@ test('a receiver that ends its write side without a close fails the push link', 
   t.true(link.error instanceof StreamError, String(link.error))
   t.is((link.error as StreamError).code, 'unexpected-message')
   t.is(tx.outPort('drive').stats.streams, 0, 'the sender was detached')
+})
+
+/**
+ * A connection killed under the stream (both TCP sockets reset by a proxy in between, no stream reset and
+ * no muxer go-away): js-libp2p's Yamux then ends each stream without an error, yet no close came, so the
+ * stream failed (§9.2.10) and the link reports it — not a clean close to retry after.
+ */
+async function proxied (t: ExecutionContext, node: SpikewireNode): Promise<{ proxy: DelayProxy, addr: string }> {
+  const port = Number(/\/tcp\/(\d+)\//.exec(node.multiaddrs.find(a => a.startsWith('/ip4/127.0.0.1/tcp/'))!)![1])
+  const proxy = await createDelayProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port } })
+  t.teardown(async () => { await proxy.close() })
+  return { proxy, addr: `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${node.peerId}` }
+}
+
+test('a subscription whose connection is killed fails with unexpected-message, not a clean close', async t => {
+  const { node } = await publisherWithWitness(t)
+  const { proxy, addr } = await proxied(t, node)
+  const client = await startNode(t, { name: 'sub' }, { clockSync: false })
+  const sub = client.subscribe(addr, 'spikes', { reconnect: false })
+  let got = 0
+  sub.onBatch(d => { got += d.batch.count })
+  await sub.ready()
+  await until(() => got > 20, 20_000, 'events through the proxy')
+  const closes: string[] = []
+  sub.addEventListener('close', e => { closes.push(String(e.detail.code)) })
+  t.true(proxy.cut() >= 1)
+  await sub.done()
+  t.true(sub.error instanceof StreamError, String(sub.error))
+  t.is((sub.error as StreamError).code, 'unexpected-message')
+  t.deepEqual(closes, [], 'no close arrived')
+})
+
+test('a reconnecting subscription counts a killed connection as a failed stream, then reconnects', async t => {
+  const { node } = await publisherWithWitness(t)
+  const { proxy, addr } = await proxied(t, node)
+  const client = await startNode(t, { name: 'sub' }, { clockSync: false })
+  const sub = client.subscribe(addr, 'spikes', { reconnect: { initialDelayMs: 50, maxDelayMs: 200 } })
+  const retries: Array<{ afterSession?: boolean, error?: Error }> = []
+  sub.addEventListener('status', e => { if (e.detail.state === 'retrying') retries.push(e.detail) })
+  let got = 0
+  sub.onBatch(d => { got += d.batch.count })
+  await sub.ready()
+  await until(() => got > 20, 20_000, 'events through the proxy')
+  proxy.cut()
+  await until(() => retries.length > 0, 20_000, 'the link to retry')
+  t.true(retries[0].afterSession)
+  t.true(retries[0].error instanceof StreamError, String(retries[0].error))
+  t.is((retries[0].error as StreamError).code, 'unexpected-message')
+  const before = got
+  await until(() => got > before + 20, 20_000, 'events after the reconnect')
+  await sub.close()
+})
+
+test('a push link whose connection is killed fails with unexpected-message', async t => {
+  const rx = await startNode(t, { name: 'rx', ports: [{ name: 'stim', direction: 'in', channels: 1, push: '*' }] }, { clockSync: false })
+  const { proxy, addr } = await proxied(t, rx)
+  const tx = await startNode(t, { name: 'tx', ports: [{ name: 'drive', direction: 'out', channels: 1 }] }, { clockSync: false })
+  const link = tx.push('drive', addr, 'stim', { reconnect: false })
+  await link.ready()
+  tx.outPort('drive').emit(0, nowUs(tx))
+  await until(() => rx.inPort('stim').stats.events === 1, 20_000, 'the pushed event')
+  proxy.cut()
+  await link.done()
+  t.true(link.error instanceof StreamError, String(link.error))
+  t.is((link.error as StreamError).code, 'unexpected-message')
+  t.is(tx.outPort('drive').stats.streams, 0, 'the sender was detached')
+  await until(() => rx.inPort('stim').stats.streams === 0, 20_000, 'the receiver to be detached')
 })

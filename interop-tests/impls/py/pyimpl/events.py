@@ -107,28 +107,24 @@ async def receive_pushed(ctx: Ctx, peer: Any) -> dict[str, Any]:
 
 async def record_watermarks(ctx: Ctx, peer: Any) -> dict[str, Any]:
     """Dialer: record the watermarks of an idle port for params.duration_ms (their times and arrivals)."""
-    sub = peer.node.events.subscribe(ctx.peer_addr, ctx.param("port", str), reconnect=False)
+    from spikewire.events import WatermarkItem
+
     marks: list[tuple[int, float]] = []
     duration = min(float(ctx.param("duration_ms", (int, float))), ctx.remaining_ms()) / 1000
+    # The recording lasts `duration` from the moment the stream is open (connecting on a busy machine can
+    # take most of it), and not so long that unsubscribing (bounded at 3 s) would pass the run's deadline.
+    scope = trio.CancelScope(deadline=trio.current_time() + max(duration, ctx.remaining_ms() / 1000 - 3))
 
-    async def drain() -> None:
-        async for _ in sub:
-            pass
+    def on_status(ev: dict[str, Any]) -> None:
+        if ev.get("state") == "open":
+            scope.deadline = min(scope.deadline, trio.current_time() + duration)
 
-    async def watch() -> None:
-        seen = 0
-        while True:
-            n = sub.stats.watermarks
-            if n != seen and sub.receiver is not None and sub.receiver.last_watermark is not None:
-                seen = n
-                marks.append((int(sub.receiver.last_watermark), time.monotonic()))
-            await trio.sleep(0.002)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(drain)
-        nursery.start_soon(watch)
-        await trio.sleep(duration)
-        nursery.cancel_scope.cancel()
+    sub = peer.node.events.subscribe(ctx.peer_addr, ctx.param("port", str), reconnect=False, watermarks=True,
+                                     on_status=on_status)
+    with scope:
+        async for item in sub:
+            if isinstance(item, WatermarkItem):
+                marks.append((item.time, time.monotonic()))
     await sub.aclose()
     max_interval = 0.0
     monotonic = True

@@ -119,24 +119,6 @@ async def survives_disconnect(ctx: Ctx, peer: Any) -> dict[str, Any]:
     return fields
 
 
-async def close_served_streams(port: Any) -> int:
-    """End every stream served from `port` with a final watermark and close{normal} (spec §9.2.10).
-
-    The events layer has no public call for this yet. Each stream's sender is marked exhausted, which makes
-    its writer send what is queued, a final watermark and close{normal}, then close its write side. The
-    mark is set just after the writer completed a write (its progress stamp moved): the writer then waits
-    for its next tick, and does not check the mark between a write and closing its write side."""
-    senders = list(getattr(port, "_senders", {}).items())
-    for sender, wake in senders:
-        before = getattr(sender, "_progress", None)
-        with trio.move_on_after(1):
-            while getattr(sender, "_progress", None) == before:
-                await trio.sleep(0.0005)
-        sender.exhausted = True
-        wake()
-    return len(senders)
-
-
 async def close_when_asked(ctx: Ctx, peer: Any) -> dict[str, Any]:
     port = peer.out_ports[ctx.param("port", str)]
     sent = [0]
@@ -146,8 +128,8 @@ async def close_when_asked(ctx: Ctx, peer: Any) -> dict[str, Any]:
         source.start_soon(steady_source, port, peer.node.now, 1, 0.02, sent)
         await ctx.rv.get("phase2", ctx.remaining_ms())
         source.cancel_scope.cancel()
-    port.flush()
-    own = await close_served_streams(port)
+    # Every event emitted so far, a final watermark and close{normal} on each served stream (spec §9.2.10).
+    own = await port.close_streams("normal", timeout=ctx.remaining_ms() / 1000)
     await ctx.done.wait()
     return {"own_closes": own}
 

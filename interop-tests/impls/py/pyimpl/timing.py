@@ -164,6 +164,7 @@ async def playout_train(ctx: Ctx, peer: Any) -> dict[str, Any]:
 async def merge_trains(ctx: Ctx, peer: Any) -> dict[str, Any]:
     """Dialer: subscribe to every port of params.ports and merge them in time order by their watermarks."""
     import numpy as np
+    from spikewire.events import WatermarkItem
     from spikewire.timing.merge import WatermarkMerge, map_remote
 
     node = peer.node
@@ -177,35 +178,34 @@ async def merge_trains(ctx: Ctx, peer: Any) -> dict[str, Any]:
 
     merge = WatermarkMerge(on_release, clock=node.now, stall_after_us=3_000_000)
     inputs = [merge.add_input(name) for name, _, _ in ts]
-    subs = [node.events.subscribe(ctx.peer_addr, name, reconnect=False) for name, _, _ in ts]
+    subs = [node.events.subscribe(ctx.peer_addr, name, reconnect=False, watermarks=True) for name, _, _ in ts]
     pc = node.clock_for(ctx.peer_addr)
     state = {"max_arrived": -math.inf, "inversions": 0, "mapper": None}
 
     async def receive(i: int) -> None:
-        async for batch in subs[i]:
-            for t in batch.times.tolist():
+        # Batches and watermarks in stream order (the subscription yields both with watermarks=True).
+        async for item in subs[i]:
+            if isinstance(item, WatermarkItem):
+                merge.watermark(inputs[i], int(map_remote(np.array([item.time]), state["mapper"])[0]))
+                merge.poll()
+                continue
+            for t in item.times.tolist():
                 if t < state["max_arrived"]:
                     state["inversions"] += 1
                 state["max_arrived"] = max(state["max_arrived"], t)
-            merge.push(inputs[i], batch.channels, map_remote(batch.times, state["mapper"]))
+            merge.push(inputs[i], item.channels, map_remote(item.times, state["mapper"]))
 
-    async def watermarks(i: int) -> None:
-        # The subscription consumes watermarks itself; its receiver keeps the latest one.
-        last = None
+    async def poll() -> None:
+        # Releases that are due by time alone (a stalled input) need a timer.
         while True:
-            r = subs[i].receiver
-            wm = None if r is None else r.last_watermark
-            if wm is not None and wm != last:
-                last = wm
-                merge.watermark(inputs[i], int(map_remote(np.array([wm]), state["mapper"])[0]))
             merge.poll()
             await trio.sleep(0.002)
 
     async with trio.open_nursery() as nursery:
         state["mapper"] = await usable_estimate(ctx, pc, wait_s=2)
+        nursery.start_soon(poll)
         for i in range(len(ts)):
             nursery.start_soon(receive, i)
-            nursery.start_soon(watermarks, i)
         with trio.move_on_after(ctx.wait_ms(6000) / 1000):
             while len(released) < total:
                 await trio.sleep(0.01)

@@ -154,9 +154,69 @@ def check_channels(channels: U32, channel_count: int | None, channel_filter: U32
             raise ProtocolError("channel-out-of-range", "channel id outside the stream's channel filter")
 
 
+#: Batches of at most this many events are decoded by a plain loop: for a few events, the fixed cost of
+#: each numpy call is most of the work (a batch per event is the low-latency case).
+SMALL_BATCH = 8
+
+
+def _small_varints(column: bytes, count: int, bounds: tuple[int, int], name: str) -> list[int]:
+    """decode_varints for a short column, without numpy: the same checks and codes (every invalid-varint
+    before column-mismatch)."""
+    max_len, max_value = bounds
+    out: list[int] = []
+    value = shift = length = 0
+    for byte in column:
+        length += 1
+        if length > max_len:
+            raise ProtocolError("invalid-varint", f"{name}: varint longer than {max_len} bytes")
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            if byte == 0 and length > 1:
+                raise ProtocolError("invalid-varint", f"{name}: varint not in minimal form")
+            if value > max_value:
+                raise ProtocolError("invalid-varint", f"{name}: varint above {max_value}")
+            out.append(value)
+            value = shift = length = 0
+    if length:
+        raise ProtocolError("invalid-varint", f"{name}: varint cut off by the end of the column")
+    if len(out) != count:
+        raise ProtocolError("column-mismatch", f"{name} holds {len(out)} varints, count is {count}")
+    return out
+
+
+def _decode_small(base: int, count: int, ch: bytes, dt: bytes, val: bytes | None,
+                  channel_count: int | None, channel_filter: U32 | None) -> Events:
+    chs = _small_varints(ch, count, CH_BOUNDS, "ch")
+    deltas = _small_varints(dt, count, DT_BOUNDS, "dt")
+    values = decode_values(val, count) if val is not None else None
+    times: list[int] = []
+    t = base
+    for d in deltas:
+        t += d
+        times.append(t)
+    if times and times[-1] > MAX_TIME:
+        raise ProtocolError("time-overflow", "event time above 2^53 - 1")
+    if chs:
+        if channel_count is not None and max(chs) >= channel_count:
+            raise ProtocolError("channel-out-of-range", f"channel id at or above the channel count {channel_count}")
+        if channel_filter is not None:
+            allowed = set(channel_filter.tolist())
+            if any(c not in allowed for c in chs):
+                raise ProtocolError("channel-out-of-range", "channel id outside the stream's channel filter")
+    return Events(np.array(chs, dtype=np.uint32), np.array(times, dtype=np.int64), values)
+
+
 def decode_events(base: int, count: int, ch: bytes, dt: bytes, val: bytes | None, *,
                   channel_count: int | None = None, channel_filter: U32 | None = None) -> Events:
     """Decode and check the columns of a batch (§8.6 steps 3 to 7), in the order of §7.5 step 6."""
+    if count <= SMALL_BATCH and len(ch) <= SMALL_BATCH * CH_BOUNDS[0] and len(dt) <= SMALL_BATCH * DT_BOUNDS[0]:
+        return _decode_small(base, count, ch, dt, val, channel_count, channel_filter)
+    return _decode_numpy(base, count, ch, dt, val, channel_count, channel_filter)
+
+
+def _decode_numpy(base: int, count: int, ch: bytes, dt: bytes, val: bytes | None,
+                  channel_count: int | None, channel_filter: U32 | None) -> Events:
     channels = decode_varints(ch, count, CH_BOUNDS, "ch").astype(np.uint32)
     deltas = decode_varints(dt, count, DT_BOUNDS, "dt")
     values = decode_values(val, count) if val is not None else None

@@ -9,6 +9,7 @@ event at a low rate still leaves without waiting.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -16,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import trio
 
+from ..errors import CODES
 from . import _wire as w
 from .clock import Clock, now_us
 from .sender import EventSender
@@ -34,6 +36,17 @@ def allow_list(spec: str | list[str] | None, default_all: bool) -> Allow:
         return lambda _p: True
     peers = frozenset(spec)
     return lambda p: p in peers
+
+
+def code_number(code: str | int) -> int:
+    """A close code by registry name (``"normal"``) or number."""
+    if isinstance(code, str):
+        if code not in CODES:
+            raise ValueError(f"unknown close code {code!r}")
+        return CODES[code]
+    if not 0 <= code <= w.MAX53:
+        raise ValueError(f"close code {code} out of range")
+    return code
 
 
 @dataclass
@@ -79,6 +92,7 @@ class OutPort:
         self._last_flush = 0
         self._senders: dict[EventSender, Callable[[], None]] = {}
         self._kick = trio.Event()
+        self._detached = trio.Event()
         self._on_first_attach: list[Callable[[], None]] = []
         #: When a source drives the port: the time up to which it has produced events. Idle watermarks do
         #: not pass it (an event the source produces later cannot be behind a watermark already sent).
@@ -98,6 +112,32 @@ class OutPort:
 
     def detach(self, sender: EventSender) -> None:
         self._senders.pop(sender, None)
+        self._detached.set()
+        self._detached = trio.Event()
+
+    async def close_streams(self, code: str | int = "normal", reason: str | None = None, *,
+                            timeout: float | None = None) -> int:
+        """End every stream served from this port, and wait until they have ended; returns how many.
+
+        With ``normal`` or ``shutdown`` (spec §9.2.10) each stream gets every event emitted before this call
+        (pending events are flushed first), then a final watermark, ``close{code}`` and the end of its write
+        side. Another registry code sends ``close{code}`` and resets the stream (events still queued are not
+        sent). Each stream's own writer task does this at its next turn, so it never interleaves with a
+        write in progress. Events emitted after the call are not sent on these streams; streams attached
+        later are not affected (a push link from this port opens a new stream after its backoff unless it
+        is stopped: ``link.stop()`` first to end it for good). With ``timeout`` (seconds), streams still running when it passes are left
+        to end on their own.
+        """
+        number = code_number(code)
+        self.flush()
+        senders = list(self._senders.items())
+        for sender, wake in senders:
+            sender.request_end(number, reason)
+            wake()
+        with trio.move_on_after(timeout if timeout is not None else math.inf):
+            while any(s in self._senders for s, _ in senders):
+                await self._detached.wait()
+        return len(senders)
 
     def on_first_attach(self, cb: Callable[[], None]) -> None:
         self._on_first_attach.append(cb)
@@ -221,6 +261,31 @@ class EventBatch:
         return self.channels.nbytes + self.times.nbytes + (0 if self.values is None else self.values.nbytes)
 
 
+class EndRequest:
+    """An application's request to end one stream: the code and reason, and an event its task waits on."""
+
+    def __init__(self) -> None:
+        self.code: int | None = None
+        self.reason: str | None = None
+        self.event = trio.Event()
+
+    def set(self, code: int, reason: str | None) -> None:
+        if self.code is None:
+            self.code, self.reason = code, reason
+            self.event.set()
+
+
+@dataclass(frozen=True)
+class WatermarkItem:
+    """A watermark of a subscription (spec §9.2.6), yielded between batches by ``subscribe(...,
+    watermarks=True)``: no event of this stream numbered ``seq`` or later will be earlier than ``time``
+    (µs, the sender's clock). Every watermark is yielded, idle heartbeats included, in stream order."""
+    peer: str
+    port: str
+    seq: int
+    time: int
+
+
 @dataclass
 class InPortStats:
     received: int = 0
@@ -266,6 +331,36 @@ class InPort:
         self._bytes = 0
         self._readers = 0
         self._changed = trio.Event()
+        #: The push streams running into this port: each one's end request (set by close_streams).
+        self._ends: dict[object, EndRequest] = {}
+        self._detached = trio.Event()
+
+    def attach_stream(self, key: object) -> EndRequest:
+        """A push stream starts (the events service calls this): the request close_streams will set."""
+        req = EndRequest()
+        self._ends[key] = req
+        return req
+
+    def detach_stream(self, key: object) -> None:
+        self._ends.pop(key, None)
+        self._detached.set()
+        self._detached = trio.Event()
+
+    async def close_streams(self, code: str | int = "normal", reason: str | None = None, *,
+                            timeout: float | None = None) -> int:
+        """End every stream pushing into this port with ``close{code}`` (spec §9.2.10), and wait until they
+        have ended; returns how many. The pushers' batches already in flight are read and ignored, as the
+        spec asks of an end that has sent its close; what reached the inbox before stays there. Streams
+        opened later are not affected. With ``timeout`` (seconds), streams still running when it passes are
+        left to end on their own."""
+        number = code_number(code)
+        keys = list(self._ends)
+        for k in keys:
+            self._ends[k].set(number, reason)
+        with trio.move_on_after(timeout if timeout is not None else math.inf):
+            while any(k in self._ends for k in keys):
+                await self._detached.wait()
+        return len(keys)
 
     @property
     def queued_bytes(self) -> int:

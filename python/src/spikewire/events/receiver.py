@@ -45,6 +45,7 @@ class EventReceiver:
         self.close_code: int | None = None
         self._peer_ended = False
         self._we_closed = False
+        self._open_ctx: tuple[Any, Any] | None = None
 
     @classmethod
     def subscriber(cls, open_msg: Any) -> EventReceiver:
@@ -74,9 +75,18 @@ class EventReceiver:
         if self.state is State.WAITING:
             return w.context(w.ANSWER, port=self.port)
         if self.state is State.OPEN:
-            return w.context(w.EVENTS, max_events=self.max_events, kind=self.kind, channels=self.channels,
-                             filter=self.filter)
+            # Built once per stream (a context per message costs as much as decoding a small batch).
+            key = (self.max_events, self.kind, self.channels, id(self.filter))
+            if self._open_ctx is None or self._open_ctx[0] != key:
+                self._open_ctx = (key, w.context(w.EVENTS, max_events=self.max_events, kind=self.kind,
+                                                 channels=self.channels, filter=self.filter))
+            return self._open_ctx[1]
         return w.context(w.NOTHING)
+
+    @property
+    def we_closed(self) -> bool:
+        """This end has sent a close of its own."""
+        return self._we_closed
 
     def sent_close(self) -> None:
         """This end sent a close of its own: messages still in flight are ignored (§9.2.10)."""

@@ -64,6 +64,9 @@ class EventSender:
         self.state = State.WAITING if opener else State.OPEN
         self.next_seq = 0
         self.exhausted = False
+        #: An end asked for by the application (:meth:`request_end`): (code number, reason); the stream's
+        #: writer sends it at its next turn, after what is queued when the code is graceful.
+        self.end_request: tuple[int, str | None] | None = None
         self._queue: deque[_Run] = deque()
         self.queued_events = 0
         self.queued_bytes = 0
@@ -131,7 +134,7 @@ class EventSender:
         ``channels`` (uint32) and ``times`` (int64 µs, non-decreasing as the port emits them) are the port's
         events; the stream's channel filter applies here. Returns how many events were numbered.
         """
-        if self.state is not State.OPEN or self._we_closed or self.exhausted:
+        if self.state is not State.OPEN or self._we_closed or self.exhausted or self.end_request is not None:
             return 0
         if self.filter is not None:
             keep = np.isin(channels, self.filter)
@@ -301,6 +304,18 @@ class EventSender:
         out.append(w.Close(code=code, reason=reason))
         self.sent_close()
         return out
+
+    def request_end(self, code: int, reason: str | None = None) -> None:
+        """Ask the stream's writer to end the stream with close{code}; the first request stands. Taking no
+        more events from now on: what the port offers later is not numbered for this stream."""
+        if self.end_request is None:
+            self.end_request = (code, reason)
+
+    @property
+    def ending(self) -> bool:
+        """The writer should end the stream now: an end was requested, or the sequence numbers ran out and
+        everything numbered has been taken."""
+        return self.end_request is not None or (self.exhausted and not self.pending)
 
     def sent_close(self) -> None:
         self._we_closed = True

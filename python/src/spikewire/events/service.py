@@ -185,10 +185,23 @@ class EventsService:
                 key = str(res.reason)
                 port.stats.lost[key] = port.stats.lost.get(key, 0) + res.count
 
+        end = port.attach_stream(fs)
+
         async def shutdown() -> None:
-            await self.stopping.wait()
+            async with trio.open_nursery() as wait:
+                async def stopping() -> None:
+                    await self.stopping.wait()
+                    end.set(21, "shutting down")
+
+                wait.start_soon(stopping)
+                await end.event.wait()
+                wait.cancel_scope.cancel()
+            assert end.code is not None
             receiver.sent_close()
-            await fs.close("shutdown", "shutting down")
+            if end.code in (0, 21):
+                await fs.close(end.code, end.reason)
+            else:
+                await fs.reset(end.code, end.reason)
 
         failure: Exception | None = None
         try:
@@ -202,5 +215,6 @@ class EventsService:
                     n.cancel_scope.cancel()
         finally:
             port.stats.streams -= 1
+            port.detach_stream(fs)
         if failure is not None:
             raise failure

@@ -125,24 +125,20 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
                             wm = sender.tick(now, wm_now)
                             if wm is not None:
                                 msgs = [wm]
-                        if sender.exhausted and not sender.pending:
-                            msgs.extend(sender.closing(0, now))
+                        if stop is not None and stop.is_set():
+                            sender.request_end(stop_code, None if stop_code == 0 else "shutdown")
+                        if sender.ending:
+                            # The end is decided once, before the write: a request that comes during the
+                            # write is seen at the next turn, never between a write and the end of our side.
+                            await end_stream(fs, sender, msgs, clock())
+                            ended.append(None)
+                            nursery.cancel_scope.cancel()
+                            return
                         if msgs:
                             in_write = True
                             await fs.write(*msgs)
                             in_write = False
                             sender.wrote(clock())
-                        if sender.exhausted and not sender.pending:
-                            await fs.close_write()
-                            ended.append(None)
-                            nursery.cancel_scope.cancel()
-                            return
-                        if stop is not None and stop.is_set():
-                            await fs.write(*sender.closing(stop_code, clock(), None if stop_code == 0 else "shutdown"))
-                            await fs.close_write()
-                            ended.append(None)
-                            nursery.cancel_scope.cancel()
-                            return
                 except (SpikewireError, StreamFailed) as err:
                     ended.append(err)
                     nursery.cancel_scope.cancel()
@@ -179,6 +175,21 @@ async def run_sender(fs: FramedStream, sender: EventSender, port: OutPort, clock
     return res
 
 
+async def end_stream(fs: FramedStream, sender: EventSender, msgs: list[Any], now: int) -> None:
+    """End a served stream as its sender was asked to (or at the end of its sequence numbers): ``msgs``
+    (taken, not yet written), then for a graceful code (normal, shutdown) what is still queued, a final
+    watermark, close{code} and the end of our write side; for an error code close{code} and a reset."""
+    code, reason = sender.end_request if sender.end_request is not None else (0, None)
+    if code in (0, 21):
+        await fs.write(*msgs, *sender.closing(code, now, reason))
+        await fs.close_write()
+    else:
+        if msgs:
+            await fs.write(*msgs)
+        sender.sent_close()
+        await fs.reset(code, reason)
+
+
 def _window_timeout(err: BaseException) -> bool:
     """Is this the failure of a write that py-libp2p's yamux gave up for want of a window update?"""
     seen: BaseException | None = err
@@ -202,6 +213,9 @@ async def run_receiver(fs: FramedStream, receiver: EventReceiver,
     while True:
         msg = await read_decoded(fs, receiver.context(), idle_timeout)
         if msg is None:
+            if receiver.we_closed:
+                # §9.2.10: the peer answered our close by ending its write side (its own close is optional).
+                return Closed(0, None)
             await fs.reset()
             raise StreamEnded()
         try:

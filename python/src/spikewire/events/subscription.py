@@ -24,7 +24,7 @@ from ..net.host import dial, open_stream
 from ..wire.stream import FramedStream, StreamFailed
 from . import _wire as w
 from .clock import Clock, now_us
-from .ports import EventBatch
+from .ports import EventBatch, WatermarkItem
 from .receiver import EventReceiver
 from .service import OPEN_TIMEOUT_S, PROTOCOL
 from .states import Accepted, Closed, Events, Ignored, Lost, Progress, Refused
@@ -67,8 +67,10 @@ class Subscription:
                  delay_us: int | None = None, max_events: int = 65536, reconnect: bool = True,
                  min_backoff_s: float = 0.1, max_backoff_s: float = 2.0, source: str | None = None,
                  clock: Clock = now_us, on_status: Status | None = None,
-                 idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
+                 idle_timeout_s: float = IDLE_TIMEOUT_S, watermarks: bool = False) -> None:
         self.host = host
+        #: Yield a WatermarkItem for each watermark, between the batches.
+        self.watermarks = watermarks
         self.addr = addr
         self.port = port
         self.open_msg = w.Open(mode=w.Mode(w.MODE_SUBSCRIBE), port=port,
@@ -89,6 +91,14 @@ class Subscription:
         self._backoff = min_backoff_s
         self._closed = False
         self._ended_at: int | None = None
+
+    @property
+    def watermark(self) -> int | None:
+        """The time of the latest watermark on the current stream (µs, the sender's clock), or None before
+        the first one and after the stream ended (a new stream starts without one)."""
+        if self._fs is None or self.receiver is None:
+            return None
+        return self.receiver.last_watermark
 
     # ------------------------------------------------------------------ status
 
@@ -180,7 +190,7 @@ class Subscription:
     def __aiter__(self) -> Subscription:
         return self
 
-    async def __anext__(self) -> EventBatch:
+    async def __anext__(self) -> EventBatch | WatermarkItem:
         while True:
             if self._closed:
                 raise StopAsyncIteration
@@ -223,6 +233,8 @@ class Subscription:
                 if res.gap:
                     self.stats.gap_events += res.gap
                     self._status("gap", reason="sequence", missing=res.gap)
+                if self.watermarks:
+                    return WatermarkItem(self.peer or "", self.port, res.seq, res.time)
             elif isinstance(res, Lost):
                 self.stats.lost_events += res.count
                 self.stats.loss_notices += 1
