@@ -26,10 +26,11 @@ WRITE_BYTES = 1 << 20
 
 
 class StreamEnded(SpikewireError):
-    """The peer's write side ended without a close: the stream failed (§9.2.10, abnormal end)."""
+    """The peer's write side ended without a close: the stream failed (§9.2.10, abnormal end). Reported
+    with `unexpected-message` (a close was expected), as the reference does (spec Appendix B, revision 4)."""
 
     def __init__(self) -> None:
-        super().__init__("stream-ended", "the peer ended the stream without a close")
+        super().__init__("unexpected-message", "the peer ended the stream without a close")
 
 
 async def read_decoded(fs: FramedStream, ctx: Any, timeout: float | None) -> Any | None:
