@@ -261,11 +261,11 @@ def run_ingest_path(tmp: Path, cfg: Path, *, kind: str = "weighted", channels: i
             t0 = pylsl.local_clock() + 0.05
             for i in range(n):
                 due = t0 + offsets[i]
-                while True:
-                    left = due - pylsl.local_clock()
-                    if left <= 0:
-                        break
-                    time.sleep(min(left, 0.002) if left > 0.0005 else 0)
+                left = due - pylsl.local_clock()
+                if left > 0:
+                    # Sleep, never spin: a spinning thread holds the GIL and delays this process's node
+                    # (its clock answers, its subscriber). The sample's time is read after the sleep.
+                    time.sleep(left)
                 ts = pylsl.local_clock()
                 pushed_ts[i] = ts
                 if kind == "weighted":
@@ -293,6 +293,7 @@ def run_ingest_path(tmp: Path, cfg: Path, *, kind: str = "weighted", channels: i
             _wait_count(lambda: sum(len(x) for x in direct_lsl.times), n)
             stop_inlet.set()
             stop_sub.set()
+            est_end = sw.clock(addr)
             stats = bridge.stop()
             tap.stop()
             summary: dict[str, Any] = {}
@@ -308,7 +309,6 @@ def run_ingest_path(tmp: Path, cfg: Path, *, kind: str = "weighted", channels: i
                     taps.append(obj)
             th_in.join(2.0)
             th_sub.join(2.0)
-            est_end = sw.clock(addr)
         finally:
             bridge.kill()
             if tap is not None:

@@ -10,6 +10,7 @@ peer for unicast resolution.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,15 @@ def write_loopback_config(path: str | Path, session: str) -> Path:
 
 
 def use_config(path: str | Path | None) -> None:
-    """Make liblsl read ``path`` (call before the first pylsl call; a later call has no effect on liblsl)."""
-    if path is not None:
-        os.environ["LSLAPICFG"] = str(Path(path).resolve())
+    """Make liblsl read ``path``. liblsl reads its configuration once per process: once pylsl is loaded,
+    asking for another file raises RuntimeError instead of being ignored."""
+    if path is None:
+        return
+    want = str(Path(path).resolve())
+    if "pylsl" in sys.modules and os.environ.get("LSLAPICFG") != want:
+        raise RuntimeError(f"liblsl is loaded with {os.environ.get('LSLAPICFG')!r}; it cannot switch to {want!r} "
+                           "in this process (use one configuration per process)")
+    os.environ["LSLAPICFG"] = want
 
 
 def pylsl() -> Any:
