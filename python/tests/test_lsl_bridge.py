@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikewire.lsl.harness import run_ingest_path, run_publish_path
+from spikewire.lsl.harness import locate_run, run_ingest_path, run_publish_path
 from spikewire.lsl.lslcfg import write_loopback_config
 
 INTERVAL_US = 10.0
@@ -26,17 +26,6 @@ def lsl_cfg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     only, and a session id of this run so that no other run's streams are resolved."""
     return write_loopback_config(tmp_path_factory.mktemp("lsl") / "lsl_api.cfg",
                                  f"spikewire-test-{uuid.uuid4().hex[:8]}")
-
-
-def _locate(direct_ch: np.ndarray, direct_t: np.ndarray, ch: np.ndarray, remote_us: np.ndarray, tol: float) -> int:
-    """Where the bridged events start in the direct subscriber's sequence (they must be a contiguous run)."""
-    n = len(ch)
-    lo, hi = np.searchsorted(direct_t, [remote_us[0] - tol, remote_us[0] + tol])
-    for j in range(int(lo), int(hi) + 1):
-        if j + n <= len(direct_ch) and np.array_equal(direct_ch[j:j + n], ch):
-            return j
-    raise AssertionError(f"the {n} LSL samples are no contiguous run of the publisher's events "
-                         f"(first at {remote_us[0]:.0f} µs ± {tol:.0f})")
 
 
 def test_ts_node_to_publish_bridge_to_lsl_inlet(tmp_path: Path, lsl_cfg: Path) -> None:
@@ -59,7 +48,7 @@ def test_ts_node_to_publish_bridge_to_lsl_inlet(tmp_path: Path, lsl_cfg: Path) -
     bound = stats["clock_error_bound_us"] + max(est.uncertainty_us, r["estimate"].uncertainty_us) + ROUNDING_US
     d_ch, d_t = direct["channels"], direct["times"].astype(np.int64)
     ch = lsl["channels"]
-    j = _locate(d_ch, d_t, ch, remote_us, bound)
+    j = locate_run(d_ch, d_t, ch, remote_us, bound)
     ref = d_t[j:j + len(ch)]
     assert set(ch.tolist()) == set(range(8))
     # Intervals: LSL's seconds against the publisher's µs.

@@ -147,6 +147,21 @@ def _inlet_thread(pylsl: Any, inlet: Any, into: Collected, stop: threading.Event
     return th
 
 
+def locate_run(direct_ch: np.ndarray, direct_t: np.ndarray, ch: np.ndarray, remote_us: np.ndarray, tol: float) -> int:
+    """Where bridged events (channels ``ch``, times ``remote_us`` mapped onto the publisher's clock) start in
+    a direct subscriber's sequence: they must be a contiguous run of it, on the same channels. AssertionError
+    otherwise."""
+    n = len(ch)
+    if n == 0:
+        raise AssertionError("no bridged events")
+    lo, hi = np.searchsorted(direct_t, [remote_us[0] - tol, remote_us[0] + tol])
+    for j in range(int(lo), int(hi) + 1):
+        if j + n <= len(direct_ch) and np.array_equal(direct_ch[j:j + n], ch):
+            return j
+    raise AssertionError(f"the {n} bridged events are no contiguous run of the publisher's {len(direct_ch)} events "
+                         f"(first at {remote_us[0]:.0f} µs ± {tol:.0f})")
+
+
 def _last_estimate(sw: Any, addr: str) -> Any:
     """The clock client's latest estimate (None without one), even while its stream reconnects."""
     async def read() -> Any:
