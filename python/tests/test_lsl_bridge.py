@@ -68,6 +68,10 @@ def test_lsl_outlet_to_ingest_bridge_to_ts_tap(tmp_path: Path, lsl_cfg: Path, ki
     assert stats["unmapped"] == {} and stats["refused"] == 0 and stats["correction_failures"] == 0
     s = r["tap_summary"]
     assert len(taps) == n, (len(taps), s, len(r["sub"]["times"]))
+    # The bridge's node describes the port (a valid description: the TypeScript side would refuse others).
+    port = {p.name: p for p in r["description"].ports}["events"]
+    assert int(port.direction) == 1 and port.channels == 8 and int(port.kind) == (1 if kind == "weighted" else 0)
+    assert port.model is not None and port.model.name.startswith("lsl:lsltest-")
     assert s.get("gaps") == 0 and s.get("losses") == 0, s
     ch = np.array([e["channel"] for e in taps])
     t = np.array([e["time_us"] for e in taps], dtype=np.int64)

@@ -271,6 +271,7 @@ def run_ingest_path(tmp: Path, cfg: Path, *, kind: str = "weighted", channels: i
             ready = bridge.wait("ready")
             addr = ready["addrs"][0]
             tap = ts_tap(addr, "events")
+            description = sw.describe(addr)
             est = sw.clock(addr, converged=True, timeout=WAIT_S)
             anchor: ClockAnchor = measure_anchor(time.time_ns, pylsl.local_clock)
             th_sub = _subscribe_thread(sw, addr, "events", sub, stop_sub)
@@ -351,5 +352,5 @@ def run_ingest_path(tmp: Path, cfg: Path, *, kind: str = "weighted", channels: i
                 tap.kill()
     return {"pushed": {"ts": pushed_ts, "channels": chans, "values": vals}, "tap": taps, "tap_summary": summary,
             "sub": sub.arrays(),
-            "direct": direct_lsl.arrays(), "stats": stats, "ready": ready, "estimate": est,
+            "direct": direct_lsl.arrays(), "stats": stats, "ready": ready, "description": description, "estimate": est,
             "estimate_end": est_end, "anchor": anchor, "lines": bridge.seen}

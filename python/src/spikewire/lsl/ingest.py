@@ -105,6 +105,15 @@ def _desc_channels(info: Any) -> int | None:
     return n if 1 <= n <= 2**32 - 1 else None
 
 
+def lsl_model(info: Any) -> Model:
+    """The port's model in the description: name "lsl:<stream name>" (cut to 256 bytes), and the stream's
+    numbers as params (model params are numbers in the spec; the stream's name, type and source_id go into
+    the bridge's "ready" report and log)."""
+    name = f"lsl:{info.name()}".encode("utf-8")[:256].decode("utf-8", "ignore")
+    return Model(name, (Param("channel_count", int(info.channel_count()), ""),
+                        Param("nominal_srate", float(info.nominal_srate()), "Hz")))
+
+
 class Ingest:
     """Runs the ingest bridge inside a trio task: ``await Ingest(query, listen, port).run()``."""
 
@@ -149,8 +158,7 @@ class Ingest:
         self.stats.correction_reads += 1
         anchor = measure_anchor(self.clock.now_ns, pylsl.local_clock)
         self.stats.anchor_spread_us = anchor.spread_us
-        model = Model("lsl", (Param("name", info.name(), ""), Param("type", info.type(), ""),
-                              Param("source_id", info.source_id(), ""), Param("hostname", info.hostname(), "")))
+        model = lsl_model(info)
         async with Node(listen=[self.listen], identity=self.identity, name=self.name, role="bridge",
                         clock=self.clock) as node:
             self.node = node
