@@ -163,6 +163,10 @@ class Ingest:
                         clock=self.clock) as node:
             self.node = node
             self.port = node.add_out_port(self.port_name, channels=channels, kind=mapper.kind, model=model)
+            # Watermarks promise no event before their time. The bridge knows nothing beyond the last sample
+            # it received (LSL has no such promise, and samples arrive after their time stamps): idle
+            # watermarks stop at the last event's time, so no later sample is dropped as late.
+            self.port.horizon = 0
             self.report({"event": "ready", "addrs": node.addrs, "port": self.port_name, "kind": mapper.kind,
                          "channels": channels, "stream": info.name(), "source_id": info.source_id(),
                          "time_correction_s": self._correction[0]})
@@ -232,6 +236,8 @@ class Ingest:
                 continue
             before = self.port.stats.refused
             accepted = self.port.emit(ch, times, values)
+            if accepted:
+                self.port.horizon = max(self.port.horizon or 0, int(times.max()))
             self.port.flush()
             refused = self.port.stats.refused - before
             if refused:
