@@ -2,12 +2,16 @@
 
 One JSON line per path (docs/lsl.md, "Figures"), each with its baseline measured in the same run:
 - lsl-publish: TS node → publish bridge → LSL inlet. Latency of an event = its arrival at the inlet minus
-  its time on the publisher's clock; the baseline is a direct spikewire subscriber of the same port in this
-  process. Both are mapped with this process's own clock estimate of the TS node and its own LSL anchor, so
-  the difference (added) does not depend on either estimate's error.
+  its LSL time stamp (the event's time as the bridge mapped it, within clock_error_bound_us of the
+  publisher's). Baselines: direct spikewire subscribers of the same port, each a process of its own
+  (`python -m spikewire tap`, the same Python stack as the bridge, and the TypeScript `spikewire tap`),
+  running over the same seconds; their latency comes from their summaries (measured with their own clock
+  estimates, whose uncertainty they report). A subscriber in this process was no fair baseline: it shares
+  the GIL with the inlet's thread and fell far behind the bridge.
 - lsl-ingest: LSL outlet → ingest bridge → spikewire subscriber (and `spikewire tap`). Latency = arrival at
-  the subscriber minus the sample's LSL timestamp (through this process's anchor); the baseline is a direct
-  LSL inlet on the same outlet.
+  the subscriber (in this process) minus the sample's LSL time stamp (through this process's anchor); the
+  baseline is a direct LSL inlet on the same outlet in this process. The TypeScript tap's own latency
+  figures for the same events are added under "ts_tap".
 `lost` counts events that did not arrive (must be 0), from the bridge's counters and the receivers' counts.
 """
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .harness import locate_run, run_ingest_path, run_publish_path
+from .harness import run_ingest_path, run_publish_path
 from .lslcfg import write_loopback_config
 
 
@@ -30,31 +34,32 @@ def _pct(x: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(x, 50)), float(np.percentile(x, 99))
 
 
-def bench_publish(tmp: Path, cfg: Path, *, channels: int = 8, rate_hz: float = 125.0, seconds: float = 5.0) -> dict[str, Any]:
-    r = run_publish_path(tmp, cfg, channels=channels, rate_hz=rate_hz, seconds=seconds)
-    d, lsl, st = r["direct"], r["lsl"], r["stats"]
-    est, anchor = r["estimate_end"], r["anchor"]
-    d_t = d["times"].astype(np.int64)
-    remote = est.to_remote(anchor.us + (lsl["times"] - anchor.lsl) * 1e6)
-    tol = st["clock_error_bound_us"] + est.uncertainty_us + 10
-    j = locate_run(d["channels"], d_t, lsl["channels"], remote, tol)
-    ref_local = est.to_local(d_t)
-    # Arrival at the inlet (LSL s) on this process's clock (µs); the event's time on this process's clock.
-    bridged = (anchor.us + (lsl["arrivals"] - anchor.lsl) * 1e6) - ref_local[j:j + len(lsl["times"])]
-    # The baseline over the same events (the direct subscriber ran longer: its start-up is not compared).
-    direct = (d["arrivals"] - ref_local)[j:j + len(lsl["times"])]
+def bench_publish(tmp: Path, cfg: Path, *, channels: int = 8, rate_hz: float = 25.0, seconds: float = 5.0) -> dict[str, Any]:
+    r = run_publish_path(tmp, cfg, channels=channels, rate_hz=rate_hz, seconds=seconds, baseline_taps=True)
+    lsl, st = r["lsl"], r["stats"]
+    # Arrival at the inlet minus the event's time as the bridge stamped it (both on this machine's LSL clock;
+    # the stamp is off the publisher's time by at most clock_error_bound_us).
+    bridged = (lsl["arrivals"] - lsl["times"]) * 1e6
     lost = st["gap_events"] + st["lost_events"] + st["push_errors"] + (st["events"] - len(lsl["times"]))
     b50, b99 = _pct(bridged)
-    d50, d99 = _pct(direct)
-    return {"bench": "lsl-publish", "path": "ts node -> publish bridge -> LSL inlet", "events": int(len(lsl["times"])),
-            "rate_hz": channels * rate_hz, "lost": int(lost), "latency_p50_us": round(b50, 1),
-            "latency_p99_us": round(b99, 1), "baseline": "direct spikewire subscriber (python, same run)",
-            "baseline_events": int(len(direct)), "baseline_p50_us": round(d50, 1), "baseline_p99_us": round(d99, 1),
-            "added_p50_us": round(b50 - d50, 1), "added_p99_us": round(b99 - d99, 1),
-            "clock_error_bound_us": round(st["clock_error_bound_us"], 1)}
+    out: dict[str, Any] = {
+        "bench": "lsl-publish", "path": "ts node -> publish bridge -> LSL inlet", "events": int(len(lsl["times"])),
+        "rate_hz": channels * rate_hz, "lost": int(lost), "latency_p50_us": round(b50, 1),
+        "latency_p99_us": round(b99, 1), "clock_error_bound_us": round(st["clock_error_bound_us"], 1)}
+    # Baselines: direct spikewire subscribers of the same port in processes of their own, over the same time.
+    for name, label in (("py", "python -m spikewire tap"), ("ts", "spikewire tap (TypeScript)")):
+        s = r["taps"].get(name) or {}
+        p50, p99 = s.get("latency_p50_us"), s.get("latency_p99_us")
+        out[f"baseline_{name}"] = {"subscriber": label, "events": s.get("events"), "gaps": s.get("gaps"),
+                                   "losses": s.get("losses"), "latency_p50_us": p50, "latency_p99_us": p99,
+                                   "clock_uncertainty_us": s.get("clock_uncertainty_us")}
+        if p50 is not None and p99 is not None:
+            out[f"added_vs_{name}_p50_us"] = round(b50 - p50, 1)
+            out[f"added_vs_{name}_p99_us"] = round(b99 - p99, 1)
+    return out
 
 
-def bench_ingest(tmp: Path, cfg: Path, *, channels: int = 8, rate_hz: float = 500.0, n: int = 2500) -> dict[str, Any]:
+def bench_ingest(tmp: Path, cfg: Path, *, channels: int = 8, rate_hz: float = 200.0, n: int = 1000) -> dict[str, Any]:
     r = run_ingest_path(tmp, cfg, kind="weighted", channels=channels, rate_hz=rate_hz, n=n)
     anchor, st = r["anchor"], r["stats"]
     pushed = r["pushed"]["ts"]
@@ -70,14 +75,18 @@ def bench_ingest(tmp: Path, cfg: Path, *, channels: int = 8, rate_hz: float = 50
             "latency_p50_us": round(b50, 1), "latency_p99_us": round(b99, 1),
             "baseline": "direct LSL inlet on the same outlet (same run)", "baseline_p50_us": round(d50, 1),
             "baseline_p99_us": round(d99, 1), "added_p50_us": round(b50 - d50, 1), "added_p99_us": round(b99 - d99, 1),
-            "correction_error_bound_us": round(st["correction_error_bound_us"], 1)}
+            "correction_error_bound_us": round(st["correction_error_bound_us"], 1),
+            # The same events at `spikewire tap` (TypeScript, a process of its own): its latency is measured
+            # from the bridge's event times with its own clock estimate of the bridge.
+            "ts_tap": {k: r["tap_summary"].get(k) for k in ("events", "gaps", "losses", "latency_p50_us",
+                                                            "latency_p99_us", "clock_uncertainty_us")}}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m spikewire.lsl.bench")
     p.add_argument("--json", action="store_true", help="JSON lines only (the default prints them too)")
     p.add_argument("--seconds", type=float, default=5.0, help="publish path duration")
-    p.add_argument("--events", type=int, default=2500, help="ingest path events")
+    p.add_argument("--events", type=int, default=1000, help="ingest path events")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="spikewire-lsl-bench-") as d:
         tmp = Path(d)

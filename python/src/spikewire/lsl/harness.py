@@ -179,9 +179,13 @@ def _wait_count(get: Any, n: int, timeout: float = WAIT_S) -> int:
 
 
 def run_publish_path(tmp: Path, cfg: Path, *, channels: int = 8, rate_hz: float = 100.0, seconds: float = 3.0,
-                     seed: int = 7) -> dict[str, Any]:
+                     seed: int = 7, baseline_taps: bool = False) -> dict[str, Any]:
     """TS node → publish bridge → LSL inlet, with a direct subscriber. Returns the collected arrays, the
-    bridge's lines and stats, the test's own clock estimate of the TS node and its LSL anchor."""
+    bridge's lines and stats, the test's own clock estimate of the TS node and its LSL anchor.
+
+    ``baseline_taps``: also run `python -m spikewire tap` and `spikewire tap` (TypeScript) as child processes
+    subscribed to the same port while the bridge runs; their summaries (latency p50/p99 measured with their
+    own clock estimates) are returned under "taps"."""
     lslcfg.use_config(cfg)
     pylsl = lslcfg.pylsl()
     import spikewire
@@ -211,7 +215,19 @@ def run_publish_path(tmp: Path, cfg: Path, *, channels: int = 8, rate_hz: float 
             inlet.open_stream(WAIT_S)
             th_inlet = _inlet_thread(pylsl, inlet, lsl, stop_inlet, weighted=False)
             bridge.wait("consumers")
+            taps: dict[str, Proc] = {}
+            if baseline_taps:
+                taps["py"] = Proc([sys.executable, "-m", "spikewire", "tap", addr, "spikes", "--json", "--quiet"])
+                taps["ts"] = ts_tap(addr, "spikes", "--quiet")
             time.sleep(seconds)
+            summaries: dict[str, Any] = {}
+            for name, tp in taps.items():
+                tp.stop()
+                try:
+                    summaries[name] = tp.json_line(lambda o: bool(o.get("summary")), timeout=5.0)
+                except TimeoutError:
+                    summaries[name] = None
+                tp.kill()
             stats = bridge.stop()
             got = _wait_count(lambda: sum(len(x) for x in lsl.times), stats["events"])
             stop_inlet.set()
@@ -229,6 +245,7 @@ def run_publish_path(tmp: Path, cfg: Path, *, channels: int = 8, rate_hz: float 
     meta = {k: desc.child_value(k) for k in ("port", "kind", "channels", "peer", "node", "clock_offset_us",
                                               "clock_uncertainty_us")}
     return {"direct": direct.arrays(), "lsl": lsl.arrays(), "stats": stats, "ready": ready, "got": got,
+            "taps": summaries,
             "estimate": est, "estimate_end": est_end, "anchor": anchor, "meta": meta, "peer": started["peer"],
             "info_type": info.type(), "info_format": info.channel_format(), "source_id": info.source_id(),
             "lines": bridge.seen}
