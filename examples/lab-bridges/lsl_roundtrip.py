@@ -77,8 +77,10 @@ def main() -> int:
                 if len(ts):
                     got_s.append(s), got_t.append(ts), got_arr.append(np.full(len(ts), pylsl.local_clock()))
         finally:
-            stats_pub = publish.stop() if publish is not None else {}
-            stats_ing = ingest.stop()
+            try:
+                stats_pub = publish.stop() if publish is not None else {}
+            finally:
+                stats_ing = ingest.stop()
         samples = np.concatenate(got_s) if got_s else np.zeros((0, 2))
         ts = np.concatenate(got_t) if got_t else np.zeros(0)
         arrivals = np.concatenate(got_arr) if got_arr else np.zeros(0)

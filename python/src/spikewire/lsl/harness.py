@@ -58,7 +58,7 @@ class Bridge:
             self.seen.append(obj)
             self.lines.put(obj)
 
-    def wait(self, event: str, timeout: float = WAIT_S) -> dict[str, Any]:
+    def wait(self, event: str, timeout: float = WAIT_S, errors: bool = True) -> dict[str, Any]:
         end = time.monotonic() + timeout
         while True:
             left = end - time.monotonic()
@@ -69,17 +69,17 @@ class Bridge:
                 obj = self.lines.get(timeout=min(left, 0.2))
             except queue.Empty:
                 continue
-            if obj.get("event") == "error":
+            if errors and obj.get("event") == "error":
                 raise RuntimeError(f"bridge failed: {obj}")
             if obj.get("event") == event:
                 return obj
 
     def stop(self) -> dict[str, Any]:
-        """SIGTERM, then the stats line."""
+        """SIGTERM, then the stats line (also after the bridge reported an error); killed in any case."""
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
         try:
-            return self.wait("stats")
+            return self.wait("stats", errors=False)
         finally:
             self.kill()
 
