@@ -83,12 +83,22 @@ def main(argv: list[str] | None = None) -> int:
                     await trio.sleep(args.duration)
                     stop.set()
                 nursery.start_soon(timer)
-            try:
-                await bridge.run(stop)
-            except SpikewireError as err:
-                report({"event": "error", "code": err.code, "message": str(err)})
-                print(f"spikewire.lsl {args.cmd}: {err}", file=sys.stderr)
-                status = 1
+            with trio.CancelScope() as setup:
+                async def interrupt_setup() -> None:
+                    # A signal while the bridge is still starting (resolving, waiting for a clock estimate)
+                    # ends it at once; once ready, the bridge watches `stop` itself and ends cleanly.
+                    await stop.wait()
+                    if not bridge.ready.is_set():
+                        setup.cancel()
+                nursery.start_soon(interrupt_setup)
+                try:
+                    await bridge.run(stop)
+                except SpikewireError as err:
+                    report({"event": "error", "code": err.code, "message": str(err)})
+                    print(f"spikewire.lsl {args.cmd}: {err}", file=sys.stderr)
+                    status = 1
+            if setup.cancelled_caught:
+                report({"event": "ended", "code": "interrupted", "message": "stopped while starting"})
             nursery.cancel_scope.cancel()
         stats = bridge.stats.as_dict()
         if args.json:

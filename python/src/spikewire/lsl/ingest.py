@@ -138,7 +138,8 @@ class Ingest:
 
     async def run(self, stop: trio.Event | None = None) -> IngestStats:
         pylsl = lslcfg.pylsl()
-        found = await trio.to_thread.run_sync(lambda: pylsl.resolve_bypred(self.query, 1, self.resolve_timeout_s))
+        found = await trio.to_thread.run_sync(lambda: pylsl.resolve_bypred(self.query, 1, self.resolve_timeout_s),
+                                             abandon_on_cancel=True)
         if not found:
             raise SpikewireError("lsl-stream-not-found", f"no LSL stream matches {self.query!r} within "
                                  f"{self.resolve_timeout_s:g} s")
@@ -146,7 +147,7 @@ class Ingest:
             log.warning("%d streams match %r; taking %s (%s)", len(found), self.query, found[0].name(),
                         found[0].source_id())
         inlet = pylsl.StreamInlet(found[0], max_buflen=360, max_chunklen=0, recover=True, processing_flags=0)
-        await trio.to_thread.run_sync(inlet.open_stream, self.resolve_timeout_s)
+        await trio.to_thread.run_sync(inlet.open_stream, self.resolve_timeout_s, abandon_on_cancel=True)
         info = await trio.to_thread.run_sync(inlet.info, self.resolve_timeout_s)
         is_string = info.channel_format() == pylsl.cf_string
         channels = self.channels or _desc_channels(info) or DEFAULT_CHANNELS
