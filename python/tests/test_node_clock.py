@@ -199,3 +199,17 @@ def test_measure_clock_error_against_typescript(tmp_path: Path) -> None:
         assert 0.0 <= v["coverage"] <= 1.0
     assert abs(r["final_offset_us"]) <= r["final_uncertainty_us"]
     assert r["final_uncertainty_us"] >= r["delay_min_us"] / 2
+
+
+def test_a_second_client_on_the_same_estimator_keeps_estimating() -> None:
+    """A node that reconnects hands its estimator to the next client: that client's bursts must not reuse
+    numbers the estimator has ended (a late answer once raised ValueError and ended the node's thread)."""
+    async def main() -> None:
+        async with Node(clock=lambda: now_us() - OFFSET_US) as server, open_host() as h:
+            first = ClockClient(await cp.open_clock(h, server.addrs[0]), schedule=FAST)
+            await first.run(bursts=3)
+            second = ClockClient(await cp.open_clock(h, server.addrs[0]), schedule=FAST, estimator=first.estimator)
+            await second.run(bursts=3)
+            assert second.stats.bursts == 3 and second.stats.answers > 0
+            _check(second.estimator.estimate(now_us()), -OFFSET_US)
+    trio.run(main)

@@ -106,6 +106,10 @@ class PeerClock:
                 self.error = err
                 log.debug("clock with %s failed: %s; retrying in %.2f s", self.peer, err, backoff)
                 self._notify()
+            except Exception as err:  # a bug of ours must not end the node: this clock retries
+                self.error = SpikewireError("internal-error", f"clock client: {err!r}")
+                log.warning("clock with %s: internal error %r; retrying in %.2f s", self.peer, err, backoff)
+                self._notify()
             await trio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
 

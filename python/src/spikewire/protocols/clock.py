@@ -18,6 +18,7 @@ its writing, the server sends what it owes and closes its write side, with no cl
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -51,6 +52,10 @@ def now_us() -> int:
 Clock = Callable[[], int]
 
 # -- client -------------------------------------------------------------------------------------------
+
+
+_BURST_IDS = itertools.count()
+"""Burst numbers, unique in the process (see ClockClient._prober)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,9 @@ class ClockClient:
         while bursts is None or n < bursts:
             started = trio.current_time()
             aside_before = self.estimator.bursts_set_aside
-            await self._burst(n)
+            # Burst numbers are unique in the process: a reconnecting node hands the same estimator to the
+            # next client, which must not reuse the numbers of bursts the estimator has already ended.
+            await self._burst(next(_BURST_IDS))
             est = self.estimator.estimate(self.clock())
             self.stats.bursts += 1
             if est is not None and self.on_estimate is not None:
@@ -227,6 +234,9 @@ class ClockClient:
             return
         self.stats.answers += 1
         t1 = self._t1_wire.pop(r.id, r.t1)
+        if m.burst is not None and m.burst not in self._answered:
+            self.stats.late += 1  # its burst has ended: an answer too late to be a sample of it
+            return
         sample = self.estimator.add_sample(t1, r.t2, r.t3, t4, burst=m.burst)
         if sample.fault is not None:
             self.stats.discarded += 1
