@@ -58,7 +58,8 @@ const samples: Record<string, () => Error> = {
   NetemAddressError: () => new netem.NetemAddressError('m'),
   NetemParamsError: () => new netem.NetemParamsError('m'),
   NetemClosedError: () => new netem.NetemClosedError('m'),
-  UsageError: () => new UsageError('m')
+  UsageError: () => new UsageError('m'),
+  XdfError: () => new api.XdfError('xdf-bad-chunk', 'm', 0)
 }
 
 function sourceFiles (dir: string): string[] {

@@ -1,4 +1,5 @@
 import test from 'ava'
+import { InvalidArgumentError } from '../../src/base/errors.ts'
 import { datagramHex, decodeDatagram, encodeDatagram, eventDatagram, hubDatagram, readyDatagram } from '../../src/gateway/udp2020/datagram.ts'
 import { Timeline } from '../../src/gateway/udp2020/timeline.ts'
 import { weightByte } from '../../src/gateway/udp2020/replies.ts'
@@ -27,8 +28,8 @@ test('helpers build the same datagrams; wrong lengths decode to undefined; field
   t.is(datagramHex(hubDatagram(3, 200, -1)), '53000003 c8ffffff')
   t.is(datagramHex(readyDatagram()), '52000000 00000000')
   for (const n of [0, 7, 9, 16]) t.is(decodeDatagram(new Uint8Array(n)), undefined)
-  t.throws(() => encodeDatagram({ code: 65, neuron: 0x1000000, high: 0, ticks: 0 }), { instanceOf: RangeError })
-  t.throws(() => encodeDatagram({ code: 256, neuron: 0, high: 0, ticks: 0 }), { instanceOf: RangeError })
+  t.throws(() => encodeDatagram({ code: 65, neuron: 0x1000000, high: 0, ticks: 0 }), { instanceOf: InvalidArgumentError })
+  t.throws(() => encodeDatagram({ code: 256, neuron: 0, high: 0, ticks: 0 }), { instanceOf: InvalidArgumentError })
 })
 
 const T0 = 1_800_000_000_000_000

@@ -5,6 +5,7 @@
  * hub `S`: bits 31..24 a synaptic weight 0..255, bits 23..0 the hub's time in ticks. `R` says "ready".
  * Pure functions: decoding never throws, it names what is wrong.
  */
+import { InvalidArgumentError } from '../../base/errors.ts'
 
 /** Every datagram is exactly this long. */
 export const DATAGRAM_BYTES = 8
@@ -45,7 +46,7 @@ export function decodeDatagram (bytes: Uint8Array): Datagram | undefined {
 /** Encode a datagram; every field must be in range (8 bits for code and high, 24 bits for neuron and ticks). */
 export function encodeDatagram (d: Datagram): Uint8Array {
   for (const [name, value, limit] of [['code', d.code, 256], ['neuron', d.neuron, FIELD_24], ['high', d.high, 256], ['ticks', d.ticks, FIELD_24]] as const) {
-    if (!Number.isInteger(value) || value < 0 || value >= limit) throw new RangeError(`datagram field ${name} must be an integer from 0 to ${limit - 1} (got ${value})`)
+    if (!Number.isInteger(value) || value < 0 || value >= limit) throw new InvalidArgumentError(`datagram field ${name} must be an integer from 0 to ${limit - 1} (got ${value})`)
   }
   const out = new Uint8Array(DATAGRAM_BYTES)
   const v = new DataView(out.buffer)
