@@ -316,8 +316,11 @@ export function parseConfig (v: unknown): NodeConfig {
   return c
 }
 
-/** Read and validate a config file; the identity path is resolved against the file's folder. */
-export async function loadConfig (path: string): Promise<NodeConfig> {
+/**
+ * Read a JSON config file, bounded in size: ConfigError `config-unreadable` when it cannot be read,
+ * `config-invalid` when it is too large or not JSON. Shared by the node and gateway config loaders.
+ */
+export async function readConfigJson (path: string): Promise<unknown> {
   let text: string
   try {
     const s = await stat(path)
@@ -327,16 +330,23 @@ export async function loadConfig (path: string): Promise<NodeConfig> {
     if (err instanceof ConfigError) throw err
     throw new ConfigError('config-unreadable', `cannot read ${path}: ${(err as Error).message}`)
   }
-  let json: unknown
   try {
-    json = JSON.parse(text)
+    return JSON.parse(text)
   } catch (err) {
     throw new ConfigError('config-invalid', `${path} is not valid JSON: ${(err as Error).message}`)
   }
-  const config = parseConfig(json)
+}
+
+/** Resolve a node config's file paths (identity, replay files) against the folder of the file it came from. */
+export function resolveConfigPaths (config: NodeConfig, path: string): NodeConfig {
   if (config.identity !== undefined) config.identity = resolve(dirname(path), config.identity)
   for (const p of config.ports ?? []) {
     if (p.source?.type === 'replay') p.source.file = resolve(dirname(path), p.source.file)
   }
   return config
+}
+
+/** Read and validate a config file; the identity path is resolved against the file's folder. */
+export async function loadConfig (path: string): Promise<NodeConfig> {
+  return resolveConfigPaths(parseConfig(await readConfigJson(path)), path)
 }

@@ -2,11 +2,9 @@
  * The gateway's config file: the node it runs (a whole node config, validated by the hosting layer) and
  * the UDP side. `parseGatewayConfig` names the broken field like the node config does (`udp2020.…`).
  */
-import { readFile, stat } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
 import { MAX_CHANNELS, PORT_NAME_PATTERN } from '../../codec/constants.ts'
 import type { ModelInfo } from '../../codec/index.ts'
-import { parseConfig } from '../../hosting/config.ts'
+import { parseConfig, readConfigJson, resolveConfigPaths } from '../../hosting/config.ts'
 import type { NodeConfig } from '../../hosting/config.ts'
 import { ConfigError } from '../../node/errors.ts'
 import type { PeerList } from '../../ports/acl.ts'
@@ -190,29 +188,9 @@ export function parseGatewayConfig (v: unknown): GatewayConfig {
   return { node, udp2020: udp }
 }
 
-const MAX_CONFIG_BYTES = 1024 * 1024
-
 /** Read and validate a gateway config file; paths in the node part resolve against the file's folder. */
 export async function loadGatewayConfig (path: string): Promise<GatewayConfig> {
-  let text: string
-  try {
-    const s = await stat(path)
-    if (s.size > MAX_CONFIG_BYTES) throw new ConfigError('config-invalid', `${path} is larger than ${MAX_CONFIG_BYTES} bytes`)
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if (err instanceof ConfigError) throw err
-    throw new ConfigError('config-unreadable', `cannot read ${path}: ${(err as Error).message}`)
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    throw new ConfigError('config-invalid', `${path} is not valid JSON: ${(err as Error).message}`)
-  }
-  const config = parseGatewayConfig(json)
-  if (config.node.identity !== undefined) config.node.identity = resolve(dirname(path), config.node.identity)
-  for (const p of config.node.ports ?? []) {
-    if (p.source?.type === 'replay') p.source.file = resolve(dirname(path), p.source.file)
-  }
+  const config = parseGatewayConfig(await readConfigJson(path))
+  resolveConfigPaths(config.node, path)
   return config
 }
