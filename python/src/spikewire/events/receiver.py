@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _wire as w
 from ._wire import ProtocolError
-from .states import Accepted, Closed, Events, Ignored, Lost, Progress, Refused, State
+from .states import Accepted, Closed, Events, Lost, Progress, Refused, State, after_close
 
 LOSS_REASONS = {1: "queue-overflow", 2: "source-overrun", 3: "safety-limit", 4: "late", 5: "other"}
 
@@ -96,14 +96,9 @@ class EventReceiver:
 
     def receive(self, msg: Any) -> Any:
         t = w.type_of(msg)
-        if self._peer_ended:
-            raise ProtocolError("unexpected-message", "message after the peer's close or reject")
-        if self._we_closed:
-            if t == w.Close.TYPE:
-                self._peer_ended = True
-                self.state = State.ENDED
-                return Closed(msg.code, msg.reason)
-            return Ignored(msg)
+        ended = after_close(self, msg, t)
+        if ended is not None:
+            return ended
         if self.state is State.WAITING:
             return self._waiting(t, msg)
         if self.state is State.ENDED:

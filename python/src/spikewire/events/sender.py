@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _wire as w
 from ._wire import ProtocolError
-from .states import Accepted, Closed, Ignored, Refused, State
+from .states import Accepted, Closed, Refused, State, after_close
 
 QUEUE_OVERFLOW = 1
 LATE = 4
@@ -97,14 +97,9 @@ class EventSender:
     def receive(self, msg: Any) -> Any:
         """A message from the event receiver: only an answer to the open (opener) or a close."""
         t = w.type_of(msg)
-        if self._peer_ended:
-            raise ProtocolError("unexpected-message", "message after the peer's close or reject")
-        if self._we_closed:
-            if t == w.Close.TYPE:
-                self._peer_ended = True
-                self.state = State.ENDED
-                return Closed(msg.code, msg.reason)
-            return Ignored(msg)
+        ended = after_close(self, msg, t)
+        if ended is not None:
+            return ended
         if self.state is State.WAITING:
             if t == w.Accept.TYPE:
                 if msg.port != self.port:

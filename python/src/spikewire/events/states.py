@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from . import _wire as w
+from ._wire import ProtocolError
+
 
 class State(Enum):
     WAITING = "waiting"
@@ -76,3 +79,19 @@ class Closed:
 class Ignored:
     """A message that the rules say to ignore (in flight after our close, or a close crossing a reject)."""
     message: Any
+
+
+def after_close(machine: Any, msg: Any, t: int) -> Closed | Ignored | None:
+    """The rules of §9.2.10 once a close has been exchanged, shared by the sender's and the receiver's
+    machines (each has `_peer_ended`, `_we_closed` and `state`): anything after the peer's close or reject is
+    `unexpected-message`; after our own close, the peer's close ends the stream and anything else was in
+    flight and is ignored. None: neither end has closed, the machine goes on."""
+    if machine._peer_ended:
+        raise ProtocolError("unexpected-message", "message after the peer's close or reject")
+    if machine._we_closed:
+        if t == w.Close.TYPE:
+            machine._peer_ended = True
+            machine.state = State.ENDED
+            return Closed(msg.code, msg.reason)
+        return Ignored(msg)
+    return None
