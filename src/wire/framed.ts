@@ -79,7 +79,7 @@ export class FramedStream {
         this.#failed = new StreamError('unexpected-message', 'the stream ended without a close (its connection closed)')
         this.stream.log?.('spikewire stream ended without a close: its connection closed')
       }
-      this.#guard(() => this.#init.onClose?.(this.#failed ?? evt.error))
+      this.#guard(() => this.#init.onClose?.(this.#failed ?? asError(evt.error)))
     })
   }
 
@@ -264,3 +264,13 @@ export class FramedStream {
   }
 }
 
+/**
+ * The error of a stream's close event as an Error. libp2p types it as an Error, but a stream aborted with
+ * something else (an Event, seen when a connection is refused at the gate after the dial resolved) must
+ * still reach callers as an Error with a code, never as a bare value.
+ */
+function asError (raw: unknown): Error | undefined {
+  if (raw === undefined || raw instanceof Error) return raw
+  const what = typeof raw === 'object' && raw !== null && 'type' in raw ? String((raw as { type: unknown }).type) : String(raw)
+  return new StreamError('unexpected-message', `the stream closed abnormally (${what})`)
+}

@@ -248,3 +248,15 @@ test('frames held while paused are handled before the remote end: a close in the
   t.true(remoteEnded)
   t.is(framed.failure, undefined)
 })
+
+test('a stream aborted with something that is not an Error reaches onClose as a StreamError', async t => {
+  const [a] = memoryStreamPair()
+  const closed = Promise.withResolvers<Error | undefined>()
+  const framed = new FramedStream(a, { onClose: err => { closed.resolve(err) } })
+  a.abort(new Event('connection-closed') as unknown as Error)
+  const err = await closed.promise
+  t.true(err instanceof StreamError)
+  t.is((err as StreamError).code, 'unexpected-message')
+  t.regex(err!.message, /connection-closed/)
+  t.false(framed.open)
+})
