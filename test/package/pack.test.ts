@@ -14,7 +14,7 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -149,7 +149,11 @@ test('the packed tarball installs into a new project and works there', async t =
   const installed = JSON.parse(await readFile(join(project, 'node_modules/spikewire/package.json'), 'utf8')) as { version: string, devDependencies: Record<string, string> }
   const root = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
   t.is(installed.version, root.version)
-  const devInstalled = Object.keys(installed.devDependencies).filter(d => existsSync(join(project, 'node_modules', d)))
+  // A devDependency may be present only because a runtime dependency needs it too (@types/node through
+  // @libp2p/mdns's types, dns-packet through multicast-dns): then it is no devDependency of the consumer.
+  const neededAtRuntime = await runtimeNames(join(project, 'node_modules'))
+  const devInstalled = Object.keys(installed.devDependencies)
+    .filter(d => existsSync(join(project, 'node_modules', d)) && !neededAtRuntime.has(d))
   t.deepEqual(devInstalled, [], 'no devDependency is installed, so none is needed below')
 
   // Two nodes over TCP on 127.0.0.1 and a delivery thread, from the installed package.
@@ -174,3 +178,22 @@ test('the packed tarball installs into a new project and works there', async t =
 
   t.log(`pack, install, exchange, type check and bin: ${((Date.now() - started) / 1000).toFixed(1)} s`)
 })
+
+/** Names every installed package other than spikewire lists in its `dependencies`, nested trees included. */
+async function runtimeNames (modules: string, names = new Set<string>()): Promise<Set<string>> {
+  const dirs: string[] = []
+  for (const entry of await readdir(modules, { withFileTypes: true }).catch(() => [])) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue
+    if (entry.name.startsWith('@')) {
+      for (const sub of await readdir(join(modules, entry.name), { withFileTypes: true })) {
+        if (sub.isDirectory()) dirs.push(join(modules, entry.name, sub.name))
+      }
+    } else if (entry.name !== 'spikewire') dirs.push(join(modules, entry.name))
+  }
+  for (const dir of dirs) {
+    const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}')) as { dependencies?: Record<string, string> }
+    for (const name of Object.keys(pkg.dependencies ?? {})) names.add(name)
+    if (existsSync(join(dir, 'node_modules'))) await runtimeNames(join(dir, 'node_modules'), names)
+  }
+  return names
+}
