@@ -13,6 +13,9 @@ import { LIMITS } from './defaults.ts'
 
 const log = logger('spikewire:sender')
 
+/** The largest loss notice frame (seq and count at 2^53 - 1, reason queue-overflow): 26 bytes, rounded up. */
+const LOSS_NOTICE_MAX_BYTES = 32
+
 export interface EventSenderInit {
   framed: FramedStream
   /** PeerId of the receiver (for stats and logs). */
@@ -165,7 +168,8 @@ export class EventSender {
   #overBytes (p: PackedColumns | SharedBatch, seq: number): boolean {
     if (this.#queue.length === 0) return false
     const bytes = p instanceof SharedBatch ? p.frameLength(seq) : 32 + p.ch.byteLength + p.dt.byteLength + (p.val?.byteLength ?? 0)
-    return this.stats.queuedBytes + bytes > this.#queueBytes
+    // Room is kept for the one loss notice that may follow (it is queued without this check).
+    return this.stats.queuedBytes + bytes + LOSS_NOTICE_MAX_BYTES > this.#queueBytes
   }
 
   /** Tell the receiver that no event before `time` will follow. Skipped while data is queued. */

@@ -4,7 +4,7 @@
  * the next batch (spec §9.2), watermarks, close, and the slow-consumer limit.
  */
 import test from 'ava'
-import { packColumns } from '../../src/codec/index.ts'
+import { SharedBatch, packColumns } from '../../src/codec/index.ts'
 import type { Batch, Message } from '../../src/codec/index.ts'
 import { FramedStream } from '../../src/wire/framed.ts'
 import { EventReceiver } from '../../src/wire/receiver.ts'
@@ -101,6 +101,22 @@ test('the queue is bounded in bytes too: beyond queueBytes batches are dropped a
   await settle()
   const loss = seen.messages.find(m => m.type === 'loss')
   t.like(loss, { reason: 'queue-overflow', count: sender.stats.dropped })
+})
+
+test('the byte bound holds with the loss notice counted: a small batch after a drop never takes the queue past queueBytes', t => {
+  const { sender, a } = setup({ queueEvents: 1_000_000, queueBytes: 2048 })
+  a.block()
+  sender.offer(events(400, 0)) // sent (fills the transport)
+  let max = 0
+  // Big and one-event batches in turn: the big one is dropped near the bound, the small one that still fits
+  // then queues the loss notice before itself.
+  for (let i = 1; i < 400; i++) {
+    sender.offer(new SharedBatch(events(i % 2 === 0 ? 60 : 1, 1000 * i)))
+    max = Math.max(max, sender.stats.queuedBytes)
+  }
+  t.true(sender.stats.dropped > 0)
+  t.true(sender.stats.lossNotices > 0)
+  t.true(max <= 2048, `the queue held ${max} bytes`)
 })
 
 test('a receiver fed by an overflowing sender accounts for every event without a gap', async t => {
