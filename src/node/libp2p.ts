@@ -1,11 +1,12 @@
 /**
- * The libp2p peer under a node: TCP, Noise, Yamux, the allow list at the gate, and the connection limits
+ * The libp2p peer under a node: TCP (and WebSockets, optional), Noise, Yamux, the allow list at the gate, and the connection limits
  * (spec §11.4): libp2p's own (connections in total, handshakes in progress in total, the handshake
  * deadline, new connections per second from one address) and the connection guard's (per address, per
  * peer, idle pruning).
  */
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -45,7 +46,8 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
     addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
-    transports: [tcp()],
+    // WebSockets beside TCP (spec §3, transport profile): listens on the `/ws` addresses in `listen`, dials `/ws` targets.
+    transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       streamOptions: {
