@@ -5,8 +5,6 @@
  * peer, idle pruning).
  */
 import { createLibp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -15,6 +13,7 @@ import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
 import { ConnectionGuard } from './connection-guard.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import type { NodeInit } from './init.ts'
+import { checkListen, transports } from './transports.ts'
 
 export interface PeerInit {
   privateKey?: PrivateKey
@@ -43,11 +42,12 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
     pendingReserve: Math.floor(DEFAULTS.maxIncomingPendingConnections * DEFAULTS.connectionReserve),
     graceMs: DEFAULTS.connectionGraceMs
   })
+  const listen = init.listen ?? [...DEFAULTS.listen]
+  checkListen(listen)
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
-    addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
-    // WebSockets beside TCP (spec §3, transport profile): listens on the `/ws` addresses in `listen`, dials `/ws` targets.
-    transports: [tcp(), webSockets()],
+    addresses: { listen },
+    transports: transports(),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       streamOptions: {

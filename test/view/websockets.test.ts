@@ -38,3 +38,9 @@ test('a node listens on TCP and WebSockets; a client describes, syncs its clock 
   await overWs.close()
   await overTcp.close()
 })
+
+test('a node refuses to listen on WebSockets without TCP (spec §4.1.1)', async t => {
+  const err = await t.throwsAsync(startNode(t, { name: 'ws-only', listen: ['/ip4/127.0.0.1/tcp/0/ws'] }))
+  t.is((err as Error & { code?: string }).code, 'config-invalid')
+  t.regex(err!.message, /no TCP address/)
+})
