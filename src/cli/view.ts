@@ -95,7 +95,11 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
   // The page runs its own script only, and connects to this server and to WebSockets.
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:"
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:",
+  // Cross-origin isolated, the page's clock reads in 5 µs steps instead of 100 µs (Chromium; spec §4.1.2).
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin'
 }
 
 /** The view's request handler: three fixed paths, GET and HEAD only. */

@@ -98,6 +98,7 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   t.is(open.description?.peer, node.peer)
   t.deepEqual(open.ports.map(p => p.port), ['spikes'])
   t.is(await page.locator('#description h1').textContent(), 'view-pub')
+  t.true(await page.evaluate(() => crossOriginIsolated), 'the page is cross-origin isolated (5 µs clock steps)')
   t.true((await page.locator('#description td').allTextContents()).includes('spikes'))
 
   const tap = cli(t, ['tap', node.tcp, 'spikes', '--json'])
@@ -127,7 +128,7 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   const summary = lines.at(-1)!
   t.is(summary.summary, true)
   const events = lines.filter(l => l.summary === undefined)
-  t.is(events.length, summary.events)
+  t.is(events.length, summary.events as number)
   t.is(summary.gaps, 0)
   t.is(summary.losses, 0)
   const first = events[0].time_us as number
