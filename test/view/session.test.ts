@@ -60,7 +60,7 @@ test('the frame meter counts long frames against the median interval and the dis
   let ms = 0
   for (let i = 0; i < 100; i++) m.frame(ms += 16.7)
   m.frame(ms += 50.1)
-  m.frame(ms += 16.7)
+  m.frame(ms + 16.7)
   const r = m.report()
   t.is(r.frames, 101)
   t.is(r.longFrames, 1)
