@@ -2,9 +2,10 @@
 import { existsSync } from 'node:fs'
 import type { Browser } from 'playwright-core'
 
-/** Where chromium is: $SPIKEWIRE_CHROMIUM, else Debian's /usr/bin/chromium. */
+/** Where chromium is: $SPIKEWIRE_CHROMIUM when set (and only there), else Debian's /usr/bin/chromium. */
 export function chromiumPath (): { path?: string, reason?: string } {
-  const candidates = [process.env.SPIKEWIRE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => p !== undefined && p !== '')
+  const env = process.env.SPIKEWIRE_CHROMIUM
+  const candidates = env !== undefined && env !== '' ? [env] : ['/usr/bin/chromium', '/usr/bin/chromium-browser']
   const path = candidates.find(p => existsSync(p))
   return path === undefined ? { reason: `no chromium at ${candidates.join(', ')} (install Debian's chromium, or set SPIKEWIRE_CHROMIUM)` } : { path }
 }

@@ -104,7 +104,9 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   const tap = cli(t, ['tap', node.tcp, 'spikes', '--json'])
   await tap.until(() => tap.json.length >= 100, 20_000, 'the tap to print 100 events')
   const s1 = await pageUntil(page, s => s.clock?.uncertaintyUs != null && s.ports[0].latencyP50Us !== null, 'a clock estimate and latency in the page')
-  t.true(Math.abs(s1.clock!.offsetUs!) < 50_000, `offset ${String(s1.clock!.offsetUs)} µs (same machine)`)
+  // Same machine, so the true offset is about 0: the estimate's uncertainty must cover it (with 20 ms to spare
+  // for the two runtimes' readings of the wall clock at their start).
+  t.true(Math.abs(s1.clock!.offsetUs!) <= s1.clock!.uncertaintyUs! + 20_000, `offset ${String(s1.clock!.offsetUs)} ± ${String(s1.clock!.uncertaintyUs)} µs (same machine)`)
   t.true(s1.ports[0].latencyP50Us! < 1_000_000, `latency p50 ${String(s1.ports[0].latencyP50Us)} µs`)
   t.true(s1.ports[0].drawn > 0)
 
