@@ -164,7 +164,11 @@ function addPanel (s: ViewSession, info: ViewSession['ports'][number], windowMs:
   document.getElementById('ports')!.append(section)
   const panel: Panel = { view, raster: new Raster(raster, view, windowMs), rates, fields, sub: info.sub, state: 'connecting' }
   info.sub.onBatch(d => { view.add(d.batch, clock.nowUs()) })
-  info.sub.addEventListener('status', e => { panel.state = e.detail.state })
+  info.sub.addEventListener('status', e => {
+    const { state, error } = e.detail
+    const code = (error as { code?: unknown } | undefined)?.code
+    panel.state = error === undefined ? state : `${state} (${typeof code === 'string' ? code : error.message})`
+  })
   panels.push(panel)
   void s
 }

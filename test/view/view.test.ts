@@ -70,7 +70,8 @@ async function litPixels (page: Page, png: Buffer, clip: { x: number, y: number,
     const c = new OffscreenCanvas(bitmap.width, bitmap.height)
     const ctx = c.getContext('2d')!
     ctx.drawImage(bitmap, 0, 0)
-    const data = ctx.getImageData(Math.round(clip.x), Math.round(clip.y), Math.round(clip.width), Math.round(clip.height)).data
+    // Inside the canvas's 1 px border.
+    const data = ctx.getImageData(Math.ceil(clip.x) + 2, Math.ceil(clip.y) + 2, Math.floor(clip.width) - 4, Math.floor(clip.height) - 4).data
     let lit = 0
     // The background is #0b1020; a drawn event is bright green.
     for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i] - 0x0b) + Math.abs(data[i + 1] - 0x10) + Math.abs(data[i + 2] - 0x20) > 60) lit++
@@ -83,6 +84,8 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   const config = publisherConfig('/ip4/127.0.0.1/tcp/0', { name: 'view-pub' })
   ;(config.listen as string[]).push('/ip4/127.0.0.1/tcp/0/ws')
   ;(config.ports as Array<Record<string, unknown>>)[0] = { name: 'spikes', direction: 'out', channels: 16, source: { type: 'poisson', rateHz: 40, seed: 7 } }
+  // An out port only another peer may subscribe to: the page's panel must show the refusal.
+  ;(config.ports as Array<Record<string, unknown>>).push({ name: 'private', direction: 'out', channels: 2, subscribe: ['12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F9jLBJj6aqdhTM'] })
   const node = await startNode(t, config, dir)
   const view = await startView(t, [node.ws])
   const browser = await launch(chromium.path!)
@@ -96,7 +99,10 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   t.is(open.status, 'open', `${open.error ?? ''}\n${logs.join('\n')}`)
   t.is(open.description?.name, 'view-pub')
   t.is(open.description?.peer, node.peer)
-  t.deepEqual(open.ports.map(p => p.port), ['spikes'])
+  t.deepEqual(open.ports.map(p => p.port), ['spikes', 'private'], 'every out port by default')
+  const refused = await pageUntil(page, s => s.ports[1].state.startsWith('closed'), 'the private port to be refused')
+  t.is(refused.ports[1].state, 'closed (unauthorized)')
+  t.is(refused.ports[1].events, 0)
   t.is(await page.locator('#description h1').textContent(), 'view-pub')
   t.true(await page.evaluate(() => crossOriginIsolated), 'the page is cross-origin isolated (5 µs clock steps)')
   t.true((await page.locator('#description td').allTextContents()).includes('spikes'))
@@ -111,9 +117,13 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   t.true(s1.ports[0].drawn > 0)
 
   const png = await page.screenshot({ fullPage: true })
-  const box = (await page.locator('canvas.raster').boundingBox())!
+  const box = (await page.locator('[data-port="spikes"] canvas.raster').boundingBox())!
   const { lit, total } = await litPixels(page, png, box)
+  t.log(`screenshot: ${lit} of ${total} pixels of the spikes raster lit`)
   t.true(lit > 20 && lit < total, `${lit} of ${total} raster pixels lit in the screenshot`)
+  // The same check on the refused port's raster, which has nothing to draw, finds it blank.
+  const emptyBox = (await page.locator('[data-port="private"] canvas.raster').boundingBox())!
+  t.is((await litPixels(page, png, emptyBox)).lit, 0, 'the refused port\'s raster is blank')
   const shot = process.env.VIEW_SCREENSHOT
   if (shot !== undefined && shot !== '') {
     await mkdir(dirname(shot), { recursive: true })
@@ -123,7 +133,7 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   // Stop the node: the source stops, both streams are flushed and closed.
   node.proc.child.kill('SIGTERM')
   t.is((await node.proc.exit(20_000)).code, 0, node.proc.stderr)
-  await pageUntil(page, s => s.ports[0].state !== 'open', 'the page to see the node gone')
+  await pageUntil(page, s => s.ports[0].state.startsWith('retrying') || s.ports[0].state.startsWith('connecting'), 'the page to see the node gone')
   tap.child.kill('SIGINT')
   t.is((await tap.exit(20_000)).code, 0, tap.stderr)
   const lines = tap.json
