@@ -18,25 +18,34 @@ const ENTRY = join(ROOT, 'src/view/page.ts')
 /** One cached bundle per checkout (node_modules may be shared between worktrees). */
 const CACHE = join(ROOT, 'node_modules/.cache/spikewire', `view-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.js`)
 
-/** Bundle the page into `outfile` (esbuild, a devDependency: present in a checkout, not in an install). */
-export async function bundleView (outfile: string): Promise<void> {
+/** The page bundled for the browser, and the files it was made from (paths relative to the repository). */
+export async function buildView (): Promise<{ code: Uint8Array, inputs: string[] }> {
   const esbuild = await import('esbuild')
-  await mkdir(dirname(outfile), { recursive: true })
   const result = await esbuild.build({
     entryPoints: [ENTRY],
+    absWorkingDir: ROOT,
     write: false,
     bundle: true,
     format: 'esm',
+    // A Node built-in anywhere in the page's import graph fails the build.
     platform: 'browser',
     target: ['chrome120', 'firefox120', 'safari17'],
     minify: true,
     sourcemap: false,
     legalComments: 'none',
+    metafile: true,
     logLevel: 'error'
   })
+  return { code: result.outputFiles[0].contents, inputs: Object.keys(result.metafile.inputs) }
+}
+
+/** Bundle the page into `outfile` (esbuild, a devDependency: present in a checkout, not in an install). */
+export async function bundleView (outfile: string): Promise<void> {
+  const { code } = await buildView()
+  await mkdir(dirname(outfile), { recursive: true })
   // Written aside and renamed, so that a concurrent reader never sees half a bundle.
   const tmp = `${outfile}.${process.pid}.tmp`
-  await writeFile(tmp, result.outputFiles[0].contents)
+  await writeFile(tmp, code)
   await rename(tmp, outfile)
 }
 

@@ -100,3 +100,13 @@ test('a view session over /ws: description, clock, every out port by default, co
   t.true(session.ports.every(p => p.sub.stats.gapEvents === 0 && p.sub.stats.lostEvents === 0))
   await session.close()
 })
+
+test('the page bundles for the browser from base, codec, wire, ports and protocols only (no node/, timing/, hosting/)', async t => {
+  const { buildView } = await import('../../src/cli/view-bundle.ts')
+  const { code, inputs } = await buildView()
+  const layers = new Set(inputs.filter(i => i.startsWith('src/')).map(i => i.split('/')[1]))
+  t.deepEqual([...layers].sort(), ['base', 'codec', 'ports', 'protocols', 'view', 'wire'])
+  t.false(inputs.some(i => i.startsWith('node:')), 'no Node built-in')
+  t.true(inputs.some(i => i.includes('@libp2p/websockets/dist/src/listener.browser.js')), 'the WebSockets transport in its browser form')
+  t.true(code.byteLength > 100_000)
+})
