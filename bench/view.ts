@@ -22,7 +22,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { CDPSession, Page } from 'playwright-core'
@@ -168,6 +168,7 @@ async function main (): Promise<void> {
         latency_p50_ms: r2(after.latencyP50Us === null ? null : after.latencyP50Us / 1000),
         latency_p99_ms: r2(after.latencyP99Us === null ? null : after.latencyP99Us / 1000),
         main_thread_busy: r2((task1 - task0) / durationS),
+        load_avg_1m: r2(loadavg()[0]),
         browser: `chromium ${browser.version()} headless, --disable-gpu`
       }) + '\n')
       if (p.phase === 'full' && args.screenshot !== undefined) {
