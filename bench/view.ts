@@ -9,7 +9,8 @@
  * p50/p99/max, long frames (interval > 2 × the display interval, the median interval of the run) and the
  * display intervals they missed (dropped frames), events received and drawn; Chrome's own Performance.getMetrics
  * gives the renderer main thread's busy time (TaskDuration) over the same span. `idle` is the baseline: the
- * same page, the same node load, no events; `low` a second one. Last, `spikewire tap --quiet` subscribes to the
+ * same page, the same node load, no events; `low` a second one; `full-not-drawn` the page receiving the full
+ * port without drawing its raster (`?draw=0`), which separates the cost of receiving from that of drawing. Last, `spikewire tap --quiet` subscribes to the
  * `full` port over the same /ws address for min(--seconds, 10) s with no browser open: the latency baseline
  * of a Node subscriber (phase `tap-ws`).
  *
@@ -43,9 +44,10 @@ const SECONDS = Number(args.seconds)
 const WARMUP_S = 3
 const CHANNELS = 1024
 const PHASES = [
-  { phase: 'idle', rateHz: 0, baseline: true },
-  { phase: 'low', rateHz: 1, baseline: true },
-  { phase: 'full', rateHz: 20, baseline: false }
+  { phase: 'idle', port: 'idle', rateHz: 0, baseline: true, draw: true },
+  { phase: 'low', port: 'low', rateHz: 1, baseline: true, draw: true },
+  { phase: 'full-not-drawn', port: 'full', rateHz: 20, baseline: true, draw: false },
+  { phase: 'full', port: 'full', rateHz: 20, baseline: false, draw: true }
 ]
 const ROOT = resolve(import.meta.dirname, '..')
 const NODE = join(ROOT, 'node_modules/.bin/node')
@@ -111,7 +113,7 @@ async function main (): Promise<void> {
       name: 'view-bench',
       identity: join(dir, 'node.key'),
       listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'],
-      ports: PHASES.map((p, i) => ({ name: p.phase, direction: 'out', channels: CHANNELS, source: { type: 'poisson', rateHz: p.rateHz, seed: 11 + i } }))
+      ports: PHASES.filter(p => p.draw).map((p, i) => ({ name: p.port, direction: 'out', channels: CHANNELS, source: { type: 'poisson', rateHz: p.rateHz, seed: 11 + i } }))
     }
     await writeFile(join(dir, 'node.json'), JSON.stringify(config))
     const node = new Proc(['node', '--json', '--config', join(dir, 'node.json')])
@@ -119,13 +121,13 @@ async function main (): Promise<void> {
     const started = await node.line(l => l.event === 'started', 30_000)
     const ws = (started.multiaddrs as string[]).find(a => a.includes('/ws/'))!
     for (const p of PHASES) {
-      const view = new Proc(['view', ws, p.phase, '--http', '127.0.0.1:0', '--json'])
+      const view = new Proc(['view', ws, p.port, '--http', '127.0.0.1:0', '--json'])
       procs.push(view)
       const url = (await view.line(l => l.event === 'serving', 60_000)).url as string
       const page = await browser.newPage({ viewport: { width: 1000, height: 900 } })
       const cdp = await page.context().newCDPSession(page)
       await cdp.send('Performance.enable')
-      await page.goto(url)
+      await page.goto(p.draw ? url : `${url}?draw=0`)
       const end = Date.now() + 30_000
       for (;;) {
         const s = await state(page)
@@ -147,6 +149,7 @@ async function main (): Promise<void> {
         bench: 'view',
         phase: p.phase,
         baseline: p.baseline,
+        drawn: p.draw,
         channels: CHANNELS,
         rate_hz_per_channel: p.rateHz,
         target_events_per_s: CHANNELS * p.rateHz,

@@ -67,6 +67,8 @@ declare global {
 }
 
 const clock = new SystemClock()
+/** `?draw=0`: receive and count, but leave the rasters alone (a benchmark's receive-only baseline). */
+const drawing = new URLSearchParams(location.search).get('draw') !== '0'
 const meter = new FrameMeter()
 const panels: Panel[] = []
 let status: ViewState['status'] = 'loading'
@@ -200,7 +202,7 @@ function frame (t: number): void {
   const toLocal = time === undefined ? (x: number) => x : (x: number) => time.toLocal(x)
   for (const p of panels) {
     p.view.tick(now)
-    p.raster.draw(now, toLocal)
+    if (drawing) p.raster.draw(now, toLocal)
   }
   if (t - lastText >= TEXT_MS) {
     lastText = t
