@@ -6,7 +6,7 @@
 import { dirname, relative, resolve, sep } from 'node:path'
 
 /** Lowest first. A layer may import itself and everything before it in this list. */
-export const LAYERS = ['base', 'codec', 'wire', 'ports', 'protocols', 'timing', 'node', 'hosting', 'metrics', 'relay', 'gateway', 'cli']
+export const LAYERS = ['base', 'codec', 'wire', 'ports', 'protocols', 'timing', 'node', 'hosting', 'metrics', 'relay', 'gateway', 'view', 'cli']
 /** Pure libraries beside the spike path: they may import the base only, and only these layers may import them. */
 export const SIDE = { models: { importedBy: ['hosting', 'cli'] }, netem: { importedBy: ['cli'] }, xdf: { importedBy: ['hosting', 'cli'] } }
 /** Sub-folders of protocols/, lowest first. */

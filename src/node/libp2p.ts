@@ -1,11 +1,10 @@
 /**
- * The libp2p peer under a node: TCP, Noise, Yamux, the allow list at the gate, and the connection limits
+ * The libp2p peer under a node: TCP (and WebSockets, optional), Noise, Yamux, the allow list at the gate, and the connection limits
  * (spec §11.4): libp2p's own (connections in total, handshakes in progress in total, the handshake
  * deadline, new connections per second from one address) and the connection guard's (per address, per
  * peer, idle pruning).
  */
 import { createLibp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -14,6 +13,7 @@ import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
 import { ConnectionGuard } from './connection-guard.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import type { NodeInit } from './init.ts'
+import { checkListen, transports } from './transports.ts'
 
 export interface PeerInit {
   privateKey?: PrivateKey
@@ -42,10 +42,12 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
     pendingReserve: Math.floor(DEFAULTS.maxIncomingPendingConnections * DEFAULTS.connectionReserve),
     graceMs: DEFAULTS.connectionGraceMs
   })
+  const listen = init.listen ?? [...DEFAULTS.listen]
+  checkListen(listen)
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
-    addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
-    transports: [tcp()],
+    addresses: { listen },
+    transports: transports(),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       streamOptions: {
