@@ -14,6 +14,7 @@ import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
 import { ConnectionGuard } from './connection-guard.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import type { NodeInit } from './init.ts'
+import { SpikewireMdns, mdnsOptions } from './discovery.ts'
 
 export interface PeerInit {
   privateKey?: PrivateKey
@@ -22,6 +23,12 @@ export interface PeerInit {
 }
 
 const guards = new WeakMap<Libp2p, ConnectionGuard>()
+const discoveries = new WeakMap<Libp2p, SpikewireMdns>()
+
+/** The mDNS discovery of a peer made by `createPeer`, when its init turned it on. */
+export function discoveryOf (libp2p: Libp2p): SpikewireMdns | undefined {
+  return discoveries.get(libp2p)
+}
 
 /** What the connection guard of a peer made by `createPeer` refused and pruned so far. */
 export function connectionStats (libp2p: Libp2p): ConnectionGuardStats | undefined {
@@ -42,6 +49,8 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
     pendingReserve: Math.floor(DEFAULTS.maxIncomingPendingConnections * DEFAULTS.connectionReserve),
     graceMs: DEFAULTS.connectionGraceMs
   })
+  const mdns = mdnsOptions(init.discovery)
+  let discovery: SpikewireMdns | undefined
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
     addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
@@ -72,10 +81,12 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
       maxIncomingPendingConnections: DEFAULTS.maxIncomingPendingConnections,
       inboundUpgradeTimeout: limits.handshakeTimeoutMs ?? LIMITS.handshakeTimeoutMs.default,
       maxConnections
-    }
+    },
+    peerDiscovery: mdns === undefined ? [] : [components => (discovery = new SpikewireMdns(components, mdns))]
   })
   guard.start(libp2p)
   libp2p.addEventListener('stop', () => { guard.stop() }, { once: true })
   guards.set(libp2p, guard)
+  if (discovery !== undefined) discoveries.set(libp2p, discovery)
   return libp2p
 }

@@ -40,7 +40,8 @@ import { Merge, Playout } from '../timing/compensate.ts'
 import type { EventSource, MergeInit, PlayoutInit } from '../timing/compensate.ts'
 import type { NodeInit } from './init.ts'
 import { loadOrCreateKey } from './identity.ts'
-import { connectionStats, createPeer } from './libp2p.ts'
+import { connectionStats, createPeer, discoveryOf } from './libp2p.ts'
+import type { DiscoveredPeer, DiscoveryStats } from './discovery.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import { SOFTWARE } from './version.ts'
 
@@ -57,6 +58,8 @@ export interface RefusedDetail {
 
 export interface NodeEvents {
   refused: CustomEvent<RefusedDetail>
+  /** A peer heard on the LAN for the first time (mDNS discovery on); the node does not dial it. */
+  discovered: CustomEvent<DiscoveredPeer>
 }
 
 export interface CreateNodeOptions {
@@ -90,6 +93,8 @@ export interface NodeStats {
   clockServer: ClockServerStats
   /** Counts of parts the layers above attached with a name (`node.attach(x, { name, stats })`), e.g. a gateway. */
   parts?: Record<string, unknown>
+  /** mDNS discovery, when on: peers remembered, announcements heard, peers dropped, queries answered. */
+  discovery?: DiscoveryStats
 }
 
 /** What a node has refused (node.refusals, node.stats().refusals). */
@@ -158,6 +163,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.#handoffScheduler = options.scheduler ?? new RealTimeScheduler(this.clock, { spinUs: 0 })
     this.#refusals = refusals
     refusals.emit = detail => { this.safeDispatchEvent('refused', { detail }) }
+    discoveryOf(libp2p)?.addEventListener('discovered', evt => { this.safeDispatchEvent('discovered', { detail: evt.detail }) })
     const limits = init.limits ?? {}
     this.#describe = describeService({ maxStreamsPerPeer: limits.maxDescribeStreamsPerPeer })({
       libp2p,
@@ -342,6 +348,14 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     return x
   }
 
+  /**
+   * The peers heard by mDNS within its ttl, least recently heard first ([] with discovery off). They are
+   * only remembered: nothing is dialled or subscribed to.
+   */
+  discovered (): DiscoveredPeer[] {
+    return discoveryOf(this.libp2p)?.table.list() ?? []
+  }
+
   /** Everything the node counts, as plain JSON. */
   stats (): NodeStats {
     const finite = (v: number): number => Number.isFinite(v) ? v : -1
@@ -366,6 +380,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
         return [[t.peer, { state: t.sync.state, offsetUs: e.offsetUs, uncertaintyUs: finite(e.uncertaintyUs), driftPpm: e.driftPpm, rttUs: finite(e.rttUs), converged: e.converged, stats: { ...t.sync.stats } }]]
       })),
       clockServer: this.#time.serverStats,
+      ...discoveryStats(this.libp2p),
       ...(this.#parts.size === 0 ? {} : { parts: Object.fromEntries([...this.#parts].map(([name, read]) => [name, read()])) })
     }
   }
@@ -385,6 +400,11 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     await bounded(Promise.resolve(this.libp2p.stop()), DEFAULTS.stopLibp2pMs, 'libp2p')
     log('node %s stopped', this.init.name)
   }
+}
+
+function discoveryStats (libp2p: Libp2p): { discovery?: DiscoveryStats } {
+  const d = discoveryOf(libp2p)
+  return d === undefined ? {} : { discovery: { ...d.table.stats } }
 }
 
 /** Wait for `p` at most `ms`; log and go on when it takes longer (used while stopping). */
