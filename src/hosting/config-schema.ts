@@ -10,6 +10,7 @@
 import { MAX_CHANNELS, MAX_PORTS, PORT_NAME_PATTERN } from '../codec/constants.ts'
 import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
 import type { Tunable } from '../wire/defaults.ts'
+import { MDNS_DEFAULTS, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG, MDNS_SERVICE_TAG_PATTERN } from '../node/discovery.ts'
 
 type Schema = Record<string, unknown>
 
@@ -184,6 +185,19 @@ const outPortDescriptions: Record<keyof typeof OUT_PORT, string> = {
   flushIntervalUs: 'under load, an out port flushes at most once per this interval so batches carry more events (an event at a low rate still leaves at once; 0: every event-loop turn), µs'
 }
 
+const discovery: Schema = closed({
+  mdns: {
+    description: 'mDNS on the LAN: announce this node and remember the spikewire nodes heard (never dialled); true for the defaults',
+    oneOf: [
+      { type: 'boolean' },
+      closed({
+        serviceTag: text(`the mDNS service tag (default "${MDNS_SERVICE_TAG}"); nodes with another tag do not see each other`, { pattern: MDNS_SERVICE_TAG_PATTERN.source }),
+        intervalMs: { ...integer(MDNS_INTERVAL_MS.min, MDNS_INTERVAL_MS.max, 'how often the node asks the LAN, ms'), default: MDNS_DEFAULTS.intervalMs }
+      }, [], 'mDNS with options')
+    ]
+  }
+}, [], 'how the node is found on the LAN (default: not at all)')
+
 /** Describe a tunable that has no description here (a new limit): its range still comes from defaults.ts. */
 function described<K extends string> (table: Record<string, Tunable>, descriptions: Partial<Record<K, string>>): Record<string, Schema> {
   return Object.fromEntries(Object.entries(table).map(([k, t]) => [k, tunable(t, descriptions[k as K] ?? k)]))
@@ -203,7 +217,8 @@ export function configSchema (): Schema {
     hosts: { type: 'array', maxItems: 64, items: host, description: 'models run in real time' },
     model,
     limits: closed(described(LIMITS, limitDescriptions), [], 'what the node accepts from its peers'),
-    ...described(OUT_PORT, outPortDescriptions)
+    ...described(OUT_PORT, outPortDescriptions),
+    discovery
   }, ['name'], 'The JSON config of a spikewire node (`spikewire node --config FILE`, `startNode(config)`), as `parseConfig` ' +
     `validates it; docs/config.md explains every field. parseConfig also checks what a schema cannot express: ${SCHEMA_GAPS.join('; ')}.`)
   return { $schema: 'http://json-schema.org/draft-07/schema#', title: 'spikewire node config', ...root }

@@ -9,6 +9,8 @@ import type { DirectionName, ModelInfo, Param } from '../codec/index.ts'
 import type { PeerList } from '../ports/acl.ts'
 import { ConfigError } from '../node/errors.ts'
 import type { LimitsConfig, NodeInit, PlainPortConfig } from '../node/init.ts'
+import { MDNS_INTERVAL_MS, MDNS_SERVICE_TAG_PATTERN } from '../node/discovery.ts'
+import type { DiscoveryConfig, MdnsOptions } from '../node/discovery.ts'
 import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
 import type { Tunable } from '../wire/defaults.ts'
 
@@ -247,7 +249,7 @@ function port (v: unknown, path: string): PortConfig {
 /** Validate a config object (e.g. parsed JSON). */
 export function parseConfig (v: unknown): NodeConfig {
   const o = obj(v, 'config')
-  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs', 'flushIntervalUs'])
+  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs', 'flushIntervalUs', 'discovery'])
   const c: NodeConfig = { name: str(o.name, 'config.name') }
   const set = <K extends keyof NodeConfig>(k: K, val: NodeConfig[K] | undefined): void => { if (val !== undefined) c[k] = val }
   set('role', opt(o, 'role', x => str(x, 'config.role')))
@@ -313,7 +315,26 @@ export function parseConfig (v: unknown): NodeConfig {
   for (const [k, range] of Object.entries(OUT_PORT) as Array<[keyof typeof OUT_PORT, Tunable]>) {
     set(k, opt(o, k, x => tunable(x, `config.${k}`, range)))
   }
+  set('discovery', opt(o, 'discovery', x => discovery(x)))
   return c
+}
+
+/** `discovery`: `{ mdns: true | false | { serviceTag?, intervalMs? } }` (src/node/discovery.ts). */
+function discovery (v: unknown): DiscoveryConfig {
+  const o = obj(v, 'config.discovery')
+  known(o, 'config.discovery', ['mdns'])
+  const d: DiscoveryConfig = {}
+  if (o.mdns === undefined || typeof o.mdns === 'boolean') {
+    if (o.mdns !== undefined) d.mdns = o.mdns
+    return d
+  }
+  const m = obj(o.mdns, 'config.discovery.mdns')
+  known(m, 'config.discovery.mdns', ['serviceTag', 'intervalMs'])
+  const mdns: MdnsOptions = {}
+  if (m.serviceTag !== undefined) mdns.serviceTag = str(m.serviceTag, 'config.discovery.mdns.serviceTag', MDNS_SERVICE_TAG_PATTERN)
+  if (m.intervalMs !== undefined) mdns.intervalMs = int(m.intervalMs, 'config.discovery.mdns.intervalMs', MDNS_INTERVAL_MS.min, MDNS_INTERVAL_MS.max)
+  d.mdns = mdns
+  return d
 }
 
 /**

@@ -24,6 +24,12 @@ const log = logger('spikewire:discovery')
 /** The mDNS service tag spikewire nodes announce and look for (libp2p's generic tag is `_p2p._udp.local`). */
 export const MDNS_SERVICE_TAG = '_spikewire._udp.local'
 
+/** A DNS-SD service name on the local link: `_name._udp.local` (or `._tcp.local`), name up to 32 characters. */
+export const MDNS_SERVICE_TAG_PATTERN = /^_[A-Za-z0-9][A-Za-z0-9-]{0,31}\._(udp|tcp)\.local$/
+
+/** The range of `discovery.mdns.intervalMs` in a config. */
+export const MDNS_INTERVAL_MS = { min: 1000, max: 3_600_000 } as const
+
 export const MDNS_DEFAULTS = {
   intervalMs: 10_000,
   maxPeers: 256,
