@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Entry> = {
   gateway: { summary: 'run a node with a gateway for a legacy format: gateway udp2020 --config FILE', load: async () => await import('./gateway.ts') },
   clock: { summary: 'measure a remote node\'s clock offset ± uncertainty, round trip and drift', load: async () => await import('./clock.ts') },
   record: { summary: 'record remote out ports into an XDF file', load: async () => await import('./record.ts') },
+  ls: { summary: 'list the spikewire nodes on the LAN (mDNS) with their names, roles, ports and addresses', load: async () => await import('./ls.ts') },
   replay: { summary: 'serve the ports of an XDF recording as out ports again, in real time', load: async () => await import('./replay.ts') }
 }
 
