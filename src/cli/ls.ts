@@ -132,8 +132,11 @@ async function describeOne (node: SpikewireNode, d: DiscoveredPeer, signal: Abor
     entry.software = desc.software
     entry.ports = desc.ports.map(p => ({ name: p.name, direction: p.direction, kind: p.kind, channels: p.channels }))
   } catch (e) {
-    const code = signal.aborted ? 'timeout' : errorCode(e)
-    entry.error = { code, message: signal.aborted ? `no description within ${LS_DESCRIBE_MS / 1000} s` : describeError(e) }
+    if (signal.aborted) entry.error = { code: 'timeout', message: `no description within ${LS_DESCRIBE_MS / 1000} s` }
+    else if (!(e instanceof Error)) {
+      // Seen when the node's allow list refuses this peer: the stream closes with an event, not an error.
+      entry.error = { code: 'stream-closed', message: 'the connection closed before a description came (does the node allow this peer?)' }
+    } else entry.error = { code: errorCode(e), message: describeError(e) }
   }
   return entry
 }
