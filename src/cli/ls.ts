@@ -193,6 +193,7 @@ export const command: Command = {
     if (!MDNS_SERVICE_TAG_PATTERN.test(serviceTag)) throw new UsageError(`--tag must look like _name._udp.local (got ${JSON.stringify(serviceTag)})`)
     const filter = { name: text(p, 'name'), role: text(p, 'role'), port: text(p, 'port') }
     const { createSpikewireNode } = await import('../node/node.ts')
+    const { discoveryOf } = await import('../node/libp2p.ts')
     const node = await createSpikewireNode(
       { name: 'spikewire-ls', listen: [], discovery: { mdns: { serviceTag, intervalMs: 1000, announce: false } } },
       { clockSync: false }
@@ -201,6 +202,8 @@ export const command: Command = {
     let nodes: ListedNode[]
     try {
       nodes = await findNodes(node, { timeoutMs: timeoutS * 1000, serviceTag, onOverflow: () => { overflow++ } })
+      const socketError = discoveryOf(node.libp2p)?.lastError
+      if (socketError !== undefined) err(`spikewire ls: mDNS could not be used, nodes may be missing: ${describeError(socketError)}`)
     } finally {
       await node.stop()
     }

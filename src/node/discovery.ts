@@ -81,6 +81,8 @@ export interface DiscoveryStats {
   /** Queries answered, and not answered because of the answer rate. */
   answered: number
   unanswered: number
+  /** Errors of the mDNS socket (e.g. UDP port 5353 held by a program that does not share it). */
+  socketErrors: number
 }
 
 /** The bounded table of discovered peers (exported for tests). */
@@ -90,7 +92,7 @@ export class DiscoveredTable {
   readonly #maxAddresses: number
   readonly #ttlMs: number
   readonly #now: () => number
-  readonly stats: DiscoveryStats = { peers: 0, announcements: 0, evicted: 0, expired: 0, answered: 0, unanswered: 0 }
+  readonly stats: DiscoveryStats = { peers: 0, announcements: 0, evicted: 0, expired: 0, answered: 0, unanswered: 0, socketErrors: 0 }
 
   constructor (init: { maxPeers: number, maxAddresses: number, ttlMs: number, now?: () => number }) {
     this.#max = init.maxPeers
@@ -169,6 +171,8 @@ class Rate {
 /** The part of @libp2p/mdns's MulticastDNS this module relies on. */
 interface MdnsInner extends PeerDiscovery, Startable {
   _onMdnsQuery: (event: unknown) => void
+  /** The multicast-dns instance, once started. */
+  mdns?: { on: (event: 'error', listener: (err: Error) => void) => unknown }
 }
 
 /**
@@ -183,6 +187,8 @@ export class SpikewireMdns extends TypedEventEmitter<PeerDiscoveryEvents & { dis
   readonly serviceTag: string
   readonly #inner: MdnsInner
   readonly #self: string
+  /** The last error of the mDNS socket: with one, nothing may be heard at all. */
+  lastError: Error | undefined
 
   constructor (components: MulticastDNSComponents & { peerId: { toString: () => string } }, options: MdnsOptions) {
     super()
@@ -230,6 +236,11 @@ export class SpikewireMdns extends TypedEventEmitter<PeerDiscoveryEvents & { dis
 
   async start (): Promise<void> {
     await this.#inner.start()
+    this.#inner.mdns?.on('error', err => {
+      this.table.stats.socketErrors++
+      this.lastError = err
+      log.error('mDNS socket: %s', err.message)
+    })
   }
 
   async stop (): Promise<void> {

@@ -169,3 +169,15 @@ nsTest(`a flood of fake mDNS announcements and queries: the node's table stays b
   real.proc.kill()
   w.proc.child.stdin?.end()
 })
+
+nsTest(`spikewire ls says so when mDNS cannot be used (UDP 5353 held by a program that does not share it)${why}`, async t => {
+  t.timeout(60_000)
+  const { topo, ns } = await host(t)
+  const holder = new NsProc(topo, ns, ['-e', 'require("node:dgram").createSocket({ type: "udp4", reuseAddr: false }).bind(5353, () => { console.log("{\\"bound\\":true}") })'])
+  await holder.until(() => holder.json.length > 0, 20_000, 'bound line')
+  const ls = await lsIn(topo, ns, ['--timeout', '1'])
+  t.is(ls.code, 0)
+  t.deepEqual(ls.nodes, [])
+  t.regex(ls.stderr, /mDNS could not be used, nodes may be missing: .*EADDRINUSE/)
+  holder.kill()
+})
