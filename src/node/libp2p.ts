@@ -8,6 +8,8 @@ import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { isAllowed } from '../ports/acl.ts'
 import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
@@ -15,6 +17,8 @@ import { ConnectionGuard } from './connection-guard.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import type { NodeInit } from './init.ts'
 import { SpikewireMdns, mdnsOptions } from './discovery.ts'
+import { captureRelayTransport, claimRelayTransport } from './relay-client.ts'
+import type { RelayCapture } from './relay-client.ts'
 
 export interface PeerInit {
   privateKey?: PrivateKey
@@ -51,10 +55,13 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
   })
   const mdns = mdnsOptions(init.discovery)
   let discovery: SpikewireMdns | undefined
+  const relayCapture: RelayCapture = {}
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
     addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
-    transports: [tcp()],
+    // Circuit relay v2 (spec §11.6): dialling /p2p-circuit addresses, and the reservations of NodeInit.relays
+    // (relay-client.ts). It needs identify.
+    transports: [tcp(), captureRelayTransport(circuitRelayTransport({ reservationCompletionTimeout: DEFAULTS.relayReserveTimeoutMs }), relayCapture)],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       streamOptions: {
@@ -76,6 +83,7 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
       },
       denyInboundUpgradedConnection: (peerId, maConn) => guard.denyInboundUpgradedConnection(peerId, maConn)
     },
+    services: { identify: identify() },
     connectionManager: {
       inboundConnectionThreshold: DEFAULTS.inboundConnectionThreshold,
       maxIncomingPendingConnections: DEFAULTS.maxIncomingPendingConnections,
@@ -84,6 +92,7 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
     },
     peerDiscovery: mdns === undefined ? [] : [components => (discovery = new SpikewireMdns(components, mdns))]
   })
+  claimRelayTransport(libp2p, relayCapture)
   guard.start(libp2p)
   libp2p.addEventListener('stop', () => { guard.stop() }, { once: true })
   guards.set(libp2p, guard)

@@ -141,6 +141,10 @@ class Node:
         for n in self.unapplied_limits:
             where = n if n in UNAPPLIED_FIELDS else f"limits.{n}"
             log.warning("%s is not applied by the Python node (the TypeScript node applies it)", where)
+        if config is not None and config.raw.get("relays"):
+            # Circuit relays (docs/relay.md): py-libp2p has no circuit relay v2 client here yet.
+            self.unapplied_limits.append("relays")
+            log.warning("relays is not applied by the Python node (the TypeScript node reserves on them)")
         self.host_limits = HostLimits() if config is None else HostLimits(
             max_connections=config.limit("maxConnections"),
             max_connections_per_peer=config.limit("maxConnectionsPerPeer"),
