@@ -46,7 +46,7 @@ nsTest(`a node on one LAN host is found and described by spikewire ls on the oth
   t.is(ls.nodes.length, 1, 'the node without mDNS is not listed')
   const [n] = ls.nodes
   t.is(n.peer, rig.peer)
-  t.like(n, { name: 'rig-lan', role: 'source', source: 'mdns' })
+  t.like(n, { name: 'rig-lan', role: 'source', sources: ['mdns'] })
   t.is(n.error, undefined, 'described over the bridge')
   t.deepEqual(n.ports, [{ name: 'spikes', direction: 'out', kind: 'spike', channels: 32 }])
   t.true(n.addresses.some(a => a.startsWith(`/ip4/${h1.ip}/tcp/`) && a.endsWith(`/p2p/${rig.peer}`)), `announces its LAN address ${h1.ip}`)

@@ -73,7 +73,7 @@ nsTest(`nodes with mDNS find each other and dial no one; a node without mDNS is 
   t.is(ls.code, 0, ls.stderr)
   t.deepEqual(ls.nodes.map(n => n.name).sort(), ['a', 'b', 'c'])
   t.deepEqual(ls.nodes.find(n => n.name === 'a')!.ports, [{ name: 'spikes', direction: 'out', kind: 'spike', channels: 4 }])
-  t.true(ls.nodes.every(n => n.error === undefined && n.source === 'mdns' && n.peer === peer[n.name!]))
+  t.true(ls.nodes.every(n => n.error === undefined && n.sources.join() === 'mdns' && n.peer === peer[n.name!]))
   w.proc.child.stdin?.end()
   t.is(await w.proc.exit(20_000), 0)
 })
@@ -97,7 +97,7 @@ nsTest(`spikewire ls lists CLI nodes with their ports, filters by name, role and
   t.deepEqual([...byPeer.keys()].sort(), [src.peer, neu.peer, locked.peer].sort(), 'the node without mDNS is not listed')
   t.false(byPeer.has(hidden.peer))
   const s = byPeer.get(src.peer)!
-  t.like(s, { name: 'rig-1', role: 'source', source: 'mdns' })
+  t.like(s, { name: 'rig-1', role: 'source', sources: ['mdns'] })
   t.deepEqual(s.ports, [{ name: 'spikes', direction: 'out', kind: 'spike', channels: 64 }, { name: 'stim', direction: 'in', kind: 'weighted', channels: 2 }])
   t.deepEqual(s.addresses, src.addrs)
   t.like(byPeer.get(neu.peer), { name: 'neuron-1', role: 'neuron', ports: [{ name: 'in', direction: 'in', kind: 'spike', channels: 8 }] })

@@ -8,7 +8,7 @@ test('spikewire --help lists ls; ls --help describes its options', async t => {
   const r = await run(t, ['ls', '--help'])
   t.is(r.code, 0, r.stderr)
   t.true(r.stdout.startsWith('Usage: spikewire ls'))
-  for (const o of ['--json', '--timeout', '--name', '--role', '--port', '--tag', '_spikewire._udp.local']) t.true(r.stdout.includes(o), `mentions ${o}`)
+  for (const o of ['--json', '--timeout', '--name', '--role', '--port', '--tag', '--relay', '--no-mdns', '_spikewire._udp.local']) t.true(r.stdout.includes(o), `mentions ${o}`)
 })
 
 const USAGE: Array<[string[], RegExp]> = [
@@ -17,7 +17,10 @@ const USAGE: Array<[string[], RegExp]> = [
   [['ls', '--timeout', '601'], /--timeout must be at most 600 s/],
   [['ls', '--tag', 'spikewire'], /--tag must look like _name._udp.local/],
   [['ls', '--name', ''], /--name must not be empty/],
-  [['ls', '--relay', '/ip4/1.2.3.4/tcp/1'], /Unknown option '--relay'/]
+  [['ls', '--no-mdns'], /--no-mdns needs at least one --relay/],
+  [['ls', '--relay', 'relay.example:4020'], /is not a multiaddr/],
+  [['ls', '--relay', '/ip4/1.2.3.4/tcp/1'], /--relay \/ip4\/1\.2\.3\.4\/tcp\/1 must end in \/p2p\/<relay PeerId>/],
+  [['ls', '--bogus'], /Unknown option '--bogus'/]
 ]
 
 for (const [args, pattern] of USAGE) {

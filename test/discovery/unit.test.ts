@@ -62,8 +62,8 @@ test('the discovery field: parseConfig and the schema accept the same values', t
 })
 
 test('ls filters by name, role and port; a node without a description matches no filter; the table', t => {
-  const rig: ListedNode = { peer: 'P1', source: 'mdns', addresses: ['/ip4/10.0.0.1/tcp/1/p2p/P1'], name: 'rig', role: 'source', ports: [{ name: 'spikes', direction: 'out', kind: 'spike', channels: 64 }] }
-  const broken: ListedNode = { peer: 'P2', source: 'mdns', addresses: ['/ip4/10.0.0.2/tcp/1/p2p/P2'], error: { code: 'timeout', message: 'no description within 5 s' } }
+  const rig: ListedNode = { peer: 'P1', sources: ['mdns'], addresses: ['/ip4/10.0.0.1/tcp/1/p2p/P1'], name: 'rig', role: 'source', ports: [{ name: 'spikes', direction: 'out', kind: 'spike', channels: 64 }] }
+  const broken: ListedNode = { peer: 'P2', sources: ['mdns'], addresses: ['/ip4/10.0.0.2/tcp/1/p2p/P2'], error: { code: 'timeout', message: 'no description within 5 s' } }
   t.true(matches(rig, {}))
   t.true(matches(broken, {}))
   t.true(matches(rig, { name: 'rig', role: 'source', port: 'spikes' }))
