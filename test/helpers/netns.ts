@@ -5,7 +5,8 @@
  * never collide):
  *
  * - the **public** namespace `sw-<id>-pub`: the internet, a bridge `br0` with address 198.51.100.1 (the
- *   relay host runs here), and optionally a **public host** `sw-<id>-ph` (198.51.100.2) on the same bridge;
+ *   relay host runs here), and optionally a **public host** `sw-<id>-ph` (198.51.100.2) on the same bridge
+ *   (another /24 with `spec.publicPrefix`);
  * - one **lab** network per entry of `spec.labs` (default a, b, c; lab number i = 1, 2, 3…): a host
  *   namespace `sw-<id>-<lab>` (10.i.0.2, default route via its router) behind its own **NAT router**
  *   namespace `sw-<id>-r<lab>` (public side `wan` 198.51.100.(10+i) on the public bridge, LAN side `lan`
@@ -34,7 +35,7 @@ const run = promisify(execFile)
  * System tools by absolute path: npm puts node_modules/.bin first on PATH, and a package there may shadow a
  * system tool (node_modules/.bin/nft is a Node file tracer, not nftables).
  */
-function tool (name: string): string {
+export function tool (name: string): string {
   for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`
   return name
 }
@@ -60,6 +61,13 @@ export interface TopologySpec {
   lan?: number
   /** Prove the NATs after building (source NAT, no inbound): throws if they leak (default true). */
   checkNat?: boolean
+  /**
+   * The internet's /24, three octets (default 198.51.100, a documentation range). libp2p counts that range
+   * as private (`isPrivate` of @libp2p/utils), and DCUtR only offers public addresses: a hole punching
+   * experiment needs a prefix libp2p counts as public, e.g. 11.0.0 (never routed; the namespaces have no
+   * route out anyway).
+   */
+  publicPrefix?: string
 }
 
 export type Role = 'relay' | 'public' | 'lab' | 'router' | 'lan'
@@ -218,6 +226,13 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
   const lanCount = spec.lan ?? 0
   if (!Number.isInteger(lanCount) || lanCount < 0 || lanCount > 100) throw new Error('lan: 0…100 hosts')
 
+  const pfx = spec.publicPrefix ?? PUBLIC_PREFIX
+  const octets = pfx.split('.').map(Number)
+  if (octets.length !== 3 || !octets.every(o => Number.isInteger(o) && o >= 0 && o <= 255) || octets[0] === 10 || (octets[0] === 192 && octets[1] === 168)) {
+    throw new Error(`publicPrefix ${pfx}: three octets, outside 10/8 and 192.168/16 (the labs and the LAN)`)
+  }
+  const relayIp = `${pfx}.1`
+  const publicHostIp = `${pfx}.2`
   const id = shortId()
   const name = (suffix: string): string => `${PREFIX}${id}-${suffix}`
   const namespaces: string[] = []
@@ -304,7 +319,7 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
     id,
     namespaces,
     hosts,
-    relay: { name: 'relay', role: 'relay', ns: name('pub'), ip: RELAY_IP },
+    relay: { name: 'relay', role: 'relay', ns: name('pub'), ip: relayIp },
     labs: [],
     lan: [],
     exec,
@@ -319,7 +334,7 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
     const pub = name('pub')
     await addNs(pub)
     await bridge(pub)
-    await ip(['-n', pub, 'addr', 'add', `${RELAY_IP}/24`, 'dev', 'br0'])
+    await ip(['-n', pub, 'addr', 'add', `${relayIp}/24`, 'dev', 'br0'])
     hosts.relay = topo.relay
 
     if (spec.publicHost === true) {
@@ -327,8 +342,8 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
       await addNs(ns)
       await veth(ns, 'eth0', pub, 'ph')
       await ip(['-n', pub, 'link', 'set', 'ph', 'master', 'br0'])
-      await ip(['-n', ns, 'addr', 'add', `${PUBLIC_HOST_IP}/24`, 'dev', 'eth0'])
-      topo.publicHost = { name: 'public', role: 'public', ns, ip: PUBLIC_HOST_IP }
+      await ip(['-n', ns, 'addr', 'add', `${publicHostIp}/24`, 'dev', 'eth0'])
+      topo.publicHost = { name: 'public', role: 'public', ns, ip: publicHostIp }
       hosts.public = topo.publicHost
     }
 
@@ -336,14 +351,14 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
       const i = k + 1
       const rns = name(`r${lab}`)
       const hns = name(lab)
-      const wanIp = `${PUBLIC_PREFIX}.${10 + i}`
+      const wanIp = `${pfx}.${10 + i}`
       const lanPrefix = `10.${i}.0`
       await addNs(rns)
       await addNs(hns)
       await veth(rns, 'wan', pub, `r${lab}`)
       await ip(['-n', pub, 'link', 'set', `r${lab}`, 'master', 'br0'])
       await ip(['-n', rns, 'addr', 'add', `${wanIp}/24`, 'dev', 'wan'])
-      await ip(['-n', rns, 'route', 'add', 'default', 'via', RELAY_IP])
+      await ip(['-n', rns, 'route', 'add', 'default', 'via', relayIp])
       await veth(rns, 'lan', hns, 'eth0')
       await ip(['-n', rns, 'addr', 'add', `${lanPrefix}.1/24`, 'dev', 'lan'])
       await ip(['-n', hns, 'addr', 'add', `${lanPrefix}.2/24`, 'dev', 'eth0'])
@@ -353,10 +368,10 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
       await nsExec(rns, SYSCTL, ['-q', '-w', 'net.ipv4.ip_forward=1'])
       await nsExec(rns, NFT, ['-f', '-'], [
         'table ip sw_nat {',
-        '  chain nat_post { type nat hook postrouting priority srcnat; policy accept; oifname "wan" masquerade; }',
+        '  chain nat_post { type nat hook postrouting priority srcnat; policy accept; oifname "wan" counter masquerade; }',
         '  chain filter_fwd { type filter hook forward priority filter; policy drop;',
-        '    ct state established,related accept; iifname "lan" oifname "wan" accept; }',
-        '  chain filter_in { type filter hook input priority filter; policy accept; iifname "wan" ct state new drop; }',
+        '    ct state established,related accept; iifname "lan" oifname "wan" accept; iifname "wan" counter drop; }',
+        '  chain filter_in { type filter hook input priority filter; policy accept; iifname "wan" ct state new counter drop; }',
         '}'
       ].join('\n') + '\n')
       const host: Host = { name: `lab-${lab}`, role: 'lab', ns: hns, ip: `${lanPrefix}.2` }
@@ -393,6 +408,23 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
   } catch (err) {
     await destroy().catch(() => {})
     throw err
+  }
+}
+
+/**
+ * A NAT router's counters (nft): connections masqueraded, packets from the internet dropped in forwarding
+ * (new inbound to the LAN) and dropped at the router itself (new connections to its public address).
+ */
+export interface RouterCounters { masqueraded: number, droppedForward: number, droppedInput: number }
+
+export async function routerCounters (topo: Topology, lab: Lab): Promise<RouterCounters> {
+  const r = await topo.run(lab.router.ns, NFT, ['list', 'table', 'ip', 'sw_nat'])
+  if (r.code !== 0) throw new Error(`nft list in ${lab.router.ns}: ${r.stderr}`)
+  const packets = (re: RegExp): number => Number(re.exec(r.stdout)?.[1] ?? NaN)
+  return {
+    masqueraded: packets(/counter packets (\d+) bytes \d+ masquerade/),
+    droppedForward: packets(/iifname "wan" counter packets (\d+) bytes \d+ drop/),
+    droppedInput: packets(/ct state new counter packets (\d+) bytes \d+ drop/)
   }
 }
 
