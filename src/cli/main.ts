@@ -23,6 +23,8 @@ const COMMANDS: Record<string, Entry> = {
   clock: { summary: 'measure a remote node\'s clock offset ± uncertainty, round trip and drift', load: async () => await import('./clock.ts') },
   record: { summary: 'record remote out ports into an XDF file', load: async () => await import('./record.ts') },
   view: { summary: 'serve a live view of a node in the browser (the page is a libp2p peer over WebSockets)', load: async () => await import('./view.ts') },
+  ls: { summary: 'list the spikewire nodes on the LAN (mDNS) with their names, roles, ports and addresses', load: async () => await import('./ls.ts') },
+  relay: { summary: 'run a circuit relay that nodes behind NAT reserve on and are reached through', load: async () => await import('./relay.ts') },
   replay: { summary: 'serve the ports of an XDF recording as out ports again, in real time', load: async () => await import('./replay.ts') }
 }
 

@@ -9,7 +9,9 @@
  */
 import { MAX_CHANNELS, MAX_PORTS, PORT_NAME_PATTERN } from '../codec/constants.ts'
 import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
+import { RELAY_ADDRESS } from './config.ts'
 import type { Tunable } from '../wire/defaults.ts'
+import { MDNS_DEFAULTS, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG, MDNS_SERVICE_TAG_PATTERN } from '../node/discovery.ts'
 
 type Schema = Record<string, unknown>
 
@@ -184,6 +186,19 @@ const outPortDescriptions: Record<keyof typeof OUT_PORT, string> = {
   flushIntervalUs: 'under load, an out port flushes at most once per this interval so batches carry more events (an event at a low rate still leaves at once; 0: every event-loop turn), µs'
 }
 
+const discovery: Schema = closed({
+  mdns: {
+    description: 'mDNS on the LAN: announce this node and remember the spikewire nodes heard (never dialled); true for the defaults',
+    oneOf: [
+      { type: 'boolean' },
+      closed({
+        serviceTag: text(`the mDNS service tag (default "${MDNS_SERVICE_TAG}"); nodes with another tag do not see each other`, { pattern: MDNS_SERVICE_TAG_PATTERN.source }),
+        intervalMs: { ...integer(MDNS_INTERVAL_MS.min, MDNS_INTERVAL_MS.max, 'how often the node asks the LAN, ms'), default: MDNS_DEFAULTS.intervalMs }
+      }, [], 'mDNS with options')
+    ]
+  }
+}, [], 'how the node is found on the LAN (default: not at all)')
+
 /** Describe a tunable that has no description here (a new limit): its range still comes from defaults.ts. */
 function described<K extends string> (table: Record<string, Tunable>, descriptions: Partial<Record<K, string>>): Record<string, Schema> {
   return Object.fromEntries(Object.entries(table).map(([k, t]) => [k, tunable(t, descriptions[k as K] ?? k)]))
@@ -197,13 +212,15 @@ export function configSchema (): Schema {
     listen: { type: 'array', maxItems: 16, items: text('a multiaddr', { pattern: '^/' }), description: 'addresses to listen on (default ["/ip4/127.0.0.1/tcp/0"])' },
     identity: text('the Ed25519 key file, relative to the config file; created when missing (default: a new identity at every start)'),
     allow: peerList('who may connect at all (default "*")'),
+    relays: { type: 'array', maxItems: 16, items: text('a relay\'s multiaddr, ending in /p2p/<relay PeerId>', { pattern: RELAY_ADDRESS.source }), description: 'circuit relays (docs/relay.md): the node reserves a slot on each, advertises its /p2p-circuit address through it and dials peers through them when a direct dial fails' },
     ports: { type: 'array', maxItems: MAX_PORTS, items: port, description: 'the node\'s ports; names are unique' },
     links: { type: 'array', items: link, description: 'push links to remote in ports' },
     subscriptions: { type: 'array', items: subscription, description: 'subscriptions to remote out ports' },
     hosts: { type: 'array', maxItems: 64, items: host, description: 'models run in real time' },
     model,
     limits: closed(described(LIMITS, limitDescriptions), [], 'what the node accepts from its peers'),
-    ...described(OUT_PORT, outPortDescriptions)
+    ...described(OUT_PORT, outPortDescriptions),
+    discovery
   }, ['name'], 'The JSON config of a spikewire node (`spikewire node --config FILE`, `startNode(config)`), as `parseConfig` ' +
     `validates it; docs/config.md explains every field. parseConfig also checks what a schema cannot express: ${SCHEMA_GAPS.join('; ')}.`)
   return { $schema: 'http://json-schema.org/draft-07/schema#', title: 'spikewire node config', ...root }

@@ -9,6 +9,8 @@ import type { DirectionName, ModelInfo, Param } from '../codec/index.ts'
 import type { PeerList } from '../ports/acl.ts'
 import { ConfigError } from '../node/errors.ts'
 import type { LimitsConfig, NodeInit, PlainPortConfig } from '../node/init.ts'
+import { MDNS_INTERVAL_MS, MDNS_SERVICE_TAG_PATTERN } from '../node/discovery.ts'
+import type { DiscoveryConfig, MdnsOptions } from '../node/discovery.ts'
 import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
 import type { Tunable } from '../wire/defaults.ts'
 
@@ -65,6 +67,9 @@ export interface NodeConfig extends NodeInit {
 export type { LimitsConfig }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
+
+/** A relay's multiaddr: ends in /p2p/<relay PeerId>, and is not itself relayed. */
+export const RELAY_ADDRESS = /^\/(?!.*\/p2p-circuit).*\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60}$/
 
 type Obj = Record<string, unknown>
 
@@ -247,7 +252,7 @@ function port (v: unknown, path: string): PortConfig {
 /** Validate a config object (e.g. parsed JSON). */
 export function parseConfig (v: unknown): NodeConfig {
   const o = obj(v, 'config')
-  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs', 'flushIntervalUs'])
+  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs', 'flushIntervalUs', 'discovery', 'relays'])
   const c: NodeConfig = { name: str(o.name, 'config.name') }
   const set = <K extends keyof NodeConfig>(k: K, val: NodeConfig[K] | undefined): void => { if (val !== undefined) c[k] = val }
   set('role', opt(o, 'role', x => str(x, 'config.role')))
@@ -256,6 +261,10 @@ export function parseConfig (v: unknown): NodeConfig {
     return x.map((a, i) => str(a, `config.listen[${i}]`, /^\//))
   }))
   set('identity', opt(o, 'identity', x => str(x, 'config.identity')))
+  set('relays', opt(o, 'relays', x => {
+    if (!Array.isArray(x) || x.length > 16) fail('config.relays', 'must be an array of at most 16 relay multiaddrs')
+    return x.map((a, i) => str(a, `config.relays[${i}]`, RELAY_ADDRESS))
+  }))
   set('allow', opt(o, 'allow', x => peerList(x, 'config.allow')))
   set('ports', opt(o, 'ports', x => {
     if (!Array.isArray(x) || x.length > MAX_PORTS) fail('config.ports', `must be an array of at most ${MAX_PORTS} ports`)
@@ -313,7 +322,26 @@ export function parseConfig (v: unknown): NodeConfig {
   for (const [k, range] of Object.entries(OUT_PORT) as Array<[keyof typeof OUT_PORT, Tunable]>) {
     set(k, opt(o, k, x => tunable(x, `config.${k}`, range)))
   }
+  set('discovery', opt(o, 'discovery', x => discovery(x)))
   return c
+}
+
+/** `discovery`: `{ mdns: true | false | { serviceTag?, intervalMs? } }` (src/node/discovery.ts). */
+function discovery (v: unknown): DiscoveryConfig {
+  const o = obj(v, 'config.discovery')
+  known(o, 'config.discovery', ['mdns'])
+  const d: DiscoveryConfig = {}
+  if (o.mdns === undefined || typeof o.mdns === 'boolean') {
+    if (o.mdns !== undefined) d.mdns = o.mdns
+    return d
+  }
+  const m = obj(o.mdns, 'config.discovery.mdns')
+  known(m, 'config.discovery.mdns', ['serviceTag', 'intervalMs'])
+  const mdns: MdnsOptions = {}
+  if (m.serviceTag !== undefined) mdns.serviceTag = str(m.serviceTag, 'config.discovery.mdns.serviceTag', MDNS_SERVICE_TAG_PATTERN)
+  if (m.intervalMs !== undefined) mdns.intervalMs = int(m.intervalMs, 'config.discovery.mdns.intervalMs', MDNS_INTERVAL_MS.min, MDNS_INTERVAL_MS.max)
+  d.mdns = mdns
+  return d
 }
 
 /**

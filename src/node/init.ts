@@ -4,6 +4,7 @@
  */
 import type { DirectionName, KindName, ModelInfo } from '../codec/index.ts'
 import type { PeerList } from '../ports/acl.ts'
+import type { DiscoveryConfig } from './discovery.ts'
 
 export interface LimitsConfig {
   maxFrameBytes?: number
@@ -72,4 +73,11 @@ export interface NodeInit {
   latenessUs?: number
   /** Out ports flush at most once per this interval under load, µs (default 2000; 0: every event-loop turn). */
   flushIntervalUs?: number
+  /** Discovery on the LAN (default off): `{ mdns: true }` announces this node and listens (src/node/discovery.ts). */
+  discovery?: DiscoveryConfig
+  /**
+   * Circuit relays (multiaddrs ending in /p2p/RELAY, spec §4.1.2): the node reserves a slot on each, advertises
+   * its /p2p-circuit address through it, and dials peers through them when a direct dial fails.
+   */
+  relays?: string[]
 }

@@ -7,6 +7,8 @@
 import { createLibp2p } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { isAllowed } from '../ports/acl.ts'
 import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
@@ -14,6 +16,9 @@ import { ConnectionGuard } from './connection-guard.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import type { NodeInit } from './init.ts'
 import { checkListen, transports } from './transports.ts'
+import { SpikewireMdns, mdnsOptions } from './discovery.ts'
+import { captureRelayTransport, claimRelayTransport } from './relay-client.ts'
+import type { RelayCapture } from './relay-client.ts'
 
 export interface PeerInit {
   privateKey?: PrivateKey
@@ -22,6 +27,12 @@ export interface PeerInit {
 }
 
 const guards = new WeakMap<Libp2p, ConnectionGuard>()
+const discoveries = new WeakMap<Libp2p, SpikewireMdns>()
+
+/** The mDNS discovery of a peer made by `createPeer`, when its init turned it on. */
+export function discoveryOf (libp2p: Libp2p): SpikewireMdns | undefined {
+  return discoveries.get(libp2p)
+}
 
 /** What the connection guard of a peer made by `createPeer` refused and pruned so far. */
 export function connectionStats (libp2p: Libp2p): ConnectionGuardStats | undefined {
@@ -44,10 +55,15 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
   })
   const listen = init.listen ?? [...DEFAULTS.listen]
   checkListen(listen)
+  const mdns = mdnsOptions(init.discovery)
+  let discovery: SpikewireMdns | undefined
+  const relayCapture: RelayCapture = {}
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
     addresses: { listen },
-    transports: transports(),
+    // TCP and WebSockets (transports.ts), and circuit relay v2 (spec §11.6): dialling /p2p-circuit addresses,
+    // and the reservations of NodeInit.relays (relay-client.ts). It needs identify.
+    transports: [...transports(), captureRelayTransport(circuitRelayTransport({ reservationCompletionTimeout: DEFAULTS.relayReserveTimeoutMs }), relayCapture)],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       streamOptions: {
@@ -69,15 +85,19 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
       },
       denyInboundUpgradedConnection: (peerId, maConn) => guard.denyInboundUpgradedConnection(peerId, maConn)
     },
+    services: { identify: identify() },
     connectionManager: {
       inboundConnectionThreshold: DEFAULTS.inboundConnectionThreshold,
       maxIncomingPendingConnections: DEFAULTS.maxIncomingPendingConnections,
       inboundUpgradeTimeout: limits.handshakeTimeoutMs ?? LIMITS.handshakeTimeoutMs.default,
       maxConnections
-    }
+    },
+    peerDiscovery: mdns === undefined ? [] : [components => (discovery = new SpikewireMdns(components, mdns))]
   })
+  claimRelayTransport(libp2p, relayCapture)
   guard.start(libp2p)
   libp2p.addEventListener('stop', () => { guard.stop() }, { once: true })
   guards.set(libp2p, guard)
+  if (discovery !== undefined) discoveries.set(libp2p, discovery)
   return libp2p
 }

@@ -40,9 +40,13 @@ import { Merge, Playout } from '../timing/compensate.ts'
 import type { EventSource, MergeInit, PlayoutInit } from '../timing/compensate.ts'
 import type { NodeInit } from './init.ts'
 import { loadOrCreateKey } from './identity.ts'
-import { connectionStats, createPeer } from './libp2p.ts'
+import { connectionStats, createPeer, discoveryOf } from './libp2p.ts'
+import type { DiscoveredPeer, DiscoveryStats } from './discovery.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import { SOFTWARE } from './version.ts'
+import { RelayClient } from './relay-client.ts'
+import type { RelayStatus } from './relay-client.ts'
+import { setRelays } from '../wire/relay-dial.ts'
 
 const log = logger('spikewire:node')
 
@@ -57,6 +61,10 @@ export interface RefusedDetail {
 
 export interface NodeEvents {
   refused: CustomEvent<RefusedDetail>
+  /** A peer heard on the LAN for the first time (mDNS discovery on); the node does not dial it. */
+  discovered: CustomEvent<DiscoveredPeer>
+  /** A relay of NodeInit.relays changed state: reserved (with the node's addresses through it), or retrying. */
+  relay: CustomEvent<RelayStatus>
 }
 
 export interface CreateNodeOptions {
@@ -90,6 +98,10 @@ export interface NodeStats {
   clockServer: ClockServerStats
   /** Counts of parts the layers above attached with a name (`node.attach(x, { name, stats })`), e.g. a gateway. */
   parts?: Record<string, unknown>
+  /** mDNS discovery, when on: peers remembered, announcements heard, peers dropped, queries answered. */
+  discovery?: DiscoveryStats
+  /** The relays of NodeInit.relays: reservation state, the node's addresses through each, counts. */
+  relays?: RelayStatus[]
 }
 
 /** What a node has refused (node.refusals, node.stats().refusals). */
@@ -146,6 +158,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   readonly #attached: Stoppable[] = []
   /** Statistics of attached parts, by name (node.stats().parts). */
   readonly #parts = new Map<string, () => unknown>()
+  readonly #relays: RelayClient
   #started = false
   #stopped = false
 
@@ -157,7 +170,13 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.scheduler = options.scheduler ?? new RealTimeScheduler(this.clock)
     this.#handoffScheduler = options.scheduler ?? new RealTimeScheduler(this.clock, { spinUs: 0 })
     this.#refusals = refusals
+    for (const r of init.relays ?? []) {
+      if (!/\/p2p\/[^/]+$/.test(r) || r.includes('/p2p-circuit')) throw new InvalidArgumentError(`relay ${r} must be a multiaddr ending in /p2p/<relay PeerId>`)
+    }
+    this.#relays = new RelayClient(libp2p, init.relays ?? [], status => { this.safeDispatchEvent('relay', { detail: status }) })
+    setRelays(libp2p, init.relays ?? [])
     refusals.emit = detail => { this.safeDispatchEvent('refused', { detail }) }
+    discoveryOf(libp2p)?.addEventListener('discovered', evt => { this.safeDispatchEvent('discovered', { detail: evt.detail }) })
     const limits = init.limits ?? {}
     this.#describe = describeService({ maxStreamsPerPeer: limits.maxDescribeStreamsPerPeer })({
       libp2p,
@@ -194,13 +213,24 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     if (this.#started) return
     this.#started = true
     for (const s of this.#services) await s.start()
+    this.#relays.start()
+  }
+
+  /** Each relay of NodeInit.relays: whether the node holds its reservation, its addresses through it, counts. */
+  get relays (): RelayStatus[] {
+    return this.#relays.status()
+  }
+
+  /** Resolves once the node holds a reservation on every relay of NodeInit.relays. */
+  async relaysReserved (options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#relays.reserved(options)
   }
 
   get peerId (): string {
     return this.libp2p.peerId.toString()
   }
 
-  /** Listening multiaddrs, each ending in /p2p/<peer-id>. */
+  /** Listening multiaddrs, each ending in /p2p/<peer-id>; the /p2p-circuit ones through each relay it holds a reservation on. */
   get multiaddrs (): string[] {
     return this.libp2p.getMultiaddrs().map(String)
   }
@@ -342,6 +372,14 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     return x
   }
 
+  /**
+   * The peers heard by mDNS within its ttl, least recently heard first ([] with discovery off). They are
+   * only remembered: nothing is dialled or subscribed to.
+   */
+  discovered (): DiscoveredPeer[] {
+    return discoveryOf(this.libp2p)?.table.list() ?? []
+  }
+
   /** Everything the node counts, as plain JSON. */
   stats (): NodeStats {
     const finite = (v: number): number => Number.isFinite(v) ? v : -1
@@ -366,6 +404,8 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
         return [[t.peer, { state: t.sync.state, offsetUs: e.offsetUs, uncertaintyUs: finite(e.uncertaintyUs), driftPpm: e.driftPpm, rttUs: finite(e.rttUs), converged: e.converged, stats: { ...t.sync.stats } }]]
       })),
       clockServer: this.#time.serverStats,
+      ...discoveryStats(this.libp2p),
+      ...((this.init.relays ?? []).length === 0 ? {} : { relays: this.relays }),
       ...(this.#parts.size === 0 ? {} : { parts: Object.fromEntries([...this.#parts].map(([name, read]) => [name, read()])) })
     }
   }
@@ -382,9 +422,15 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     await this.#events.stop(options)
     await this.#describe.stop()
     for (const p of this.#ports.inPorts.values()) p.inbox.end()
+    await bounded(this.#relays.stop(), DEFAULTS.stopClocksMs, 'relay reservations')
     await bounded(Promise.resolve(this.libp2p.stop()), DEFAULTS.stopLibp2pMs, 'libp2p')
     log('node %s stopped', this.init.name)
   }
+}
+
+function discoveryStats (libp2p: Libp2p): { discovery?: DiscoveryStats } {
+  const d = discoveryOf(libp2p)
+  return d === undefined ? {} : { discovery: { ...d.table.stats } }
 }
 
 /** Wait for `p` at most `ms`; log and go on when it takes longer (used while stopping). */

@@ -54,6 +54,9 @@ DEFAULT_LIMITS = {"maxDescribeStreamsPerPeer": 8, "maxClockStreamsPerPeer": 4}
 UNAPPLIED_LIMITS = ("maxConnectionsPerAddress", "maxPendingPerAddress", "idleConnectionMs", "streamWindowBytes")
 """Limits of the config format that the Python node does not apply (py-libp2p has no hook for them): a
 config that sets one gets a warning and the names in `stats()["unappliedLimits"]`."""
+UNAPPLIED_FIELDS = ("discovery",)
+"""Top-level config fields the Python node does not apply (no mDNS discovery here): a config that sets one
+(other than `false`/empty) gets a warning and the field name in `stats()["unappliedLimits"]`."""
 """Concurrent inbound streams per peer and protocol for describe and clock (spec §11.4)."""
 
 StreamHandler = Callable[[INetStream], Awaitable[None]]
@@ -133,9 +136,15 @@ class Node:
                     idle_s=config.limit("clockIdleMs") / 1000, stall_s=config.limit("slowConsumerMs") / 1000)
         self.listen = list(listen) if listen is not None else ["/ip4/127.0.0.1/tcp/0"]
         self.unapplied_limits = [] if config is None else [
-            n for n in UNAPPLIED_LIMITS if config.raw.get("limits", {}).get(n) is not None]
+            n for n in UNAPPLIED_LIMITS if config.raw.get("limits", {}).get(n) is not None] + [
+            f for f in UNAPPLIED_FIELDS if _sets(config.raw.get(f))]
         for n in self.unapplied_limits:
-            log.warning("limits.%s is not applied by the Python node (the TypeScript node applies it)", n)
+            where = n if n in UNAPPLIED_FIELDS else f"limits.{n}"
+            log.warning("%s is not applied by the Python node (the TypeScript node applies it)", where)
+        if config is not None and config.raw.get("relays"):
+            # Circuit relays (docs/relay.md): py-libp2p has no circuit relay v2 client here yet.
+            self.unapplied_limits.append("relays")
+            log.warning("relays is not applied by the Python node (the TypeScript node reserves on them)")
         self.host_limits = HostLimits() if config is None else HostLimits(
             max_connections=config.limit("maxConnections"),
             max_connections_per_peer=config.limit("maxConnectionsPerPeer"),
@@ -379,6 +388,13 @@ class Node:
     async def clock(self, addr: str | ID, converged: bool = False, timeout: float = 20.0) -> Estimate:
         """The current estimate of a peer's clock offset (waits for the first, or the first converged one)."""
         return await self.clock_for(addr).wait(converged=converged, timeout=timeout)
+
+
+def _sets(value: Any) -> bool:
+    """Whether a config field asks for something: `discovery: {"mdns": false}` or `{}` asks for nothing."""
+    if isinstance(value, dict):
+        return any(v is not False and v is not None for v in value.values())
+    return value is not None and value is not False
 
 
 def _model(m: dict[str, Any] | None) -> Model | None:
