@@ -5,6 +5,7 @@
  * peer, idle pruning).
  */
 import { createLibp2p } from 'libp2p'
+import type { Libp2pOptions } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -19,6 +20,8 @@ export interface PeerInit {
   privateKey?: PrivateKey
   /** Called for every peer refused at the gate (not in `allow`). */
   onRefused: (peer: string) => void
+  /** libp2p's metrics component (the metrics layer's Prometheus registry), none by default. */
+  metrics?: Libp2pOptions['metrics']
 }
 
 const guards = new WeakMap<Libp2p, ConnectionGuard>()
@@ -44,6 +47,7 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
   })
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
+    ...(peer.metrics === undefined ? {} : { metrics: peer.metrics }),
     addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
