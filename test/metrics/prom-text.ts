@@ -105,10 +105,12 @@ function parseSample (line: string, where: string): PromSample {
   return { name, labels, value: parseValue(vm[1], where) }
 }
 
+/** A float as Go's strconv.ParseFloat reads it (the format's rule): NaN and Inf in any case, with a sign for Inf. */
 function parseValue (s: string, where: string): number {
-  if (s === 'NaN') return NaN
-  if (s === '+Inf' || s === 'Inf') return Infinity
-  if (s === '-Inf') return -Infinity
+  const word = s.toLowerCase()
+  if (word === 'nan') return NaN
+  if (word === '+inf' || word === 'inf' || word === '+infinity' || word === 'infinity') return Infinity
+  if (word === '-inf' || word === '-infinity') return -Infinity
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) throw new Error(`${where}: ${s} is not a float`)
   return Number(s)
 }
