@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Entry> = {
   gateway: { summary: 'run a node with a gateway for a legacy format: gateway udp2020 --config FILE', load: async () => await import('./gateway.ts') },
   clock: { summary: 'measure a remote node\'s clock offset ± uncertainty, round trip and drift', load: async () => await import('./clock.ts') },
   record: { summary: 'record remote out ports into an XDF file', load: async () => await import('./record.ts') },
+  relay: { summary: 'run a circuit relay that nodes behind NAT reserve on and are reached through', load: async () => await import('./relay.ts') },
   replay: { summary: 'serve the ports of an XDF recording as out ports again, in real time', load: async () => await import('./replay.ts') }
 }
 

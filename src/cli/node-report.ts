@@ -14,6 +14,11 @@ export function watchNode (hosted: Hosted, lines: Lines): void {
   const { node } = hosted
   for (const { config: c, subscription } of hosted.subscriptions) watchSubscription(subscription, c.from, c.port, c.to, lines)
   for (const { config: c, link } of hosted.links) watchLink(link, c.from, c.to, c.port, lines)
+  node.addEventListener('relay', e => {
+    const r = e.detail
+    const text = r.state === 'reserved' ? `reserved, reachable at ${r.addresses.join(', ')}` : `${r.state}${r.lastError === undefined ? '' : ` (${r.lastError})`}`
+    lines.print({ event: 'relay', ...r }, `relay ${r.relay}: ${text}`)
+  })
   node.addEventListener('refused', e => {
     const r = e.detail
     const what = r.what === 'open' ? `an open of port ${r.port ?? '?'}` : r.what === 'connection' ? 'a connection' : `a ${r.what} stream`

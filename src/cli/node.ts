@@ -12,6 +12,8 @@ import type { MetricsServer } from '../metrics/index.ts'
 
 /** How long closing every stream and stopping libp2p may take before the command gives up (exit 1). */
 const STOP_TIMEOUT_MS = 10_000
+/** How long the start line waits for the reservations on the config's relays (it then shows their addresses), ms. */
+const RELAY_WAIT_MS = 5000
 
 const help = `Usage: spikewire node --config FILE [--json] [--stats S] [--metrics HOST:PORT]
 
@@ -53,6 +55,7 @@ export const command: Command = {
     const stopped = Promise.withResolvers<string>()
     const removeSignals = onStopSignal('node', signal => { stopped.resolve(signal) })
     try {
+      if ((config.relays ?? []).length > 0) await node.relaysReserved({ signal: AbortSignal.timeout(RELAY_WAIT_MS) }).catch(() => {})
       printStarted(node, lines, server)
       watchNode(hosted, lines)
       const stats = statsS === undefined ? undefined : new StatsReporter(node, lines)
@@ -81,10 +84,11 @@ function printStarted (node: SpikewireNode, lines: Lines, metrics: MetricsServer
     `node ${node.init.name} started`,
     ...table([
       ['peer', node.peerId],
-      ...node.multiaddrs.map(a => ['listening', a]),
+      ...node.multiaddrs.map(a => [a.includes('/p2p-circuit') ? 'relayed' : 'listening', a]),
+      ...node.relays.filter(r => r.state !== 'reserved').map(r => ['relay', `${r.relay} ${r.state}${r.lastError === undefined ? '' : `: ${r.lastError}`}`]),
       ...d.ports.map(q => ['port', `${q.name} ${q.direction} ${q.kind} ${q.channels} channels, model ${modelText(q.model)}`]),
       ...(metrics === undefined ? [] : [['metrics', metrics.url]])
     ])
   ]
-  lines.print({ event: 'started', name: node.init.name, peer: node.peerId, multiaddrs: node.multiaddrs, ports: d.ports, ...(metrics === undefined ? {} : { metrics: metrics.url }) }, human.join('\n'))
+  lines.print({ event: 'started', name: node.init.name, peer: node.peerId, multiaddrs: node.multiaddrs, ports: d.ports, ...(node.relays.length === 0 ? {} : { relays: node.relays }), ...(metrics === undefined ? {} : { metrics: metrics.url }) }, human.join('\n'))
 }

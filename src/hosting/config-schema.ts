@@ -9,6 +9,7 @@
  */
 import { MAX_CHANNELS, MAX_PORTS, PORT_NAME_PATTERN } from '../codec/constants.ts'
 import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
+import { RELAY_ADDRESS } from './config.ts'
 import type { Tunable } from '../wire/defaults.ts'
 
 type Schema = Record<string, unknown>
@@ -197,6 +198,7 @@ export function configSchema (): Schema {
     listen: { type: 'array', maxItems: 16, items: text('a multiaddr', { pattern: '^/' }), description: 'addresses to listen on (default ["/ip4/127.0.0.1/tcp/0"])' },
     identity: text('the Ed25519 key file, relative to the config file; created when missing (default: a new identity at every start)'),
     allow: peerList('who may connect at all (default "*")'),
+    relays: { type: 'array', maxItems: 16, items: text('a relay\'s multiaddr, ending in /p2p/<relay PeerId>', { pattern: RELAY_ADDRESS.source }), description: 'circuit relays (docs/relay.md): the node reserves a slot on each, advertises its /p2p-circuit address through it and dials peers through them when a direct dial fails' },
     ports: { type: 'array', maxItems: MAX_PORTS, items: port, description: 'the node\'s ports; names are unique' },
     links: { type: 'array', items: link, description: 'push links to remote in ports' },
     subscriptions: { type: 'array', items: subscription, description: 'subscriptions to remote out ports' },

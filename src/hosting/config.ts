@@ -66,6 +66,9 @@ export type { LimitsConfig }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
 
+/** A relay's multiaddr: ends in /p2p/<relay PeerId>, and is not itself relayed. */
+export const RELAY_ADDRESS = /^\/(?!.*\/p2p-circuit).*\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60}$/
+
 type Obj = Record<string, unknown>
 
 function fail (path: string, rule: string): never {
@@ -247,7 +250,7 @@ function port (v: unknown, path: string): PortConfig {
 /** Validate a config object (e.g. parsed JSON). */
 export function parseConfig (v: unknown): NodeConfig {
   const o = obj(v, 'config')
-  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs', 'flushIntervalUs'])
+  known(o, 'config', ['name', 'role', 'listen', 'identity', 'allow', 'ports', 'links', 'subscriptions', 'hosts', 'model', 'limits', 'watermarkIntervalMs', 'maxBatchEvents', 'latenessUs', 'flushIntervalUs', 'relays'])
   const c: NodeConfig = { name: str(o.name, 'config.name') }
   const set = <K extends keyof NodeConfig>(k: K, val: NodeConfig[K] | undefined): void => { if (val !== undefined) c[k] = val }
   set('role', opt(o, 'role', x => str(x, 'config.role')))
@@ -256,6 +259,10 @@ export function parseConfig (v: unknown): NodeConfig {
     return x.map((a, i) => str(a, `config.listen[${i}]`, /^\//))
   }))
   set('identity', opt(o, 'identity', x => str(x, 'config.identity')))
+  set('relays', opt(o, 'relays', x => {
+    if (!Array.isArray(x) || x.length > 16) fail('config.relays', 'must be an array of at most 16 relay multiaddrs')
+    return x.map((a, i) => str(a, `config.relays[${i}]`, RELAY_ADDRESS))
+  }))
   set('allow', opt(o, 'allow', x => peerList(x, 'config.allow')))
   set('ports', opt(o, 'ports', x => {
     if (!Array.isArray(x) || x.length > MAX_PORTS) fail('config.ports', `must be an array of at most ${MAX_PORTS} ports`)

@@ -72,4 +72,9 @@ export interface NodeInit {
   latenessUs?: number
   /** Out ports flush at most once per this interval under load, µs (default 2000; 0: every event-loop turn). */
   flushIntervalUs?: number
+  /**
+   * Circuit relays (multiaddrs ending in /p2p/RELAY, spec §4.1.2): the node reserves a slot on each, advertises
+   * its /p2p-circuit address through it, and dials peers through them when a direct dial fails.
+   */
+  relays?: string[]
 }

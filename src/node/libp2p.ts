@@ -9,12 +9,16 @@ import type { Libp2pOptions } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { isAllowed } from '../ports/acl.ts'
 import { DEFAULTS, LIMITS } from '../wire/defaults.ts'
 import { ConnectionGuard } from './connection-guard.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import type { NodeInit } from './init.ts'
+import { captureRelayTransport, claimRelayTransport } from './relay-client.ts'
+import type { RelayCapture } from './relay-client.ts'
 
 export interface PeerInit {
   privateKey?: PrivateKey
@@ -45,11 +49,14 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
     pendingReserve: Math.floor(DEFAULTS.maxIncomingPendingConnections * DEFAULTS.connectionReserve),
     graceMs: DEFAULTS.connectionGraceMs
   })
+  const relayCapture: RelayCapture = {}
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
     ...(peer.metrics === undefined ? {} : { metrics: peer.metrics }),
     addresses: { listen: init.listen ?? [...DEFAULTS.listen] },
-    transports: [tcp()],
+    // Circuit relay v2 (spec §11.6): dialling /p2p-circuit addresses, and the reservations of NodeInit.relays
+    // (relay-client.ts). It needs identify.
+    transports: [tcp(), captureRelayTransport(circuitRelayTransport({ reservationCompletionTimeout: DEFAULTS.relayReserveTimeoutMs }), relayCapture)],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       streamOptions: {
@@ -71,6 +78,7 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
       },
       denyInboundUpgradedConnection: (peerId, maConn) => guard.denyInboundUpgradedConnection(peerId, maConn)
     },
+    services: { identify: identify() },
     connectionManager: {
       inboundConnectionThreshold: DEFAULTS.inboundConnectionThreshold,
       maxIncomingPendingConnections: DEFAULTS.maxIncomingPendingConnections,
@@ -78,6 +86,7 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
       maxConnections
     }
   })
+  claimRelayTransport(libp2p, relayCapture)
   guard.start(libp2p)
   libp2p.addEventListener('stop', () => { guard.stop() }, { once: true })
   guards.set(libp2p, guard)

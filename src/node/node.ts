@@ -44,6 +44,9 @@ import { loadOrCreateKey } from './identity.ts'
 import { connectionStats, createPeer } from './libp2p.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import { SOFTWARE } from './version.ts'
+import { RelayClient } from './relay-client.ts'
+import type { RelayStatus } from './relay-client.ts'
+import { setRelays } from '../wire/relay-dial.ts'
 
 const log = logger('spikewire:node')
 
@@ -58,6 +61,8 @@ export interface RefusedDetail {
 
 export interface NodeEvents {
   refused: CustomEvent<RefusedDetail>
+  /** A relay of NodeInit.relays changed state: reserved (with the node's addresses through it), or retrying. */
+  relay: CustomEvent<RelayStatus>
 }
 
 export interface CreateNodeOptions {
@@ -101,6 +106,8 @@ export interface NodeStats {
   clockServer: ClockServerStats
   /** Counts of parts the layers above attached with a name (`node.attach(x, { name, stats })`), e.g. a gateway. */
   parts?: Record<string, unknown>
+  /** The relays of NodeInit.relays: reservation state, the node's addresses through each, counts. */
+  relays?: RelayStatus[]
 }
 
 /** What a node has refused (node.refusals, node.stats().refusals). */
@@ -157,6 +164,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
   readonly #attached: Stoppable[] = []
   /** Statistics of attached parts, by name (node.stats().parts). */
   readonly #parts = new Map<string, () => unknown>()
+  readonly #relays: RelayClient
   #started = false
   #stopped = false
 
@@ -168,6 +176,11 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.scheduler = options.scheduler ?? new RealTimeScheduler(this.clock)
     this.#handoffScheduler = options.scheduler ?? new RealTimeScheduler(this.clock, { spinUs: 0 })
     this.#refusals = refusals
+    for (const r of init.relays ?? []) {
+      if (!/\/p2p\/[^/]+$/.test(r) || r.includes('/p2p-circuit')) throw new InvalidArgumentError(`relay ${r} must be a multiaddr ending in /p2p/<relay PeerId>`)
+    }
+    this.#relays = new RelayClient(libp2p, init.relays ?? [], status => { this.safeDispatchEvent('relay', { detail: status }) })
+    setRelays(libp2p, init.relays ?? [])
     refusals.emit = detail => { this.safeDispatchEvent('refused', { detail }) }
     const limits = init.limits ?? {}
     this.#describe = describeService({ maxStreamsPerPeer: limits.maxDescribeStreamsPerPeer })({
@@ -206,13 +219,24 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     if (this.#started) return
     this.#started = true
     for (const s of this.#services) await s.start()
+    this.#relays.start()
+  }
+
+  /** Each relay of NodeInit.relays: whether the node holds its reservation, its addresses through it, counts. */
+  get relays (): RelayStatus[] {
+    return this.#relays.status()
+  }
+
+  /** Resolves once the node holds a reservation on every relay of NodeInit.relays. */
+  async relaysReserved (options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#relays.reserved(options)
   }
 
   get peerId (): string {
     return this.libp2p.peerId.toString()
   }
 
-  /** Listening multiaddrs, each ending in /p2p/<peer-id>. */
+  /** Listening multiaddrs, each ending in /p2p/<peer-id>; the /p2p-circuit ones through each relay it holds a reservation on. */
   get multiaddrs (): string[] {
     return this.libp2p.getMultiaddrs().map(String)
   }
@@ -378,6 +402,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
         return [[t.peer, { state: t.sync.state, offsetUs: e.offsetUs, uncertaintyUs: finite(e.uncertaintyUs), driftPpm: e.driftPpm, rttUs: finite(e.rttUs), converged: e.converged, stats: { ...t.sync.stats } }]]
       })),
       clockServer: this.#time.serverStats,
+      ...((this.init.relays ?? []).length === 0 ? {} : { relays: this.relays }),
       ...(this.#parts.size === 0 ? {} : { parts: Object.fromEntries([...this.#parts].map(([name, read]) => [name, read()])) })
     }
   }
@@ -394,6 +419,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     await this.#events.stop(options)
     await this.#describe.stop()
     for (const p of this.#ports.inPorts.values()) p.inbox.end()
+    await bounded(this.#relays.stop(), DEFAULTS.stopClocksMs, 'relay reservations')
     await bounded(Promise.resolve(this.libp2p.stop()), DEFAULTS.stopLibp2pMs, 'libp2p')
     log('node %s stopped', this.init.name)
   }

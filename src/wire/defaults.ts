@@ -117,6 +117,12 @@ export const DEFAULTS = {
   clockPendingRequests: 64,
   /** A describe exchange must finish within this, ms (spec §9.1). */
   describeTimeoutMs: DESCRIBE_TIMEOUT_MS,
+  /** Deadline of one reservation on a relay (dial, reserve), ms. */
+  relayReserveTimeoutMs: 10_000,
+  /** How often a node checks that it still holds its reservation on each relay, ms. */
+  relayCheckMs: 2000,
+  /** Longest wait between attempts to reserve on a relay that is down or refuses, ms. */
+  relayRetryMaxMs: 30_000,
   /** Addresses a node listens on when the config names none. */
   listen: ['/ip4/127.0.0.1/tcp/0'] as readonly string[],
   /** Inbound streams per connection, per protocol. */

@@ -10,7 +10,7 @@ import type { Message } from '../codec/index.ts'
 import { withDeadline } from '../base/abort.ts'
 import { FramedStream } from './framed.ts'
 import type { FramedStreamInit } from './framed.ts'
-import { parseTarget } from './target.ts'
+import { dialPeer } from './relay-dial.ts'
 import type { Target } from './target.ts'
 
 const log = logger('spikewire:dial')
@@ -23,13 +23,16 @@ export interface DialedStream {
 }
 
 /**
- * Dial `target` and open a framed stream for `protocol`. The connection is dialled first so its remote
- * peer is known for certain (stream ids are unique only within a connection).
+ * Dial `target` (directly, else through the node's relays: relay-dial.ts) and open a framed stream for
+ * `protocol`. The connection is dialled first so its remote peer is known for certain (stream ids are unique
+ * only within a connection).
  */
 export async function dialFramed (libp2p: Libp2p, target: Target, protocol: string, init: FramedStreamInit = {},
   options: { signal?: AbortSignal } = {}): Promise<DialedStream> {
-  const connection = await libp2p.dial(parseTarget(target), options)
-  const stream = await connection.newStream(protocol, options)
+  const connection = await dialPeer(libp2p, target, options)
+  // A relayed connection may carry limits (a relay that applies them to this peer, spec §11.6): the stream
+  // is opened on it all the same; the relay then cuts it at its limit and the link reconnects.
+  const stream = await connection.newStream(protocol, { ...options, runOnLimitedConnection: true })
   const framed = new FramedStream(stream, init)
   return { framed, connection, peer: connection.remotePeer.toString() }
 }

@@ -136,6 +136,10 @@ class Node:
             n for n in UNAPPLIED_LIMITS if config.raw.get("limits", {}).get(n) is not None]
         for n in self.unapplied_limits:
             log.warning("limits.%s is not applied by the Python node (the TypeScript node applies it)", n)
+        if config is not None and config.raw.get("relays"):
+            # Circuit relays (docs/relay.md): py-libp2p has no circuit relay v2 client here yet.
+            self.unapplied_limits.append("relays")
+            log.warning("relays is not applied by the Python node (the TypeScript node reserves on them)")
         self.host_limits = HostLimits() if config is None else HostLimits(
             max_connections=config.limit("maxConnections"),
             max_connections_per_peer=config.limit("maxConnectionsPerPeer"),

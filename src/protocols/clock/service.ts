@@ -91,7 +91,7 @@ export class ClockService implements Startable {
         onClose: () => { entry.streams-- }
       })
     }, {
-      maxInboundStreams: max, maxOutboundStreams: max
+      maxInboundStreams: max, maxOutboundStreams: max, runOnLimitedConnection: true
     })
   }
 

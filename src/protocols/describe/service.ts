@@ -50,7 +50,7 @@ export class DescribeService implements Startable {
       }
       handleDescribeStream(stream, this.#components.description, timeoutMs, release)
     }, {
-      maxInboundStreams: max, maxOutboundStreams: max
+      maxInboundStreams: max, maxOutboundStreams: max, runOnLimitedConnection: true
     })
   }
 

@@ -97,7 +97,7 @@ export class EventsService implements Startable {
     }
     const max = i.maxInboundStreams ?? DEFAULTS.maxInboundStreams.events
     await this.#c.libp2p.handle(EVENTS_PROTOCOL, (stream, connection) => { handleEventsStream(ctx, stream, connection) }, {
-      maxInboundStreams: max, maxOutboundStreams: max
+      maxInboundStreams: max, maxOutboundStreams: max, runOnLimitedConnection: true
     })
   }
 
