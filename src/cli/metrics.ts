@@ -4,7 +4,7 @@
  * latency trackers), and the HTTP server started once the node runs.
  */
 import type { HostPort } from '../metrics/server.ts'
-import type { MetricsServer, NodeMetrics } from '../metrics/index.ts'
+import type { MetricsServer, MetricsSource, NodeMetrics } from '../metrics/index.ts'
 import { UsageError } from './command.ts'
 import type { Parsed } from './command.ts'
 
@@ -35,7 +35,7 @@ export async function createMetrics (at: HostPort | undefined): Promise<NodeMetr
 }
 
 /** Serve `metrics` at `at`; on failure (e.g. the port is taken) `stop` runs first, then the error is thrown. */
-export async function serveMetrics (metrics: NodeMetrics | undefined, at: HostPort | undefined, stop: () => Promise<void>): Promise<MetricsServer | undefined> {
+export async function serveMetrics (metrics: MetricsSource | undefined, at: HostPort | undefined, stop: () => Promise<void>): Promise<MetricsServer | undefined> {
   if (metrics === undefined || at === undefined) return undefined
   const { MetricsServer } = await import('../metrics/index.ts')
   try {

@@ -101,12 +101,13 @@ test('a bad --metrics value is a usage error (exit 2); a port already taken fail
   const results = await Promise.all([
     ...bad.map(async v => await run(t, ['node', '--config', missing, '--metrics', v])),
     run(t, ['node', '--config', missing, '--metrics']),
-    run(t, ['gateway', 'udp2020', '--config', missing, '--metrics', 'nope'])
+    run(t, ['gateway', 'udp2020', '--config', missing, '--metrics', 'nope']),
+    run(t, ['relay', '--config', missing, '--metrics', '[::1]'])
   ])
   for (const r of results) {
     t.is(r.code, 2, r.stderr)
     t.regex(r.stderr, /--metrics/)
-    t.regex(r.stderr, /see spikewire (node|gateway) --help/)
+    t.regex(r.stderr, /see spikewire (node|gateway|relay) --help/)
   }
 
   const taken = createServer()
@@ -141,4 +142,37 @@ test('spikewire gateway udp2020 --metrics exports the gateway\'s counters, equal
   for (const [reason, n] of Object.entries(gw.malformed)) t.is(sample(m, 'spikewire_udp2020_malformed_datagrams_total', { reason }), n)
   t.is(Object.values(gw.malformed).reduce((x, y) => x + y, 0), 2)
   t.is(sample(m, 'spikewire_out_port_emitted_events_total', { port: 'axon' }), 5)
+})
+
+test('spikewire relay --metrics exports the relay\'s counters, equal to its own stats', async t => {
+  const dir = await tempDir(t)
+  const file = await writeJson(join(dir, 'relay.json'), { listen: ['/ip4/127.0.0.1/tcp/0'], reservations: '*' })
+  const proc = cli(t, ['relay', '--json', '--stats', '3600', '--metrics', '127.0.0.1:0', '--config', file])
+  const started = await startedLine(proc)
+  const url = started.metrics as string
+  t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+  const relayAddr = (started.multiaddrs as string[]).find(a => a.includes('/tcp/') && !a.includes('/ws'))!
+  const pub = await startNode(t, { name: 'pub', listen: [], relays: [relayAddr], ports: [{ name: 'spikes', direction: 'out', channels: 2 }] })
+  await pub.relaysReserved({ signal: AbortSignal.timeout(WAIT) })
+  const sub = await startNode(t, { name: 'sub', listen: [] })
+  const s = sub.subscribe(`${relayAddr}/p2p-circuit/p2p/${pub.peerId}`, 'spikes')
+  await s.ready()
+  const port = pub.outPort('spikes')
+  const t0 = Math.round(pub.clock.nowUs())
+  for (let k = 0; k < 100; k++) port.emit(k % 2, t0 + k)
+  await until(() => s.stats.events === 100, WAIT, 'the events through the relay')
+  const m = await scrapeUntil(url, m => samples(m, 'spikewire_relay_connections_total')[0]?.value >= 1, 'a relayed connection')
+  t.is(sample(m, 'spikewire_relay_info', { peer: started.peer as string }), 1)
+  t.is(sample(m, 'spikewire_relay_reservations'), 1)
+  t.is(sample(m, 'spikewire_relay_reservations_made_total'), 1)
+  t.true(sample(m, 'spikewire_relay_bytes_total', { direction: 'to_reserved' }) > 0)
+  t.true(sample(m, 'spikewire_relay_bytes_total', { direction: 'from_reserved' }) > 0)
+  t.is(sample(m, 'spikewire_relay_refusals_total', { reason: 'connect_not_allowed' }), 0)
+  // The relay's own final stats: the counts that do not move with traffic are equal, the bytes only grow.
+  proc.kill('SIGTERM')
+  t.is((await proc.exit(WAIT)).code, 0, proc.stderr)
+  const final = proc.json.find(l => l.event === 'stats' && l.final === true) as unknown as { reservations: { made: number }, relayed: { total: number, bytesToReserved: number } }
+  t.is(final.reservations.made, sample(m, 'spikewire_relay_reservations_made_total'))
+  t.is(final.relayed.total, sample(m, 'spikewire_relay_connections_total'))
+  t.true(final.relayed.bytesToReserved >= sample(m, 'spikewire_relay_bytes_total', { direction: 'to_reserved' }))
 })
