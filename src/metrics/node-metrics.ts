@@ -225,6 +225,16 @@ function registerNodeFamilies (registry: Registry, node: SpikewireNode, peers: P
   server('spikewire_clock_server_closed_streams_total', 'Clock streams the server closed: idle (timeout), stalled (slow-consumer) or after the client\'s end.', s => [[{ reason: 'idle' }, s.idleClosed], [{ reason: 'stalled' }, s.stalledClosed], [{ reason: 'ended' }, s.ended]])
   gauge({ name: 'spikewire_clock_server_streams', help: 'Clock streams served now.', read: () => [[{}, stats().clockServer.streams]] })
 
+  // The relays of the node's config (NodeInit.relays): labels are their multiaddrs, bounded by the config.
+  const relays = (): NonNullable<NodeStats['relays']> => stats().relays ?? []
+  gauge({ name: 'spikewire_node_relay_reserved', help: '1 while the node holds its reservation on a configured relay.', labelNames: ['relay'], read: () => relays().map(r => [{ relay: r.relay }, r.state === 'reserved' ? 1 : 0]) })
+  const relayCount = (name: string, help: string, key: 'reservations' | 'lost' | 'failures'): void => {
+    counter({ name, help, labelNames: ['relay'], read: () => relays().map(r => [{ relay: r.relay }, r[key]]) })
+  }
+  relayCount('spikewire_node_relay_reservations_total', 'Reservations made on a configured relay (the first, and each one made again).', 'reservations')
+  relayCount('spikewire_node_relay_reservations_lost_total', 'Reservations that ended (the relay went away or refused a refresh).', 'lost')
+  relayCount('spikewire_node_relay_failures_total', 'Reservation attempts that failed (relay unreachable, reservation refused).', 'failures')
+
   // Refusals and the connection guard.
   counter({
     name: 'spikewire_refusals_total',

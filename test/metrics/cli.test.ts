@@ -13,6 +13,7 @@ import { cli, run, tempDir, writeJson } from '../cli/helpers.ts'
 import type { Cli } from '../cli/helpers.ts'
 import { startNode, until } from '../helpers/nodes.ts'
 import { Legacy } from '../gateway/helpers.ts'
+import { NodeMetrics } from '../../src/metrics/index.ts'
 import { parsePromText, sample, samples } from './prom-text.ts'
 import type { PromFamily } from './prom-text.ts'
 
@@ -152,8 +153,14 @@ test('spikewire relay --metrics exports the relay\'s counters, equal to its own 
   const url = started.metrics as string
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
   const relayAddr = (started.multiaddrs as string[]).find(a => a.includes('/tcp/') && !a.includes('/ws'))!
-  const pub = await startNode(t, { name: 'pub', listen: [], relays: [relayAddr], ports: [{ name: 'spikes', direction: 'out', channels: 2 }] })
+  const pubMetrics = await NodeMetrics.create({ libp2p: false })
+  const pub = await startNode(t, { name: 'pub', listen: [], relays: [relayAddr], ports: [{ name: 'spikes', direction: 'out', channels: 2 }] }, { ...pubMetrics.nodeOptions })
+  pubMetrics.watch(pub)
   await pub.relaysReserved({ signal: AbortSignal.timeout(WAIT) })
+  // The node's side: its reservation on the relay.
+  const nm = parsePromText(await pubMetrics.scrape())
+  t.is(sample(nm, 'spikewire_node_relay_reserved', { relay: relayAddr }), 1)
+  t.is(sample(nm, 'spikewire_node_relay_reservations_total', { relay: relayAddr }), pub.relays[0].reservations)
   const sub = await startNode(t, { name: 'sub', listen: [] })
   const s = sub.subscribe(`${relayAddr}/p2p-circuit/p2p/${pub.peerId}`, 'spikes')
   await s.ready()
