@@ -3,11 +3,14 @@
  * push link, clock sync), scraped over HTTP and parsed strictly, checked against node.stats().
  */
 import test from 'ava'
+import { readFile } from 'node:fs/promises'
+import { Registry } from 'prom-client'
 import type { ExecutionContext } from 'ava'
 import { createNode } from '../../src/hosting/start.ts'
 import type { NodeConfig } from '../../src/hosting/config.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
-import { MetricsServer, NodeMetrics } from '../../src/metrics/index.ts'
+import { MetricsServer, NodeMetrics, RelayMetrics } from '../../src/metrics/index.ts'
+import { registerGatewayMetrics } from '../../src/gateway/udp2020/metrics.ts'
 import { until } from '../helpers/nodes.ts'
 import { parsePromText, sample, samples } from './prom-text.ts'
 import type { PromFamily } from './prom-text.ts'
@@ -219,4 +222,20 @@ test('peer labels are bounded: past maxPeers, counters sum under peer="other" an
   const m = parsePromText(await metrics.scrape())
   t.deepEqual(samples(m, 'spikewire_out_stream_sent_events_total').map(x => [x.labels.peer, x.value]).sort(), [[subs[0].node.peerId, 20], ['other', 20]].sort())
   t.is(sample(m, 'spikewire_metrics_peers_over_limit'), 1)
+})
+
+test('docs/metrics.md lists every spikewire_ metric, and nothing else by that prefix', async t => {
+  const { node, metrics } = await startWithMetrics(t, { name: 'docs' }, { libp2p: false })
+  t.truthy(node)
+  // Names only (nothing is scraped): the playout, merge, gateway and relay families register on creation.
+  metrics.addPlayout({ input: 'in', output: 'out' }, { stats: () => { throw new Error('not scraped') } })
+  metrics.addMerge({ input: 'pre+post', output: 'out' }, { stats: () => { throw new Error('not scraped') } })
+  const gateway = new Registry()
+  registerGatewayMetrics(gateway, { stats: () => { throw new Error('not scraped') } })
+  const relay = new RelayMetrics({ stats: () => { throw new Error('not scraped') } }, { processMetrics: false })
+  const registered = new Set([metrics.registry, gateway, relay.registry].flatMap(r => r.getMetricsAsArray().map(m => m.name)).filter(n => n.startsWith('spikewire_')))
+  const doc = await readFile(new URL('../../docs/metrics.md', import.meta.url), 'utf8')
+  const documented = new Set([...doc.matchAll(/^\| `(spikewire_[a-z0-9_]+)` \|/gm)].map(m => m[1]))
+  t.deepEqual([...registered].filter(n => !documented.has(n)), [], 'registered but not documented')
+  t.deepEqual([...documented].filter(n => !registered.has(n)), [], 'documented but not registered')
 })
