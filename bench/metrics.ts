@@ -6,7 +6,9 @@
  * - metrics-scrape: a publisher with --ports out ports, each subscribed by --subscribers nodes (so
  *   ports × subscribers streams), events flowing through every stream beforehand. The publisher's
  *   `metrics.scrape()` (every spikewire_, libp2p_ and process metric) and a GET /metrics over HTTP, timed
- *   --scrapes times; baseline: `node.stats()`, the snapshot the node takes for `--stats` anyway.
+ *   --scrapes times, and the spikewire_ families alone (a second registry on the same node, without
+ *   libp2p's and the process metrics); baseline: `node.stats()`, the snapshot the node takes for `--stats`
+ *   anyway.
  * - metrics-latency-observe: LatencyTracker.record() with the histogram observer against without, per
  *   latency sample (the node records up to 64 samples per batch).
  * - metrics-stream: --events events through one subscription as fast as the publisher emits them, both
@@ -104,21 +106,27 @@ async function scrapeCost (): Promise<void> {
     const server = await MetricsServer.listen(metrics!, { host: '127.0.0.1', port: 0 })
     const text = await metrics!.scrape()
     const series = text.split('\n').filter(l => l !== '' && !l.startsWith('#')).length
-    const own = text.split('\n').filter(l => l.startsWith('spikewire_')).length
+    const ownSeries = text.split('\n').filter(l => l.startsWith('spikewire_')).length
+    // The spikewire_ families alone: a second registry on the same node, without libp2p's and the process metrics.
+    const ownOnly = await NodeMetrics.create({ libp2p: false })
+    ownOnly.watch(pub)
     const stats: number[] = []
     const scrape: number[] = []
+    const own: number[] = []
     const http: number[] = []
-    for (let i = 0; i < 20; i++) { pub.stats(); await metrics!.scrape() }
+    for (let i = 0; i < 20; i++) { pub.stats(); await metrics!.scrape(); await ownOnly.scrape() }
     for (let i = 0; i < SCRAPES; i++) {
       stats.push(timeUs(() => pub.stats()))
       scrape.push(await timeUsAsync(async () => await metrics!.scrape()))
+      own.push(await timeUsAsync(async () => await ownOnly.scrape()))
       http.push(await timeUsAsync(async () => { await (await fetch(server.url)).text() }))
     }
     await server.stop()
     const s = summary(scrape)
     const h = summary(http)
     const b = summary(stats)
-    print({ bench: 'metrics-scrape', ports: PORTS, streams: PORTS * SUBSCRIBERS, series, spikewireSeries: own, bytes: text.length, scrapes: SCRAPES, scrapeP50Us: s.p50, scrapeP99Us: s.p99, httpP50Us: h.p50, httpP99Us: h.p99, baseline: 'node.stats()', baselineP50Us: b.p50, baselineP99Us: b.p99, heldMs: held })
+    const o = summary(own)
+    print({ bench: 'metrics-scrape', ports: PORTS, streams: PORTS * SUBSCRIBERS, series, spikewireSeries: ownSeries, bytes: text.length, scrapes: SCRAPES, scrapeP50Us: s.p50, scrapeP99Us: s.p99, spikewireOnlyP50Us: o.p50, spikewireOnlyP99Us: o.p99, httpP50Us: h.p50, httpP99Us: h.p99, baseline: 'node.stats()', baselineP50Us: b.p50, baselineP99Us: b.p99, heldMs: held })
   } finally {
     await Promise.all([pub, ...subs].map(async n => { await n.stop() }))
   }
