@@ -77,3 +77,5 @@ export { Recorder } from './hosting/recording.ts'
 export type { RecorderInit, RecordSource, RecordedStreamStats } from './hosting/recording.ts'
 export { replayStreams, addReplayPorts, replay } from './hosting/replaying.ts'
 export type { ReplayStream, ReplayInit, ReplayStats } from './hosting/replaying.ts'
+/** Prometheus metrics of a node (docs/metrics.md): NodeMetrics, MetricsServer, RelayMetrics. */
+export * as metrics from './metrics/index.ts'
