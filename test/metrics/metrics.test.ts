@@ -6,7 +6,7 @@ import test from 'ava'
 import { readFile } from 'node:fs/promises'
 import { Registry } from 'prom-client'
 import type { ExecutionContext } from 'ava'
-import { createNode } from '../../src/hosting/start.ts'
+import { createNode, startNode as startHostedNode } from '../../src/hosting/start.ts'
 import type { NodeConfig } from '../../src/hosting/config.ts'
 import type { SpikewireNode } from '../../src/node/node.ts'
 import { MetricsServer, NodeMetrics, RelayMetrics } from '../../src/metrics/index.ts'
@@ -238,4 +238,38 @@ test('docs/metrics.md lists every spikewire_ metric, and nothing else by that pr
   const documented = new Set([...doc.matchAll(/^\| `(spikewire_[a-z0-9_]+)` \|/gm)].map(m => m[1]))
   t.deepEqual([...registered].filter(n => !documented.has(n)), [], 'registered but not documented')
   t.deepEqual([...documented].filter(n => !registered.has(n)), [], 'documented but not registered')
+})
+
+test('a hosted model\'s playout: received, delivered and late events (delay violations) match its own stats', async t => {
+  const metrics = await NodeMetrics.create({ libp2p: false })
+  const hosted = await startHostedNode({
+    name: 'neuron',
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    ports: [{ name: 'in', direction: 'in', channels: 1, push: '*' }, { name: 'spikes', direction: 'out', channels: 1 }],
+    hosts: [{ model: 'lif', input: 'in', output: 'spikes', params: { wUnitMv: 8 }, delayUs: 20_000 }]
+  }, { ...metrics.nodeOptions })
+  t.teardown(async () => { await hosted.node.stop() })
+  metrics.watchHosted(hosted)
+  // The source may emit events up to 10 s old: those arrive long after time + d (violations).
+  const src = await createNode({ name: 'src', listen: ['/ip4/127.0.0.1/tcp/0'], latenessUs: 10_000_000, ports: [{ name: 'out', direction: 'out', channels: 1 }] })
+  t.teardown(async () => { await src.stop() })
+  const link = src.push('out', hosted.node.multiaddrs[0], 'in')
+  await link.ready()
+  const port = src.outPort('out')
+  const now = Math.round(src.clock.nowUs())
+  for (let k = 0; k < 30; k++) t.true(port.emit(0, now - 2_000_000 + k * 1000))
+  for (let k = 0; k < 50; k++) t.true(port.emit(0, now + 1000 + k * 200))
+  const host = hosted.hosts[0].host
+  await until(() => 'playout' in host && host.playout.stats().delivered === 80, 20_000, 'every event played out')
+  const scraped = metrics.scrape()
+  const s = (host as { playout: { stats: () => { received: number, delivered: number, violations: number, late: number, overflow: number } } }).playout.stats()
+  const m = parsePromText(await scraped)
+  const labels = { input: 'in', output: 'spikes' }
+  t.is(sample(m, 'spikewire_playout_received_events_total', labels), s.received)
+  t.is(sample(m, 'spikewire_playout_delivered_events_total', labels), s.delivered)
+  t.is(sample(m, 'spikewire_playout_violations_total', labels), s.violations)
+  t.true(s.violations >= 30, `violations ${s.violations}`)
+  t.is(sample(m, 'spikewire_playout_late_events_total', labels), s.late)
+  t.is(sample(m, 'spikewire_playout_overflow_events_total', labels), s.overflow)
+  t.is(sample(m, 'spikewire_playout_delay_seconds', labels), 0.02)
 })
