@@ -17,7 +17,8 @@ import { NodeMetrics } from '../../src/metrics/index.ts'
 import { parsePromText, sample, samples } from './prom-text.ts'
 import type { PromFamily } from './prom-text.ts'
 
-const WAIT = 20_000
+// Generous: this file starts a dozen child processes at once, on a shared 2-core machine.
+const WAIT = 60_000
 const EVENTS = 300
 
 async function scrape (url: string): Promise<Map<string, PromFamily>> {
@@ -100,10 +101,10 @@ test('a bad --metrics value is a usage error (exit 2); a port already taken fail
   const missing = join(await tempDir(t), 'missing.json')
   const bad = ['nope', '127.0.0.1', '127.0.0.1:70000', ':9464', '127.0.0.1:port', 'http://127.0.0.1:9464']
   const results = await Promise.all([
-    ...bad.map(async v => await run(t, ['node', '--config', missing, '--metrics', v])),
-    run(t, ['node', '--config', missing, '--metrics']),
-    run(t, ['gateway', 'udp2020', '--config', missing, '--metrics', 'nope']),
-    run(t, ['relay', '--config', missing, '--metrics', '[::1]'])
+    ...bad.map(async v => await run(t, ['node', '--config', missing, '--metrics', v], WAIT)),
+    run(t, ['node', '--config', missing, '--metrics'], WAIT),
+    run(t, ['gateway', 'udp2020', '--config', missing, '--metrics', 'nope'], WAIT),
+    run(t, ['relay', '--config', missing, '--metrics', '[::1]'], WAIT)
   ])
   for (const r of results) {
     t.is(r.code, 2, r.stderr)
@@ -116,7 +117,7 @@ test('a bad --metrics value is a usage error (exit 2); a port already taken fail
   t.teardown(() => { taken.close() })
   const dir = await tempDir(t)
   const config = await writeJson(join(dir, 'n.json'), { name: 'n', listen: ['/ip4/127.0.0.1/tcp/0'] })
-  const r = await run(t, ['node', '--config', config, '--metrics', `127.0.0.1:${(taken.address() as AddressInfo).port}`])
+  const r = await run(t, ['node', '--config', config, '--metrics', `127.0.0.1:${(taken.address() as AddressInfo).port}`], WAIT)
   t.is(r.code, 1, r.stderr)
   t.regex(r.stderr, /^spikewire node: .*--metrics: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/m)
 })
