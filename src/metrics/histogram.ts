@@ -82,7 +82,12 @@ export class HistogramFamily<L extends string> {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
 
+  /** Zero every series in place (the observers hold their series' counts). */
   reset (): void {
-    this.#series.clear()
+    for (const { counts } of this.#series.values()) {
+      counts.counts.fill(0)
+      counts.sum = 0
+      counts.count = 0
+    }
   }
 }
