@@ -10,7 +10,7 @@ import { modelText, table } from './format.ts'
 import { StatsReporter, watchNode } from './node-report.ts'
 import { Lines } from './output.ts'
 import { onStopSignal } from './signals.ts'
-import { METRICS_HELP, METRICS_OPTION, createMetrics, metricsAddress, serveMetrics } from './metrics.ts'
+import { metricsHelp, METRICS_OPTION, createMetrics, metricsAddress, serveMetrics } from './metrics.ts'
 
 const STOP_TIMEOUT_MS = 10_000
 /** Malformed datagrams printed per reason; the rest are counted (and in --stats). */
@@ -32,7 +32,7 @@ Options:
                   {"event":"registered"|"reanchor"|"malformed"|"subscription"|"refused"|
                   "stats"|"stopping"|"stopped", ...}; stats carry parts.udp2020
   --stats S       print node and gateway statistics every S seconds (and once at the end)
-${METRICS_HELP} (gateway counters: spikewire_udp2020_*)
+${metricsHelp('the gateway\'s counters')}
   -h, --help      show this help
 `
 

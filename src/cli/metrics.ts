@@ -10,9 +10,13 @@ import type { Parsed } from './command.ts'
 
 export const METRICS_OPTION = { metrics: { type: 'string' } } as const
 
-export const METRICS_HELP = `  --metrics HOST:PORT
+/** The --help lines of --metrics; `what` names the command's own metrics. */
+export function metricsHelp (what = ''): string {
+  return `  --metrics HOST:PORT
                   serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free
-                  port; the started line reports the URL); see docs/metrics.md`
+                  port; the started line reports the URL)${what === '' ? '' : `, ${what} included`}; see
+                  docs/metrics.md`
+}
 
 /** The address of --metrics, or undefined when absent; a UsageError when it is not HOST:PORT. */
 export async function metricsAddress (p: Parsed): Promise<HostPort | undefined> {

@@ -7,7 +7,7 @@ import { StatsReporter, watchNode } from './node-report.ts'
 import { Lines } from './output.ts'
 import { within } from '../base/abort.ts'
 import { onStopSignal } from './signals.ts'
-import { METRICS_HELP, METRICS_OPTION, createMetrics, metricsAddress, serveMetrics } from './metrics.ts'
+import { metricsHelp, METRICS_OPTION, createMetrics, metricsAddress, serveMetrics } from './metrics.ts'
 import type { MetricsServer } from '../metrics/index.ts'
 
 /** How long closing every stream and stopping libp2p may take before the command gives up (exit 1). */
@@ -29,7 +29,7 @@ Options:
                   then {"event":"link"|"subscription"|"gap"|"loss"|"refused"|"stats"|
                   "stopping"|"stopped", ...}
   --stats S       print port, link and subscription statistics every S seconds
-${METRICS_HELP}
+${metricsHelp()}
   -h, --help      show this help
 `
 

@@ -7,7 +7,7 @@ import { table } from './format.ts'
 import { Lines } from './output.ts'
 import { within } from '../base/abort.ts'
 import { onStopSignal } from './signals.ts'
-import { METRICS_HELP, METRICS_OPTION, metricsAddress, serveMetrics } from './metrics.ts'
+import { metricsHelp, METRICS_OPTION, metricsAddress, serveMetrics } from './metrics.ts'
 
 const STOP_TIMEOUT_MS = 10_000
 
@@ -26,7 +26,7 @@ Options:
                   then {"event":"stats",...} and {"event":"stopping"|"stopped"}
   --stats S       print reservations, relayed connections, bytes and refusals every S seconds
                   (and once more when stopping)
-${METRICS_HELP} (relay counters: spikewire_relay_*)
+${metricsHelp('the relay\'s counters')}
   -h, --help      show this help
 `
 

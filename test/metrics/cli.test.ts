@@ -110,6 +110,7 @@ test('a bad --metrics value is a usage error (exit 2); a port already taken fail
     t.is(r.code, 2, r.stderr)
     t.regex(r.stderr, /--metrics/)
     t.regex(r.stderr, /see spikewire (node|gateway|relay) --help/)
+    t.is(r.stderr.trimEnd().split('\n').length, 1, r.stderr)
   }
 
   const taken = createServer()
