@@ -13,7 +13,8 @@
  *   latency sample (the node records up to 64 samples per batch).
  * - metrics-stream: --events events through one subscription as fast as the publisher emits them, both
  *   nodes created with metrics (libp2p metrics, latency histograms) or without; the rounds alternate
- *   (off, on, off, on…) and each reports events/s and CPU µs per event of this process; baseline: off.
+ *   (off, on, on without libp2p's metrics, off, …) and each reports events/s and CPU µs per event of this
+ *   process; baseline: off.
  *
  * The benchmark waits while /work/ci/HOLD exists (other measurements running on the shared machine).
  */
@@ -65,9 +66,9 @@ async function until (fn: () => boolean, what: string, ms = 60_000): Promise<voi
 
 const listen = ['/ip4/127.0.0.1/tcp/0']
 
-async function withMetrics (on: boolean, config: Parameters<typeof createNode>[0]): Promise<{ node: SpikewireNode, metrics?: NodeMetrics }> {
+async function withMetrics (on: boolean, config: Parameters<typeof createNode>[0], libp2p = true): Promise<{ node: SpikewireNode, metrics?: NodeMetrics }> {
   if (!on) return { node: await createNode({ listen, ...config }) }
-  const metrics = await NodeMetrics.create()
+  const metrics = await NodeMetrics.create({ libp2p })
   const node = await createNode({ listen, ...config }, { ...metrics.nodeOptions })
   metrics.watch(node)
   return { node, metrics }
@@ -151,9 +152,9 @@ async function observeCost (): Promise<void> {
   print({ bench: 'metrics-latency-observe', samples: SAMPLES, rounds: ROUNDS, nsPerSample: med(on), baseline: 'no observer', baselineNsPerSample: med(off), addedNsPerSample: round(med(on) - med(off), 1), addedNsPerBatchOf64: round((med(on) - med(off)) * 64, 0), heldMs: held })
 }
 
-async function streamRound (on: boolean): Promise<{ eventsPerS: number, cpuUsPerEvent: number }> {
-  const { node: pub } = await withMetrics(on, { name: 'pub', ports: [{ name: 'spikes', direction: 'out', channels: 1024 }] })
-  const { node: sub, metrics } = await withMetrics(on, { name: 'sub' })
+async function streamRound (on: boolean, libp2p = true): Promise<{ eventsPerS: number, cpuUsPerEvent: number }> {
+  const { node: pub } = await withMetrics(on, { name: 'pub', ports: [{ name: 'spikes', direction: 'out', channels: 1024 }] }, libp2p)
+  const { node: sub, metrics } = await withMetrics(on, { name: 'sub' }, libp2p)
   try {
     const s = sub.subscribe(pub.multiaddrs[0], 'spikes')
     await until(() => s.state === 'open', 'the subscription')
@@ -183,10 +184,12 @@ async function streamCost (): Promise<void> {
   const held = await respectHold()
   const off: Array<{ eventsPerS: number, cpuUsPerEvent: number }> = []
   const on: Array<{ eventsPerS: number, cpuUsPerEvent: number }> = []
+  const own: Array<{ eventsPerS: number, cpuUsPerEvent: number }> = []
   await streamRound(false) // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     off.push(await streamRound(false))
     on.push(await streamRound(true))
+    own.push(await streamRound(true, false))
   }
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   print({
@@ -195,10 +198,12 @@ async function streamCost (): Promise<void> {
     rounds: ROUNDS,
     eventsPerS: med(on.map(x => x.eventsPerS)),
     cpuUsPerEvent: med(on.map(x => x.cpuUsPerEvent)),
+    withoutLibp2pEventsPerS: med(own.map(x => x.eventsPerS)),
+    withoutLibp2pCpuUsPerEvent: med(own.map(x => x.cpuUsPerEvent)),
     baseline: 'metrics off',
     baselineEventsPerS: med(off.map(x => x.eventsPerS)),
     baselineCpuUsPerEvent: med(off.map(x => x.cpuUsPerEvent)),
-    runs: { on, off },
+    runs: { on, withoutLibp2p: own, off },
     heldMs: held
   })
 }
