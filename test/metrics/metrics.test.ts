@@ -273,3 +273,44 @@ test('a hosted model\'s playout: received, delivered and late events (delay viol
   t.is(sample(m, 'spikewire_playout_overflow_events_total', labels), s.overflow)
   t.is(sample(m, 'spikewire_playout_delay_seconds', labels), 0.02)
 })
+
+test('refusals: a connection outside the allow list, opens of an unknown port and of a closed in port, as the node counts them', async t => {
+  const { node: friend } = await startWithMetrics(t, { name: 'friend' }, { libp2p: false })
+  const { node: stranger } = await startWithMetrics(t, { name: 'stranger' }, { libp2p: false })
+  const { node: guarded, metrics } = await startWithMetrics(t, {
+    name: 'guarded',
+    allow: [friend.peerId],
+    ports: [{ name: 'open', direction: 'out', channels: 1 }, { name: 'stim', direction: 'in', channels: 1 }]
+  }, { libp2p: false })
+  await t.throwsAsync(stranger.describe(guarded.multiaddrs[0]))
+  const unknown = friend.subscribe(guarded.multiaddrs[0], 'nope', { reconnect: false })
+  await t.throwsAsync(unknown.ready())
+  friend.addOutPort({ name: 'drive', channels: 1 })
+  const push = friend.push('drive', guarded.multiaddrs[0], 'stim', { reconnect: false })
+  await t.throwsAsync(push.ready())
+  await until(() => guarded.refusals.connections >= 1 && guarded.refusals.opens >= 2, 20_000, 'the refusals')
+  const scraped = metrics.scrape()
+  const s = guarded.stats()
+  const m = parsePromText(await scraped)
+  t.is(sample(m, 'spikewire_refusals_total', { what: 'connection' }), s.refusals.connections)
+  t.is(sample(m, 'spikewire_refusals_total', { what: 'open' }), s.refusals.opens)
+  t.true(s.refusals.connections >= 1 && s.refusals.opens >= 2)
+  t.is(sample(m, 'spikewire_in_port_refused_opens_total', { port: 'stim' }), s.inPorts.stim.refused)
+  t.is(s.inPorts.stim.refused, 1)
+})
+
+test('connection guard: sockets refused per address, as the guard counts them', async t => {
+  const { node: target, metrics } = await startWithMetrics(t, { name: 'target', limits: { maxConnectionsPerAddress: 1 } }, { libp2p: false })
+  const { node: first } = await startWithMetrics(t, { name: 'first' }, { libp2p: false })
+  const { node: second } = await startWithMetrics(t, { name: 'second' }, { libp2p: false })
+  await first.describe(target.multiaddrs[0], { signal: AbortSignal.timeout(20_000) })
+  await t.throwsAsync(second.describe(target.multiaddrs[0], { signal: AbortSignal.timeout(20_000) }))
+  await until(() => (target.stats().connections?.refusedAddress ?? 0) >= 1, 20_000, 'a socket refused')
+  const scraped = metrics.scrape()
+  const g = target.stats().connections!
+  const m = parsePromText(await scraped)
+  t.is(sample(m, 'spikewire_connection_guard_refused_total', { reason: 'address' }), g.refusedAddress)
+  t.is(sample(m, 'spikewire_connection_guard_refused_total', { reason: 'pending' }), g.refusedPending)
+  t.is(sample(m, 'spikewire_connection_guard_inbound', { state: 'connected' }), g.inbound)
+  t.is(g.inbound, 1)
+})
