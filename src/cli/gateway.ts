@@ -10,12 +10,13 @@ import { modelText, table } from './format.ts'
 import { StatsReporter, watchNode } from './node-report.ts'
 import { Lines } from './output.ts'
 import { onStopSignal } from './signals.ts'
+import { metricsHelp, METRICS_OPTION, createMetrics, metricsAddress, serveMetrics } from './metrics.ts'
 
 const STOP_TIMEOUT_MS = 10_000
 /** Malformed datagrams printed per reason; the rest are counted (and in --stats). */
 const PRINT_MALFORMED = 10
 
-const help = `Usage: spikewire gateway udp2020 --config FILE [--json] [--stats S]
+const help = `Usage: spikewire gateway udp2020 --config FILE [--json] [--stats S] [--metrics HOST:PORT]
 
 Run a spikewire node and a gateway for the 2020 UDP datagram format beside it (see
 docs/gateway-udp2020.md). FILE is JSON: {"node": {a node config}, "udp2020": {"listen",
@@ -27,10 +28,11 @@ and the first ${PRINT_MALFORMED} of each reason printed. SIGINT or SIGTERM stops
 
 Options:
   --config FILE   the gateway config (JSON); required
-  --json          print NDJSON: {"event":"started",...,"udp":"host:port"}, then
+  --json          print NDJSON: {"event":"started",...,"udp":"host:port","metrics":URL}, then
                   {"event":"registered"|"reanchor"|"malformed"|"subscription"|"refused"|
                   "stats"|"stopping"|"stopped", ...}; stats carry parts.udp2020
   --stats S       print node and gateway statistics every S seconds (and once at the end)
+${metricsHelp('the gateway\'s counters')}
   -h, --help      show this help
 `
 
@@ -38,26 +40,34 @@ export const command: Command = {
   name: 'gateway',
   help,
   async run (argv) {
-    const p = parseCommand(argv, command, { config: { type: 'string' }, json: { type: 'boolean' }, stats: { type: 'string' } }, ['KIND'])
+    const p = parseCommand(argv, command, { config: { type: 'string' }, json: { type: 'boolean' }, stats: { type: 'string' }, ...METRICS_OPTION }, ['KIND'])
     if (p === undefined) return EXIT_OK
     if (p.positionals[0] !== 'udp2020') throw new UsageError(`unknown gateway ${JSON.stringify(p.positionals[0])} (gateways: udp2020)`)
     const file = required(p, 'config')
     const statsS = seconds(p, 'stats')
+    const metricsAt = await metricsAddress(p)
     const lines = new Lines(p.values.json === true)
-    const { loadGatewayConfig, startGateway, STATS_NAME } = await import('../gateway/udp2020/index.ts')
+    const { loadGatewayConfig, startGateway, STATS_NAME, registerGatewayMetrics } = await import('../gateway/udp2020/index.ts')
     const config = await loadGatewayConfig(file)
-    const { hosted, gateway } = await startGateway(config)
+    const metrics = await createMetrics(metricsAt)
+    const { hosted, gateway } = await startGateway(config, metrics?.nodeOptions)
     const { node } = hosted
+    if (metrics !== undefined) {
+      metrics.watchHosted(hosted)
+      registerGatewayMetrics(metrics.registry, gateway)
+    }
+    const server = await serveMetrics(metrics, metricsAt, async () => { await node.stop() })
     const stopped = Promise.withResolvers<string>()
     const removeSignals = onStopSignal('gateway', signal => { stopped.resolve(signal) })
     try {
       const d = node.description()
-      lines.print({ event: 'started', name: node.init.name, peer: node.peerId, multiaddrs: node.multiaddrs, ports: d.ports, udp: gateway.address }, [
+      lines.print({ event: 'started', name: node.init.name, peer: node.peerId, multiaddrs: node.multiaddrs, ports: d.ports, udp: gateway.address, ...(server === undefined ? {} : { metrics: server.url }) }, [
         `gateway udp2020 ${node.init.name} started`,
         ...table([
           ['peer', node.peerId],
           ...node.multiaddrs.map(a => ['listening', a]),
           ['udp', gateway.address],
+          ...(server === undefined ? [] : [['metrics', server.url]]),
           ...config.udp2020.senders.map(s => ['sender', `${s.code} -> port ${s.port} (weighted, ${s.channels} channels, value = event type)`]),
           ...(config.udp2020.replies ?? []).map(r => ['replies', `${r.from} ${r.port} -> S datagrams to ${[...(r.to ?? []), ...(r.registered === false ? [] : ['registered addresses'])].join(', ')}`]),
           ...d.ports.filter(q => !config.udp2020.senders.some(s => s.port === q.name)).map(q => ['port', `${q.name} ${q.direction} ${q.kind} ${q.channels} channels, model ${modelText(q.model)}`])
@@ -72,6 +82,7 @@ export const command: Command = {
       stats?.report(true)
       lines.print({ event: 'stopping', signal }, `${signal}: closing the socket and streams`)
     } finally {
+      await server?.stop()
       if (!await within(node.stop(), STOP_TIMEOUT_MS)) {
         // eslint-disable-next-line no-unsafe-finally
         throw new Error(`the node did not stop within ${STOP_TIMEOUT_MS} ms; streams may not have closed cleanly`)

@@ -7,10 +7,11 @@ import { table } from './format.ts'
 import { Lines } from './output.ts'
 import { within } from '../base/abort.ts'
 import { onStopSignal } from './signals.ts'
+import { metricsHelp, METRICS_OPTION, metricsAddress, serveMetrics } from './metrics.ts'
 
 const STOP_TIMEOUT_MS = 10_000
 
-const help = `Usage: spikewire relay --config FILE [--json] [--stats S]
+const help = `Usage: spikewire relay --config FILE [--json] [--stats S] [--metrics HOST:PORT]
 
 Run a circuit relay (libp2p circuit relay v2) described by the JSON config FILE: listen
 addresses, identity, who may hold a reservation ("reservations"), who may open relayed
@@ -25,6 +26,7 @@ Options:
                   then {"event":"stats",...} and {"event":"stopping"|"stopped"}
   --stats S       print reservations, relayed connections, bytes and refusals every S seconds
                   (and once more when stopping)
+${metricsHelp('the relay\'s counters')}
   -h, --help      show this help
 `
 
@@ -32,25 +34,29 @@ export const command: Command = {
   name: 'relay',
   help,
   async run (argv) {
-    const p = parseCommand(argv, command, { config: { type: 'string' }, json: { type: 'boolean' }, stats: { type: 'string' } })
+    const p = parseCommand(argv, command, { config: { type: 'string' }, json: { type: 'boolean' }, stats: { type: 'string' }, ...METRICS_OPTION })
     if (p === undefined) return EXIT_OK
     const file = required(p, 'config')
     const statsS = seconds(p, 'stats')
+    const metricsAt = await metricsAddress(p)
     const lines = new Lines(p.values.json === true)
     const { loadRelayConfig } = await import('../relay/config.ts')
     const config = await loadRelayConfig(file)
     const { createRelay } = await import('../relay/relay.ts')
     const relay = await createRelay(config)
+    const metrics = metricsAt === undefined ? undefined : new (await import('../metrics/relay.ts')).RelayMetrics(relay)
+    const server = await serveMetrics(metrics, metricsAt, async () => { await relay.stop() })
     const stopped = Promise.withResolvers<string>()
     const removeSignals = onStopSignal('relay', signal => { stopped.resolve(signal) })
     try {
-      printStarted(relay, lines)
+      printStarted(relay, lines, server?.url)
       const timer = statsS === undefined ? undefined : setInterval(() => { printStats(relay.stats(), lines) }, statsS * 1000)
       const signal = await stopped.promise
       clearInterval(timer)
       if (statsS !== undefined) printStats(relay.stats(), lines, true)
       lines.print({ event: 'stopping', signal }, `${signal}: stopping`)
     } finally {
+      await server?.stop()
       if (!await within(relay.stop(), STOP_TIMEOUT_MS)) {
         // eslint-disable-next-line no-unsafe-finally
         throw new Error(`the relay did not stop within ${STOP_TIMEOUT_MS} ms`)
@@ -62,7 +68,7 @@ export const command: Command = {
   }
 }
 
-function printStarted (relay: Relay, lines: Lines): void {
+function printStarted (relay: Relay, lines: Lines, metrics: string | undefined): void {
   const c = relay.config
   const who = (l: PeerList | undefined, byDefault: string): string => l === undefined ? byDefault : l === '*' ? 'every peer' : `${l.length} peer(s)`
   const human = [
@@ -73,10 +79,11 @@ function printStarted (relay: Relay, lines: Lines): void {
       ['reservations', who(c.reservations, 'none')],
       ['connect', who(c.connect, 'every peer')],
       ['unlimited', who(c.unlimited ?? c.reservations, 'none')],
-      ['directory', c.list === true ? 'listed' : 'not listed']
+      ['directory', c.list === true ? 'listed' : 'not listed'],
+      ...(metrics === undefined ? [] : [['metrics', metrics]])
     ])
   ]
-  lines.print({ event: 'started', name: c.name ?? 'relay', peer: relay.peerId, multiaddrs: relay.multiaddrs, list: c.list === true }, human.join('\n'))
+  lines.print({ event: 'started', name: c.name ?? 'relay', peer: relay.peerId, multiaddrs: relay.multiaddrs, list: c.list === true, ...(metrics === undefined ? {} : { metrics }) }, human.join('\n'))
 }
 
 /** One statistics report: the relay's counters as they are (relay.stats()). */

@@ -5,6 +5,7 @@
  * peer, idle pruning).
  */
 import { createLibp2p } from 'libp2p'
+import type { Libp2pOptions } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
@@ -24,6 +25,8 @@ export interface PeerInit {
   privateKey?: PrivateKey
   /** Called for every peer refused at the gate (not in `allow`). */
   onRefused: (peer: string) => void
+  /** libp2p's metrics component (the metrics layer's Prometheus registry), none by default. */
+  metrics?: Libp2pOptions['metrics']
 }
 
 const guards = new WeakMap<Libp2p, ConnectionGuard>()
@@ -60,6 +63,7 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
   const relayCapture: RelayCapture = {}
   const libp2p = await createLibp2p({
     privateKey: peer.privateKey,
+    ...(peer.metrics === undefined ? {} : { metrics: peer.metrics }),
     addresses: { listen },
     // TCP and WebSockets (transports.ts), and circuit relay v2 (spec §11.6): dialling /p2p-circuit addresses,
     // and the reservations of NodeInit.relays (relay-client.ts). It needs identify.

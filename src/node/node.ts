@@ -6,6 +6,7 @@
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
 import { CLOCK_PROTOCOL, DESCRIBE_PROTOCOL, EVENTS_PROTOCOL } from '../codec/index.ts'
 import type { Description, ErrorCodeName } from '../codec/index.ts'
 import { SystemClock } from '../base/clock.ts'
@@ -27,7 +28,7 @@ import type { ClockService } from '../protocols/clock/service.ts'
 import type { PeerClock, PeerClockOptions, PeerClockStats } from '../protocols/clock/peer-clock.ts'
 import type { ClockServerStats } from '../protocols/clock/clock-server.ts'
 import type { PeerTime } from '../protocols/clock/peer-time.ts'
-import type { LatencySnapshot } from '../protocols/clock/latency.ts'
+import type { LatencyObserver, LatencySnapshot } from '../protocols/clock/latency.ts'
 import { describeService } from '../protocols/describe/service.ts'
 import type { DescribeService } from '../protocols/describe/service.ts'
 import { eventsService, inPortStream } from '../protocols/events/service.ts'
@@ -80,6 +81,16 @@ export interface CreateNodeOptions {
    * of the end of the sequence numbers (2^53 − 1) only: receivers count the numbers skipped as a gap.
    */
   firstSeq?: number
+  /**
+   * libp2p's metrics component (`createLibp2p({ metrics })`), e.g. the metrics layer's registry-bound
+   * `@libp2p/prometheus-metrics`; none by default.
+   */
+  libp2pMetrics?: Libp2pOptions['metrics']
+  /**
+   * Called once per tracked stream of each peer (subscriptions `sub/PORT`, in ports `in/PORT/SOURCE`); the
+   * observer it returns sees every one-way latency sample that stream records (a metrics histogram).
+   */
+  latencyObserver?: (peer: string, stream: string) => LatencyObserver | undefined
 }
 
 /** A snapshot of everything a node counts (plain JSON). */
@@ -188,7 +199,8 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
       server: { idleMs: limits.clockIdleMs, stallMs: limits.slowConsumerMs },
       requestsPerSecond: limits.clockRequestsPerSecond,
       burst: limits.clockBurst,
-      maxStreamsPerPeer: limits.maxClockStreamsPerPeer
+      maxStreamsPerPeer: limits.maxClockStreamsPerPeer,
+      time: options.latencyObserver === undefined ? undefined : { observe: options.latencyObserver }
     })({ libp2p, clock: this.clock, onRefused: (peer, code, reason) => { refusals.stream(peer, 'clock', code, reason) } })
     this.#events = eventsService({ ...limits, firstSeq: options.firstSeq })({
       libp2p,
@@ -461,7 +473,7 @@ export async function createSpikewireNode (init: NodeInit, options: CreateNodeOp
     privateKey = key
   }
   const refusals = new Refusals()
-  const libp2p = await createPeer(init, { privateKey, onRefused: peer => { refusals.connection(peer) } })
+  const libp2p = await createPeer(init, { privateKey, metrics: options.libp2pMetrics, onRefused: peer => { refusals.connection(peer) } })
   let node: SpikewireNode
   try {
     node = new SpikewireNode(libp2p, init, refusals, options)

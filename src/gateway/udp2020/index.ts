@@ -38,3 +38,5 @@ export async function startGateway (config: GatewayConfig, options: CreateNodeOp
     throw err
   }
 }
+
+export { registerGatewayMetrics } from './metrics.ts'

@@ -28,6 +28,9 @@ export interface LatencySnapshot {
 
 export const DEFAULT_LATENCY_WINDOW = 4096
 
+/** Sees each latency a tracker records, µs. */
+export type LatencyObserver = (latencyUs: number) => void
+
 export class LatencyTracker {
   readonly #ring: Float64Array
   #next = 0
@@ -35,16 +38,20 @@ export class LatencyTracker {
   #count = 0
   #maxEver = NaN
   #sorted: Float64Array | undefined
+  readonly #onRecord: LatencyObserver | undefined
 
-  constructor (options: { window?: number } = {}) {
+  /** `onRecord` sees every latency recorded (e.g. a metrics histogram), after the finite check. */
+  constructor (options: { window?: number, onRecord?: LatencyObserver } = {}) {
     const window = options.window ?? DEFAULT_LATENCY_WINDOW
     if (!Number.isInteger(window) || window < 1) throw new InvalidClockOptionError(`latency window must be an integer ≥ 1 (got ${window})`)
     this.#ring = new Float64Array(window)
+    this.#onRecord = options.onRecord
   }
 
   /** Record one latency, µs. Non-finite values are ignored. */
   record (latencyUs: number): void {
     if (!Number.isFinite(latencyUs)) return
+    this.#onRecord?.(latencyUs)
     if (this.#size < this.#ring.length) this.#size++
     this.#ring[this.#next] = latencyUs
     this.#next = (this.#next + 1) % this.#ring.length

@@ -7,7 +7,7 @@
 import type { Clock } from '../../base/clock.ts'
 import type { Batch } from '../../codec/index.ts'
 import { LatencyTracker } from './latency.ts'
-import type { LatencySnapshot } from './latency.ts'
+import type { LatencyObserver, LatencySnapshot } from './latency.ts'
 import { slewedMap } from './slewed-map.ts'
 import type { SlewedMapOptions } from './slewed-map.ts'
 import type { PeerClock } from './peer-clock.ts'
@@ -20,6 +20,11 @@ export interface PeerTimeInit {
   maxStreams?: number
   /** Latency samples taken from one batch (spread over it), at most. */
   samplesPerBatch?: number
+  /**
+   * Called once per tracked stream when its tracker is created; the observer it returns sees every latency
+   * that stream records (the node's metrics feed a histogram with it).
+   */
+  observe?: (peer: string, stream: string) => LatencyObserver | undefined
 }
 
 export class PeerTime {
@@ -31,6 +36,7 @@ export class PeerTime {
   readonly #latency = new Map<string, LatencyTracker>()
   readonly #maxStreams: number
   readonly #perBatch: number
+  readonly #observe: PeerTimeInit['observe']
   /** Streams refused a latency tracker because `maxStreams` were tracked already. */
   untracked = 0
 
@@ -40,6 +46,7 @@ export class PeerTime {
     this.#clock = clock
     this.#maxStreams = init.maxStreams ?? 1024
     this.#perBatch = init.samplesPerBatch ?? 64
+    this.#observe = init.observe
     this.#map = sync === undefined ? t => t : slewedMap(t => sync.toLocal(t).localUs, init.slew)
   }
 
@@ -66,7 +73,7 @@ export class PeerTime {
         this.untracked++
         return undefined
       }
-      t = new LatencyTracker()
+      t = new LatencyTracker({ onRecord: this.#observe?.(this.peer, stream) })
       this.#latency.set(stream, t)
     }
     return t
