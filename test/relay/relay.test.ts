@@ -134,3 +134,13 @@ test('a peer outside unlimited gets libp2p\'s default data limit: describe works
   t.true(relay.stats().relayed.limited >= 1)
   t.true(s.stats.connects >= 2, 'the subscription reconnected after the cut')
 })
+
+test('a relay with a /ws listen address also listens on WebSockets', async t => {
+  const relay = await startRelay(t, { listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'] })
+  t.true(relay.multiaddrs.some(a => /\/tcp\/\d+\/ws\/p2p\//.test(a)), relay.multiaddrs.join(', '))
+  t.true(relay.multiaddrs.some(a => /\/tcp\/\d+\/p2p\//.test(a)))
+  // Nodes still reserve over TCP.
+  const node = await startNode(t, { name: 'lab', listen: [], relays: [relayAddr(relay)] })
+  await node.relaysReserved({ signal: AbortSignal.timeout(20_000) })
+  t.true(relay.listed()[0].addrs.some(a => a.includes('/ws/')), 'the directory lists the WebSockets address too')
+})
