@@ -144,3 +144,14 @@ test('a relay with a /ws listen address also listens on WebSockets', async t => 
   await node.relaysReserved({ signal: AbortSignal.timeout(20_000) })
   t.true(relay.listed()[0].addrs.some(a => a.includes('/ws/')), 'the directory lists the WebSockets address too')
 })
+
+test('beyond maxReservations a reservation is refused, said so and counted', async t => {
+  const relay = await startRelay(t, { reservations: '*', maxReservations: 1 })
+  const first = await startNode(t, { name: 'first', listen: [], relays: [relayAddr(relay)] })
+  await first.relaysReserved({ signal: AbortSignal.timeout(20_000) })
+  const second = await startNode(t, { name: 'second', listen: [], relays: [relayAddr(relay)] })
+  await until(() => second.relays[0].failures > 0, 20_000, 'the refused reservation')
+  t.regex(second.relays[0].lastError ?? '', /maximum of reservations/)
+  t.true(relay.stats().refusals.reservationsFull >= 1)
+  t.is(relay.stats().reservations.held, 1)
+})
