@@ -256,3 +256,15 @@ def test_config_limits_per_peer_and_limits_not_applied() -> None:
             ans = await collect(held[1])
             assert isinstance(ans.messages[0], Description) and ans.messages[0].name == "limited"
     trio.run(main)
+
+
+def test_config_relays_not_applied() -> None:
+    """`relays` (circuit relays, docs/relay.md) is valid config that the Python node does not use yet: it is
+    reported in unappliedLimits, not ignored silently."""
+    relay = "/ip4/127.0.0.1/tcp/4020/p2p/12D3KooWPJHoFkZpxadBaWDMAgDAzN4StdiokmLVHLJpkdtFxRAF"
+    config = {"name": "behind-nat", "listen": ["/ip4/127.0.0.1/tcp/0"], "ports": [], "relays": [relay]}
+
+    async def main() -> None:
+        async with Node(config=config) as node:
+            assert node.stats()["unappliedLimits"] == ["relays"]
+    trio.run(main)

@@ -1,7 +1,7 @@
 /**
  * The relay from the command line, as real child processes: `spikewire relay` with --json --stats,
  * `spikewire node` with "relays" in its config and no listen address of its own (its start line shows the
- * relayed address), and `spikewire tap` and `describe` through the relay; the relay's statistics count the
+ * relayed address), and `spikewire tap`, `describe` and `clock` through the relay; the relay's statistics count the
  * reservation and the relayed bytes, and SIGTERM stops it cleanly with a final report.
  */
 import test from 'ava'
@@ -33,6 +33,14 @@ test('spikewire relay + spikewire node with relays + spikewire tap through the r
   const describe = await run(t, ['describe', addr, '--json'], 30_000)
   t.is(describe.code, 0, describe.stderr)
   t.is((JSON.parse(describe.stdout) as { name: string }).name, 'pub')
+
+  const clock = await run(t, ['clock', addr, '--json', '--duration', '3'], 30_000)
+  t.is(clock.code, 0, clock.stderr)
+  const estimates = clock.stdout.trimEnd().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+  t.true(estimates.length > 0, clock.stdout)
+  const last = estimates.at(-1)! as { answers: number, offset_us: number, uncertainty_us: number }
+  t.true(last.answers > 0, JSON.stringify(last))
+  t.true(Math.abs(last.offset_us) <= last.uncertainty_us, 'one machine: the true offset 0 lies within the uncertainty')
 
   await relay.until(() => relay.json.some(l => l.event === 'stats' && (l.relayed as { total: number }).total >= 2 && (l.reservations as { held: number }).held === 1), 20_000, 'stats with the relayed connections')
   relay.child.kill('SIGTERM')
