@@ -182,7 +182,7 @@ export class RelayClient {
           if (signal.aborted) break
           attempt++
           s.failures++
-          s.lastError = (err as Error).message
+          s.lastError = explain((err as Error).message)
           log('reserving on %a failed (attempt %d): %s', s.addr, attempt, s.lastError)
           this.#set(s, 'retrying')
         }
@@ -222,4 +222,11 @@ export class RelayClient {
     await run
     if (s.addresses.length === 0) throw new Error(`the relay ${s.addr.toString()} gave no address`)
   }
+}
+
+/** The relay's refusals in words (libp2p reports the circuit relay status name only). */
+function explain (message: string): string {
+  if (message.includes('PERMISSION_DENIED')) return `the relay refused the reservation: this PeerId may not reserve on it (${message})`
+  if (message.includes('RESERVATION_REFUSED')) return `the relay refused the reservation: it holds its maximum of reservations (${message})`
+  return message
 }

@@ -76,7 +76,11 @@ function mapOf (bytes: Uint8Array, expected: number): Map<CborValue, CborValue> 
     if (close.type === 'close') throw new PeerReportedError(close.code, `the relay closed the directory stream: ${close.code}${close.reason === undefined ? '' : ` (${close.reason})`}`, close.reason)
   }
   if (t !== expected) {
+    if (typeof t === 'bigint') throw new MessageError('unknown-message-type', `unknown message type ${t}`)
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) invalid('message type must be an unsigned integer')
+    // §9.4: a known type out of place is unexpected-message; a type no version defines, unknown-message-type.
+    const known = (Object.values(MessageType) as number[]).includes(t) || t === DirectoryType.request || t === DirectoryType.answer
+    if (!known) throw new MessageError('unknown-message-type', `unknown message type ${t}`)
     throw new StreamError('unexpected-message', `expected message type ${expected}, got ${t}`)
   }
   for (const k of item.keys()) if (typeof k !== 'number' || !Number.isInteger(k) || k < 0) invalid('map keys must be unsigned integers')

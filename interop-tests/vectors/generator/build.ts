@@ -27,6 +27,8 @@ import { stream } from './defs/stream.ts'
 import { clocksync } from './defs/clocksync.ts'
 import { fuzz } from './defs/fuzz.ts'
 import { buildClockSync } from './clocksync.ts'
+import { directory } from './defs/directory.ts'
+import { buildDirectory } from './directory.ts'
 
 export const DEFINITIONS: VectorDef[] = [
   ...framing, ...cbor, ...describe, ...open, ...accept, ...reject, ...batch, ...watermark, ...loss, ...close,
@@ -48,7 +50,7 @@ export interface IndexEntry { id: string, area: string, file: string, fail: bool
 export function build (readmeTemplate: string): Map<string, string> {
   const files = new Map<string, string>()
   const records: VectorFile[] = []
-  checkIds([...DEFINITIONS, ...clocksync])
+  checkIds([...DEFINITIONS, ...clocksync, ...directory])
   for (const def of DEFINITIONS) {
     const area = def.id.split('-')[0]
     const rec = area === 'stream' ? buildStream(def) : def.id.includes('-fail-') ? buildFail(def) : buildOk(def)
@@ -60,6 +62,11 @@ export function build (readmeTemplate: string): Map<string, string> {
     const rec = ordered(buildClockSync(def))
     records.push(rec)
     files.set(`clocksync/${def.id}.json`, formatJson(rec))
+  }
+  for (const def of directory) {
+    const rec = ordered(buildDirectory(def))
+    records.push(rec)
+    files.set(`directory/${def.id}.json`, formatJson(rec))
   }
   checkCoverage(records)
   const index: IndexEntry[] = records

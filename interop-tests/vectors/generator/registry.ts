@@ -71,7 +71,7 @@ export const DIRECTIONS: Record<string, number> = { in: 0, out: 1 }
 /** Vector areas, in the order the README presents them. */
 export const AREAS = [
   'framing', 'cbor', 'describe', 'open', 'accept', 'reject', 'batch', 'watermark', 'loss', 'close',
-  'clock', 'clocksync', 'stream', 'fuzz'
+  'clock', 'clocksync', 'stream', 'fuzz', 'directory'
 ] as const
 export type Area = typeof AREAS[number]
 
