@@ -235,6 +235,7 @@ export async function main (): Promise<void> {
       baseline_lost: ld.lost,
       baseline_p50_us: round(ld.p50Us, 1),
       baseline_p99_us: round(ld.p99Us, 1),
+      baseline_max_us: round(ld.maxUs, 1),
       added_p50_us: round(lr.p50Us - ld.p50Us, 1),
       added_p99_us: round(lr.p99Us - ld.p99Us, 1),
       clock_spread_us: clockSpreadUs,
