@@ -37,7 +37,7 @@ export const LABS = { zurich: 'zurich', padova: 'padova', southampton: 'soton' }
 const { values } = parseArgs({
   options: {
     out: { type: 'string', default: 'out/nat' },
-    duration: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '30' },
     seed: { type: 'string', default: '2020' },
     verbose: { type: 'boolean', default: false }
   }

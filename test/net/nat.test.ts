@@ -35,7 +35,7 @@ nsTest(`three sites in three NATed labs, every link through the relay: usual out
   let stdout = ''
   let stderr = ''
   let id: string | undefined
-  const child = spawn(process.execPath, [RUN, '--duration', '20', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [RUN, '--duration', '30', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout.on('data', (b: Buffer) => {
     stdout += b.toString()
     id ??= /^topology id: (\w+)/m.exec(stdout)?.[1]
