@@ -1,9 +1,9 @@
 /**
  * Dialling a peer, with circuit relay v2 as the fallback (spec §4.1.2). A node configured with relays
  * (NodeInit.relays) registers them here; every spikewire stream is then opened over `dialPeer`: the direct
- * dial first, and when it fails — or has not succeeded within a short head start — a dial through each
- * configured relay (`RELAY/p2p-circuit/p2p/PEER`). The first connection that opens wins. A target that is
- * itself a relayed address (it contains /p2p-circuit) is dialled as given.
+ * dial first, and when it fails — or has not connected within a head start — a dial through each configured
+ * relay in turn (`RELAY/p2p-circuit/p2p/PEER`). A target that is itself a relayed address (it contains
+ * /p2p-circuit) is dialled as given.
  */
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
@@ -15,8 +15,8 @@ import type { Target } from './target.ts'
 
 const log = logger('spikewire:relay-dial')
 
-/** How long the direct dial runs alone before the relays are tried beside it, ms. */
-export const RELAY_HEAD_START_MS = 1500
+/** How long the direct dial may take before it is given up for the relays, ms (when relays are registered). */
+export const RELAY_HEAD_START_MS = 4000
 
 const relayLists = new WeakMap<Libp2p, readonly Multiaddr[]>()
 
@@ -54,8 +54,11 @@ export class DialFailedError extends AggregateError {
 }
 
 /**
- * Open a connection to `target`: directly, and through each registered relay when the direct dial fails or
- * is slow. Without registered relays this is `libp2p.dial`.
+ * Open a connection to `target`: directly, and when the direct dial fails or has not connected within
+ * `headStartMs`, through each registered relay in turn. The attempts run one after the other, never side by
+ * side: libp2p joins a dial to a peer that is already being dialled to that dial, so a relayed attempt
+ * started beside a hanging direct one would wait for it and fail with it. Without registered relays this is
+ * `libp2p.dial`.
  */
 export async function dialPeer (libp2p: Libp2p, target: Target, options: { signal?: AbortSignal, headStartMs?: number } = {}): Promise<Connection> {
   const parsed = parseTarget(target)
@@ -64,44 +67,29 @@ export async function dialPeer (libp2p: Libp2p, target: Target, options: { signa
   if (relays.length === 0 || peer === undefined || ('getComponents' in parsed && isRelayed(parsed)) || peer.equals(libp2p.peerId)) {
     return await libp2p.dial(parsed, { signal: options.signal })
   }
-  // Relays that are the target itself cannot relay to it.
-  const via = relays.filter(r => targetPeer(r)?.equals(peer) !== true)
-  const controller = new AbortController()
-  const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal])
   const errors: Error[] = []
-  let relaysStarted = false
-  return await new Promise<Connection>((resolve, reject) => {
-    let pending = 0
-    let done = false
-    const attempt = (what: string, addr: Multiaddr | PeerId): void => {
-      pending++
-      libp2p.dial(addr, { signal }).then(conn => {
-        pending--
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        log('connected to %s %s', peer.toString(), what)
-        controller.abort(new Error('another attempt connected first'))
-        resolve(conn)
-      }, (err: Error) => {
-        pending--
-        if (done) return
-        log('dial to %s %s failed: %s', peer.toString(), what, err.message)
-        errors.push(new Error(`${what}: ${err.message}`, { cause: err }))
-        if (what === 'directly') startRelays()
-        if (pending === 0 && relaysStarted) {
-          done = true
-          clearTimeout(timer)
-          reject(options.signal?.aborted === true ? options.signal.reason : new DialFailedError(errors, `cannot reach ${peer.toString()}: ${errors.map(e => e.message).join('; ')}`))
-        }
-      })
+  const failed = (what: string, err: unknown): void => {
+    options.signal?.throwIfAborted()
+    const e = err instanceof Error ? err : new Error(String(err))
+    log('dial to %s %s failed: %s', peer.toString(), what, e.message)
+    errors.push(new Error(`${what}: ${e.message}`, { cause: e }))
+  }
+  const headStartMs = options.headStartMs ?? RELAY_HEAD_START_MS
+  const direct = AbortSignal.timeout(headStartMs)
+  try {
+    return await libp2p.dial(parsed, { signal: options.signal === undefined ? direct : AbortSignal.any([options.signal, direct]) })
+  } catch (err) {
+    failed('directly', direct.aborted && options.signal?.aborted !== true ? new Error(`no connection within ${headStartMs} ms`, { cause: err }) : err)
+  }
+  // Relays that are the target itself cannot relay to it.
+  for (const r of relays.filter(r => targetPeer(r)?.equals(peer) !== true)) {
+    try {
+      const conn = await libp2p.dial(circuitAddress(r, peer), { signal: options.signal })
+      log('connected to %s through relay %a', peer.toString(), r)
+      return conn
+    } catch (err) {
+      failed(`through relay ${r.toString()}`, err)
     }
-    const startRelays = (): void => {
-      if (relaysStarted || done) return
-      relaysStarted = true
-      for (const r of via) attempt(`through relay ${r.toString()}`, circuitAddress(r, peer))
-    }
-    const timer = setTimeout(startRelays, options.headStartMs ?? RELAY_HEAD_START_MS)
-    attempt('directly', parsed)
-  })
+  }
+  throw new DialFailedError(errors, `cannot reach ${peer.toString()}: ${errors.map(e => e.message).join('; ')}`)
 }

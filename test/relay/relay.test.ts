@@ -112,3 +112,35 @@ test('a node reserves again when its relay restarts', async t => {
   const sub = await startNode(t, { name: 'sub', listen: [] })
   t.is((await sub.describe(`${addr}/p2p-circuit/p2p/${node.peerId}`)).name, 'lab')
 })
+
+test('a peer outside unlimited gets libp2p\'s default data limit: describe works, a stream is cut after 128 KiB and reconnects', async t => {
+  const relay = await startRelay(t, { reservations: '*', unlimited: [] })
+  const capped = await startNode(t, { name: 'capped', listen: [], relays: [relayAddr(relay)], ports: [{ name: 'spikes', direction: 'out', channels: 64 }] })
+  await capped.relaysReserved({ signal: AbortSignal.timeout(20_000) })
+  const sub = await startNode(t, { name: 'sub', listen: [] })
+  const target = `${relayAddr(relay)}/p2p-circuit/p2p/${capped.peerId}`
+  t.is((await sub.describe(target)).name, 'capped', 'a short exchange fits in the limit')
+  const s = sub.subscribe(target, 'spikes', { reconnect: { initialDelayMs: 50, maxDelayMs: 200 } })
+  await s.ready()
+  const port = capped.outPort('spikes')
+  // Well over 128 KiB of batches, in steps.
+  for (let k = 0; k < 40 && relay.stats().relayed.limited === 0; k++) {
+    const t0 = nowUs(capped)
+    for (let j = 0; j < 10_000; j++) port.emit(j % 64, t0)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  await until(() => relay.stats().relayed.limited >= 1, 20_000, 'a connection cut by the data limit')
+  await until(() => s.stats.connects >= 2 && s.state === 'open', 20_000, 'the subscription back on a new relayed connection')
+  t.true(relay.stats().relayed.limited >= 1)
+  t.true(s.stats.connects >= 2, 'the subscription reconnected after the cut')
+})
+
+test('a relay with a /ws listen address also listens on WebSockets', async t => {
+  const relay = await startRelay(t, { listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'] })
+  t.true(relay.multiaddrs.some(a => /\/tcp\/\d+\/ws\/p2p\//.test(a)), relay.multiaddrs.join(', '))
+  t.true(relay.multiaddrs.some(a => /\/tcp\/\d+\/p2p\//.test(a)))
+  // Nodes still reserve over TCP.
+  const node = await startNode(t, { name: 'lab', listen: [], relays: [relayAddr(relay)] })
+  await node.relaysReserved({ signal: AbortSignal.timeout(20_000) })
+  t.true(relay.listed()[0].addrs.some(a => a.includes('/ws/')), 'the directory lists the WebSockets address too')
+})

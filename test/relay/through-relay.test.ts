@@ -4,6 +4,8 @@
  * sync through the relay with zero loss; the fallback from a failed direct dial to each configured relay.
  */
 import test from 'ava'
+import { createServer } from 'node:net'
+import type { Socket } from 'node:net'
 import { nowUs, startNode, until } from '../helpers/nodes.ts'
 import { deadAddr, newKey, relayAddr, startRelay } from './helpers.ts'
 
@@ -95,4 +97,23 @@ test('a direct dial that fails falls back to each configured relay in turn', asy
   const lonely = await newKey()
   const err = await t.throwsAsync(sub.describe(deadAddr(lonely.id), { signal: AbortSignal.timeout(20_000) }))
   t.truthy(err)
+})
+
+test('a direct address that accepts and then never answers (as a black hole) is given up for the relay', async t => {
+  // A TCP server that accepts and says nothing: the direct dial hangs in its handshake.
+  const held: Socket[] = []
+  const silent = createServer(sock => { held.push(sock) })
+  await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const s of held) s.destroy(); silent.close() })
+  const port = (silent.address() as { port: number }).port
+  const relay = await startRelay(t)
+  const pub = await startNode(t, { name: 'pub', listen: [], relays: [relayAddr(relay)] })
+  await pub.relaysReserved({ signal: AbortSignal.timeout(20_000) })
+  const sub = await startNode(t, { name: 'sub', listen: [], relays: [relayAddr(relay)] })
+  const started = Date.now()
+  const d = await sub.describe(`/ip4/127.0.0.1/tcp/${port}/p2p/${pub.peerId}`, { signal: AbortSignal.timeout(20_000) })
+  t.is(d.name, 'pub')
+  t.true(held.length >= 1, 'the direct dial reached the silent server')
+  t.log(`described through the relay after ${Date.now() - started} ms`)
+  t.true(sub.libp2p.getConnections(pub.libp2p.peerId).every(c => c.remoteAddr.toString().includes('/p2p-circuit')))
 })
