@@ -186,6 +186,7 @@ export async function sweepStale (): Promise<string[]> {
     if (Number.isInteger(pid) && pid > 0 && alive(pid)) continue
     await ip(['netns', 'del', ns]).catch(() => {})
     removed.push(ns)
+    if ((await leftovers(id)).length === 0) rmSync(`${OWNER_DIR}/${id}.pid`, { force: true })
   }
   return removed
 }
@@ -239,6 +240,8 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
   }
   const relayIp = `${pfx}.1`
   const publicHostIp = `${pfx}.2`
+  // Leftovers of earlier runs whose process was killed outright (SIGKILL runs no hook): removed here.
+  await sweepStale()
   const id = shortId()
   const name = (suffix: string): string => `${PREFIX}${id}-${suffix}`
   const namespaces: string[] = []
