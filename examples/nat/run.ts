@@ -147,7 +147,7 @@ async function main (): Promise<number> {
     const wrap = Object.fromEntries(Object.entries(LABS).map(([site, l]) => [site, [tool('ip'), 'netns', 'exec', topo!.labs.find(x => x.name === l)!.host.ns]]))
     say(`three sites: zurich in ${lab('zurich').host.ns}, padova in ${lab('padova').host.ns}, southampton in ${lab('southampton').host.ns}; orchestrator and recorder on the public host`)
     const run = topo.execNode(topo.publicHost!.ns, [THREE_SITES, '--relay', relayAddr, '--site-wrap', JSON.stringify(wrap),
-      '--duration', values.duration, '--seed', values.seed, '--out', outDir, '--ready-timeout', '60', '--recorder-uncertainty-ms', '100', ...(values.verbose ? ['--verbose'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
+      '--duration', values.duration, '--seed', values.seed, '--out', outDir, '--ready-timeout', '60', ...(values.verbose ? ['--verbose'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
     const runOut = jsonLines(run, line => { say(`  ${line}`) })
     const code = await exited(run)
     if (code !== 0) say(runOut.stderr.map(l => `  ! ${l}`).join('\n'))
