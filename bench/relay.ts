@@ -1,6 +1,7 @@
 /**
  * Relay benchmark (npm run bench:relay -- --json): spikewire event streams through a circuit relay against
- * the direct path, in one run on loopback. The relay is a `spikewire relay` child process (its own core when
+ * the direct path, in one run on loopback. With --netns, the same across real NAT in network namespaces
+ * (bench/relay-netns.ts; needs root). The relay is a `spikewire relay` child process (its own core when
  * one is free); the publishers and the subscriber are nodes in this process. Two publishers, one reached
  * directly (its TCP address) and one only through the relay (it listens nowhere and holds a reservation), so
  * that the subscriber's connections cannot be shared between the two paths.
@@ -217,6 +218,13 @@ export async function startRelayProcess (config: Record<string, unknown>): Promi
 }
 
 async function main (): Promise<void> {
+  // --netns: the same measurement across real NAT in network namespaces (bench/relay-netns.ts, net-nat), in
+  // its own process (it imports this module's measuring functions).
+  if (process.argv.includes('--netns')) {
+    const netns = spawn(process.execPath, [fileURLToPath(new URL('./relay-netns.ts', import.meta.url)), ...process.argv.slice(2)], { stdio: 'inherit' })
+    process.exitCode = await new Promise<number>(resolve => netns.on('exit', code => { resolve(code ?? 1) }))
+    return
+  }
   const { values: args } = parseArgs({
     options: {
       json: { type: 'boolean', default: false },

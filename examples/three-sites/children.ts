@@ -29,9 +29,14 @@ export class SiteProcess {
   #stderrTail: string[] = []
   #exitCode: number | null | undefined
 
-  constructor (name: SiteName, script: string, args: string[], options: { verbose: boolean }) {
+  /**
+   * `options.wrap`: a command the site runs under, e.g. `['ip', 'netns', 'exec', NS]` to run it inside a
+   * network namespace (examples/nat).
+   */
+  constructor (name: SiteName, script: string, args: string[], options: { verbose: boolean, wrap?: string[] }) {
     this.name = name
-    this.child = spawn(process.execPath, [script, '--site', name, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const command = [...(options.wrap ?? []), process.execPath, script, '--site', name, ...args]
+    this.child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
     createInterface({ input: this.child.stdout }).on('line', line => { this.#onLine(line) })
     createInterface({ input: this.child.stderr }).on('line', line => {
       this.#stderrTail.push(line)

@@ -39,12 +39,13 @@ export class Recorder {
     this.#peers = peers
   }
 
-  static async start (key: string, peers: Record<NodeName, string>, clock?: Clock): Promise<Recorder> {
+  /** `listen`: the recorder's listen addresses (default 127.0.0.1, any port). */
+  static async start (key: string, peers: Record<NodeName, string>, clock?: Clock, listen = ['/ip4/127.0.0.1/tcp/0']): Promise<Recorder> {
     const node = await createNode({
       name: 'recorder',
       role: 'recorder',
       identity: key,
-      listen: ['/ip4/127.0.0.1/tcp/0'],
+      listen,
       allow: (['padova', 'synapse-a', 'synapse-b', 'zurich'] as const).map(n => peers[n])
     }, { clock })
     return new Recorder(node, peers)

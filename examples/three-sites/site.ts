@@ -2,10 +2,12 @@
  * One site of the three-site experiment, as its own process (started by run.ts).
  *
  *   node examples/three-sites/site.ts --site padova|southampton|zurich --peers JSON --key NODE=FILE …
- *        [--connect padova=MULTIADDR --connect zurich=MULTIADDR] [--seed N]
+ *        [--connect padova=MULTIADDR --connect zurich=MULTIADDR] [--seed N] [--relay MULTIADDR]
  *
  * stdout: one JSON object per line, one per event of interest:
- *   {"event":"started","site","node","peer","multiaddr"}   once per node, when it listens
+ *   {"event":"started","site","node","peer","multiaddr"}   once per node, when it listens (with --relay:
+ *                                                           when it holds its reservation; multiaddr is
+ *                                                           then its address through the relay)
  *   {"event":"status","site","nodes":{…}}                   answer to "status": clocks, links, true clock offset
  *   {"event":"phase","site","phase","at","report"}          at each phase boundary (site's own measurements)
  *   {"event":"final","site","report","eventLoopDelay","nodes":{…}}  answer to "final": node.stats(),
@@ -45,7 +47,8 @@ const { values } = parseArgs({
     peers: { type: 'string' },
     key: { type: 'string', multiple: true },
     connect: { type: 'string', multiple: true },
-    seed: { type: 'string', default: '2020' }
+    seed: { type: 'string', default: '2020' },
+    relay: { type: 'string' }
   }
 })
 const siteName = values.site as SiteName
@@ -59,12 +62,21 @@ const ctx: SiteContext = {
   peers,
   connect: pairs(values.connect, 'connect'),
   seed: Number(values.seed),
-  clock
+  clock,
+  ...(values.relay === undefined ? {} : { relay: values.relay })
 }
 
 const site: Site = await startSite(ctx)
 const loopDelay = watchLoopDelay()
-for (const [name, node] of site.nodes) print({ event: 'started', site: siteName, node: name, peer: node.peerId, multiaddr: node.multiaddrs[0] })
+/** The address peers dial: the node's own, or with --relay its address through the relay once reserved. */
+async function reachableAt (node: SpikewireNode): Promise<string> {
+  if (values.relay === undefined) return node.multiaddrs[0]
+  await node.relaysReserved({ signal: AbortSignal.timeout(30_000) })
+  const circuit = node.multiaddrs.find(a => a.startsWith(`${values.relay}/p2p-circuit/`))
+  if (circuit === undefined) throw new Error(`${siteName}: no address through ${values.relay} among ${node.multiaddrs.join(' ')}`)
+  return circuit
+}
+for (const [name, node] of site.nodes) print({ event: 'started', site: siteName, node: name, peer: node.peerId, multiaddr: await reachableAt(node) })
 
 function status (node: SpikewireNode): Record<string, unknown> {
   const s = node.stats()

@@ -29,10 +29,15 @@ export interface SiteContext {
   keys: Partial<Record<NodeName, string>>
   /** PeerId of every node of the experiment. */
   peers: Record<NodeName, string>
-  /** Southampton only: the (proxied) multiaddrs of Padova and Zurich. */
+  /** Southampton only: the multiaddrs of Padova and Zurich (through a delay proxy, or a relay). */
   connect: Partial<Record<'padova' | 'zurich', string>>
   seed: number
   clock: Clock
+  /**
+   * A circuit relay (multiaddr ending in /p2p/RELAY): every node listens on all interfaces, reserves a slot
+   * on it and is reached through it (examples/nat, sites behind NAT). Without it, nodes listen on 127.0.0.1.
+   */
+  relay?: string
 }
 
 export interface Site {
@@ -65,7 +70,8 @@ async function startNode (ctx: SiteContext, name: NodeName, role: string, talksT
     name,
     role,
     identity: key,
-    listen: ['/ip4/127.0.0.1/tcp/0'],
+    listen: [ctx.relay === undefined ? '/ip4/127.0.0.1/tcp/0' : '/ip4/0.0.0.0/tcp/0'],
+    ...(ctx.relay === undefined ? {} : { relays: [ctx.relay] }),
     allow: talksTo.map(n => ctx.peers[n]),
     watermarkIntervalMs: WATERMARK_INTERVAL_MS
   }, { clock: ctx.clock })

@@ -19,8 +19,9 @@
  *
  * Veth pairs are created directly inside their namespaces: nothing is ever added to the root namespace,
  * so deleting the namespaces removes everything. `destroy()` is idempotent; call it from `finally` or
- * `t.teardown`. Live topologies are also destroyed on process exit, SIGINT and SIGTERM. Loopback is up in
- * every namespace.
+ * `t.teardown`; it ends the processes started with `exec` (SIGTERM, then SIGKILL after 3 s) and kills
+ * whatever else still runs in the namespaces. Live topologies are also destroyed on process exit, SIGINT
+ * and SIGTERM. Loopback is up in every namespace.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess, SpawnOptions } from 'node:child_process'
@@ -185,6 +186,7 @@ export async function sweepStale (): Promise<string[]> {
     if (Number.isInteger(pid) && pid > 0 && alive(pid)) continue
     await ip(['netns', 'del', ns]).catch(() => {})
     removed.push(ns)
+    if ((await leftovers(id)).length === 0) rmSync(`${OWNER_DIR}/${id}.pid`, { force: true })
   }
   return removed
 }
@@ -195,6 +197,11 @@ function destroySync (id: string): void {
   live.delete(id)
   for (const c of entry.children) if (c.exitCode == null && c.signalCode == null) c.kill('SIGKILL')
   for (const ns of entry.namespaces) {
+    try {
+      for (const pid of execFileSync(IP, ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(p => p !== '')) {
+        try { process.kill(Number(pid), 'SIGKILL') } catch { /* gone */ }
+      }
+    } catch { /* no such namespace */ }
     try { execFileSync(IP, ['netns', 'del', ns], { stdio: 'ignore' }) } catch { /* already gone */ }
   }
   rmSync(`${OWNER_DIR}/${id}.pid`, { force: true })
@@ -233,6 +240,8 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
   }
   const relayIp = `${pfx}.1`
   const publicHostIp = `${pfx}.2`
+  // Leftovers of earlier runs whose process was killed outright (SIGKILL runs no hook): removed here.
+  await sweepStale()
   const id = shortId()
   const name = (suffix: string): string => `${PREFIX}${id}-${suffix}`
   const namespaces: string[] = []
@@ -306,6 +315,12 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
         const t = setTimeout(() => { c.kill('SIGKILL') }, 3000)
         c.once('exit', () => { clearTimeout(t); resolve() })
       })))
+      // Processes started in a namespace by others (grandchildren, `ip netns exec` from another process)
+      // would keep it alive after its name is gone: kill what still runs there first.
+      for (const ns of namespaces) {
+        const pids = await run(IP, ['netns', 'pids', ns]).then(r => r.stdout.split(/\s+/).filter(p => p !== ''), () => [])
+        for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL') } catch { /* gone */ } }
+      }
       for (const ns of [...namespaces].reverse()) await ip(['netns', 'del', ns]).catch(() => {})
       live.delete(id)
       rmSync(`${OWNER_DIR}/${id}.pid`, { force: true })
