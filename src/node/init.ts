@@ -76,7 +76,7 @@ export interface NodeInit {
   /** Discovery on the LAN (default off): `{ mdns: true }` announces this node and listens (src/node/discovery.ts). */
   discovery?: DiscoveryConfig
   /**
-   * Circuit relays (multiaddrs ending in /p2p/RELAY, spec §4.1.2): the node reserves a slot on each, advertises
+   * Circuit relays (multiaddrs ending in /p2p/RELAY, spec §4.1.3): the node reserves a slot on each, advertises
    * its /p2p-circuit address through it, and dials peers through them when a direct dial fails.
    */
   relays?: string[]

@@ -65,7 +65,7 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
     privateKey: peer.privateKey,
     ...(peer.metrics === undefined ? {} : { metrics: peer.metrics }),
     addresses: { listen },
-    // TCP and WebSockets (transports.ts), and circuit relay v2 (spec §11.6): dialling /p2p-circuit addresses,
+    // TCP and WebSockets (transports.ts), and circuit relay v2 (spec §4.1.3): dialling /p2p-circuit addresses,
     // and the reservations of NodeInit.relays (relay-client.ts). It needs identify.
     transports: [...transports(), captureRelayTransport(circuitRelayTransport({ reservationCompletionTimeout: DEFAULTS.relayReserveTimeoutMs }), relayCapture)],
     connectionEncrypters: [noise()],

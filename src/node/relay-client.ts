@@ -1,5 +1,5 @@
 /**
- * The node as a client of circuit relays (spec §4.1.2): for each relay of NodeInit.relays it holds a
+ * The node as a client of circuit relays (spec §4.1.3): for each relay of NodeInit.relays it holds a
  * reservation, so that peers reach it at RELAY/p2p-circuit/p2p/NODE; it advertises those addresses (they are
  * among node.multiaddrs), checks every few seconds that the reservation still stands and reserves again,
  * with backoff, when the relay went away (a restart ends the reservation with the connection).
@@ -12,6 +12,8 @@
  * relay and reuses it; and the transport's reservation store stops trying a relay for good after a failed
  * dial to it, so the client dials the relay itself first and clears that mark before each attempt.
  */
+import { InvalidArgumentError } from '../base/errors.ts'
+import { SpikewireError } from '../codec/index.ts'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Listener, Transport } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -120,7 +122,7 @@ export class RelayClient {
 
   start (): void {
     if (this.#slots.length === 0) return
-    if (captured.get(this.#libp2p) === undefined) throw new Error('this libp2p peer has no circuit relay transport')
+    if (captured.get(this.#libp2p) === undefined) throw new InvalidArgumentError('this libp2p peer has no circuit relay transport')
     this.#libp2p.addEventListener('connection:close', this.#onClose)
     for (const s of this.#slots) this.#loops.push(this.#run(s))
   }
@@ -220,7 +222,7 @@ export class RelayClient {
     })
     this.#queue = run.catch(() => {})
     await run
-    if (s.addresses.length === 0) throw new Error(`the relay ${s.addr.toString()} gave no address`)
+    if (s.addresses.length === 0) throw new SpikewireError('unexpected-message', `the relay ${s.addr.toString()} gave no address`)
   }
 }
 

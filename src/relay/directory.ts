@@ -20,6 +20,7 @@ import type { CborValue } from '../codec/cbor-reader.ts'
 import { PROTOCOL_PREFIX } from '../codec/constants.ts'
 import { dialPeer } from '../wire/relay-dial.ts'
 import type { Target } from '../wire/target.ts'
+import { InvalidArgumentError } from '../base/errors.ts'
 
 const log = logger('spikewire:relay-directory')
 
@@ -245,7 +246,7 @@ export interface ListRelayPeersOptions {
  */
 export async function listRelayPeers (libp2p: Libp2p, relayAddr: Target, options: ListRelayPeersOptions = {}): Promise<DirectoryAnswer> {
   const max = options.max ?? MAX_LISTED
-  if (!Number.isInteger(max) || max < 1 || max > MAX_LISTED) throw new RangeError(`max must be an integer from 1 to ${MAX_LISTED}`)
+  if (!Number.isInteger(max) || max < 1 || max > MAX_LISTED) throw new InvalidArgumentError(`max must be an integer from 1 to ${MAX_LISTED}`)
   const deadline = AbortSignal.timeout(options.timeoutMs ?? DIRECTORY_TIMEOUT_MS)
   const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
   const connection = await dialPeer(libp2p, relayAddr, { signal })

@@ -1,5 +1,5 @@
 /**
- * A spikewire relay (docs/relay.md, spec §4.1.2): a js-libp2p peer (TCP, optionally WebSockets; Noise,
+ * A spikewire relay (docs/relay.md, spec §4.1.3): a js-libp2p peer (TCP, optionally WebSockets; Noise,
  * Yamux, identify) running the circuit relay v2 server, with
  * - who may reserve (`reservations`) and who may open relayed connections (`connect`), refused at libp2p's
  *   connection gater and counted by reason;
@@ -13,6 +13,7 @@
  * three of its methods (reservationStore.reserve, handleConnect, stopHop) and refuses to start when they are
  * missing, so a libp2p upgrade that renames them fails loudly (test/relay/relay.test.ts checks the counts).
  */
+import { SpikewireError } from '../codec/index.ts'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -207,7 +208,7 @@ export class Relay {
   #wrap (server: ServerInternals): void {
     const store = server.reservationStore
     if (typeof store?.reserve !== 'function' || typeof server.handleConnect !== 'function' || typeof server.stopHop !== 'function') {
-      throw new Error('this version of @libp2p/circuit-relay-v2 has no reservationStore.reserve, handleConnect or stopHop: the relay cannot set per-peer limits or count relayed bytes')
+      throw new SpikewireError('internal-error', 'this version of @libp2p/circuit-relay-v2 has no reservationStore.reserve, handleConnect or stopHop: the relay cannot set per-peer limits or count relayed bytes')
     }
     const c = this.#counts
     const reserve = store.reserve.bind(store)

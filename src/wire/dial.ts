@@ -30,7 +30,7 @@ export interface DialedStream {
 export async function dialFramed (libp2p: Libp2p, target: Target, protocol: string, init: FramedStreamInit = {},
   options: { signal?: AbortSignal } = {}): Promise<DialedStream> {
   const connection = await dialPeer(libp2p, target, options)
-  // A relayed connection may carry limits (a relay that applies them to this peer, spec §11.6): the stream
+  // A relayed connection may carry limits (a relay that applies them to this peer, spec §4.1.3): the stream
   // is opened on it all the same; the relay then cuts it at its limit and the link reconnects.
   const stream = await connection.newStream(protocol, { ...options, runOnLimitedConnection: true })
   const framed = new FramedStream(stream, init)

@@ -1,10 +1,11 @@
 /**
- * Dialling a peer, with circuit relay v2 as the fallback (spec §4.1.2). A node configured with relays
+ * Dialling a peer, with circuit relay v2 as the fallback (spec §4.1.3). A node configured with relays
  * (NodeInit.relays) registers them here; every spikewire stream is then opened over `dialPeer`: the direct
  * dial first, and when it fails — or has not connected within a head start — a dial through each configured
  * relay in turn (`RELAY/p2p-circuit/p2p/PEER`). A target that is itself a relayed address (it contains
  * /p2p-circuit) is dialled as given.
  */
+import { SpikewireBaseError } from '../base/errors.ts'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -48,9 +49,15 @@ export function circuitAddress (relay: Multiaddr, peer: PeerId): Multiaddr {
 }
 
 /** Every attempt failed: the direct dial's error and each relay's. */
-export class DialFailedError extends AggregateError {
+export class DialFailedError extends SpikewireBaseError<'dial-failed'> {
   override name = 'DialFailedError'
-  readonly code = 'dial-failed'
+  /** Each attempt's error, in the order tried (directly first, then each relay). */
+  readonly errors: Error[]
+
+  constructor (errors: Error[], message: string) {
+    super('dial-failed', message, { cause: errors[0] })
+    this.errors = errors
+  }
 }
 
 /**

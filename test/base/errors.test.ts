@@ -10,6 +10,8 @@ import { join } from 'node:path'
 import * as api from '../../src/index.ts'
 import * as netem from '../../src/netem/index.ts'
 import { UsageError } from '../../src/cli/command.ts'
+import { ViewError } from '../../src/cli/view.ts'
+import { UnknownPortError } from '../../src/view/session.ts'
 
 const { SpikewireBaseError } = api
 const SRC = new URL('../../src/', import.meta.url).pathname
@@ -22,10 +24,10 @@ function isErrorClass (v: unknown): v is ErrorClass {
   return typeof v === 'function' && v.prototype instanceof Error
 }
 
-/** Every error class reachable from the package entry point, models, netem and the CLI, by export name. */
+/** Every error class reachable from the package entry point, models, netem, the CLI and the view page, by export name. */
 function errorClasses (): Map<string, ErrorClass> {
   const found = new Map<string, ErrorClass>()
-  for (const ns of [api, api.models, netem, { UsageError }] as Array<Record<string, unknown>>) {
+  for (const ns of [api, api.models, netem, { UsageError, ViewError, UnknownPortError }] as Array<Record<string, unknown>>) {
     for (const [key, v] of Object.entries(ns)) if (isErrorClass(v)) found.set(key, v)
   }
   return found
@@ -59,7 +61,10 @@ const samples: Record<string, () => Error> = {
   NetemParamsError: () => new netem.NetemParamsError('m'),
   NetemClosedError: () => new netem.NetemClosedError('m'),
   UsageError: () => new UsageError('m'),
-  XdfError: () => new api.XdfError('xdf-bad-chunk', 'm', 0)
+  XdfError: () => new api.XdfError('xdf-bad-chunk', 'm', 0),
+  DialFailedError: () => new api.DialFailedError([new Error('a')], 'm'),
+  ViewError: () => new ViewError('unreachable', 'm'),
+  UnknownPortError: () => new UnknownPortError('m')
 }
 
 function sourceFiles (dir: string): string[] {
