@@ -43,8 +43,11 @@ export const command: Command = {
     const { loadRelayConfig } = await import('../relay/config.ts')
     const config = await loadRelayConfig(file)
     const { createRelay } = await import('../relay/relay.ts')
-    const relay = await createRelay(config)
-    const metrics = metricsAt === undefined ? undefined : new (await import('../metrics/relay.ts')).RelayMetrics(relay)
+    // With --metrics, libp2p's own metrics and the relay's counters share one registry.
+    const m = metricsAt === undefined ? undefined : await import('../metrics/index.ts')
+    const registry = m === undefined ? undefined : new m.Registry()
+    const relay = await createRelay(config, m === undefined || registry === undefined ? {} : { libp2pMetrics: await m.libp2pMetrics(registry) })
+    const metrics = m === undefined ? undefined : new m.RelayMetrics(relay, { registry, processMetrics: false })
     const server = await serveMetrics(metrics, metricsAt, async () => { await relay.stop() })
     const stopped = Promise.withResolvers<string>()
     const removeSignals = onStopSignal('relay', signal => { stopped.resolve(signal) })

@@ -5,8 +5,8 @@
  * together. No labels beyond fixed lists (direction, reason, outcome): a relay's peers are not labelled,
  * there may be many.
  *
- * libp2p's own metrics of the relay are not here: the relay creates its libp2p peer itself
- * (src/relay/relay.ts) without a metrics option yet.
+ * libp2p's own metrics of the relay go into the same registry when it is passed in: `spikewire relay` makes
+ * the registry, hands `libp2pMetrics(registry)` to createRelay, then builds these metrics on it.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client'
 import { counterFamily, gaugeFamily, perScrape } from './family.ts'
@@ -22,10 +22,14 @@ export interface RelayCounters {
 }
 
 export class RelayMetrics implements MetricsSource {
-  readonly registry = new Registry()
+  readonly registry: Registry
 
-  /** `processMetrics`: prom-client's `process_*` and `nodejs_*` metrics too (default true). */
-  constructor (relay: { stats: () => RelayCounters }, options: { processMetrics?: boolean } = {}) {
+  /**
+   * `processMetrics`: prom-client's `process_*` and `nodejs_*` metrics too (default true; leave them to
+   * libp2p's metrics when those share the registry). `registry`: one to add to (default a new one).
+   */
+  constructor (relay: { stats: () => RelayCounters }, options: { processMetrics?: boolean, registry?: Registry } = {}) {
+    this.registry = options.registry ?? new Registry()
     const r = this.registry
     const s = perScrape(() => relay.stats())
     if (options.processMetrics !== false) collectDefaultMetrics({ register: r })

@@ -15,6 +15,7 @@
  */
 import { SpikewireError } from '../codec/index.ts'
 import { createLibp2p } from 'libp2p'
+import type { Libp2pOptions } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -72,6 +73,8 @@ export interface RelayStats {
 
 export interface RelayOptions {
   privateKey?: PrivateKey
+  /** libp2p's own metrics (src/metrics/libp2p.ts), passed to createLibp2p. */
+  libp2pMetrics?: Libp2pOptions['metrics']
 }
 
 type Limit = { duration?: number, data?: bigint }
@@ -276,6 +279,7 @@ export async function createRelay (config: RelayConfig, options: RelayOptions = 
   const maxRelayed = config.maxRelayedConnections ?? RELAY.maxRelayedConnections.default
   const libp2p = await createLibp2p({
     privateKey,
+    ...(options.libp2pMetrics === undefined ? {} : { metrics: options.libp2pMetrics }),
     addresses: { listen },
     transports: ws ? [tcp(), webSockets()] : [tcp()],
     connectionEncrypters: [noise()],

@@ -177,6 +177,9 @@ test('spikewire relay --metrics exports the relay\'s counters, equal to its own 
   t.true(sample(m, 'spikewire_relay_bytes_total', { direction: 'to_reserved' }) > 0)
   t.true(sample(m, 'spikewire_relay_bytes_total', { direction: 'from_reserved' }) > 0)
   t.is(sample(m, 'spikewire_relay_refusals_total', { reason: 'connect_not_allowed' }), 0)
+  // libp2p's own metrics of the relay's peer share the registry (once), with the process metrics.
+  t.true(samples(m, 'libp2p_connection_manager_connections').length > 0, 'libp2p\'s metrics of the relay')
+  t.is(samples(m, 'process_cpu_user_seconds_total').length, 1)
   // The relay's own final stats: the counts that do not move with traffic are equal, the bytes only grow.
   proc.kill('SIGTERM')
   t.is((await proc.exit(WAIT)).code, 0, proc.stderr)

@@ -135,12 +135,22 @@ class Node:
                     requests_per_second=config.limit("clockRequestsPerSecond"), burst=config.limit("clockBurst"),
                     idle_s=config.limit("clockIdleMs") / 1000, stall_s=config.limit("slowConsumerMs") / 1000)
         self.listen = list(listen) if listen is not None else ["/ip4/127.0.0.1/tcp/0"]
+        ws = [a for a in self.listen if _is_websockets(a)]
+        if ws:
+            # WebSockets (spec §4.1.2) is optional and this node's host speaks TCP only: the /ws addresses are
+            # left out, said, and reported; a node must listen on TCP anyway (§4.1.1).
+            self.listen = [a for a in self.listen if not _is_websockets(a)]
+            if not self.listen:
+                raise ConfigError("listen: a node that offers WebSockets must also listen on TCP (spec §4.1.1)")
+            log.warning("listen: %s not applied: the Python node listens on TCP only", ", ".join(ws))
         self.unapplied_limits = [] if config is None else [
             n for n in UNAPPLIED_LIMITS if config.raw.get("limits", {}).get(n) is not None] + [
             f for f in UNAPPLIED_FIELDS if _sets(config.raw.get(f))]
         for n in self.unapplied_limits:
             where = n if n in UNAPPLIED_FIELDS else f"limits.{n}"
             log.warning("%s is not applied by the Python node (the TypeScript node applies it)", where)
+        if ws:
+            self.unapplied_limits.append("listen:ws")
         if config is not None and config.raw.get("relays"):
             # Circuit relays (docs/relay.md): py-libp2p has no circuit relay v2 client here yet.
             self.unapplied_limits.append("relays")
@@ -446,3 +456,9 @@ async def _reset_quietly(stream: INetStream) -> None:
         await stream.reset()
     except Exception:  # the stream may be gone already
         pass
+
+
+def _is_websockets(addr: str) -> bool:
+    """True for a WebSockets listen address (/ws, /wss or /tls/ws at the end)."""
+    parts = [p for p in addr.split("/") if p]
+    return bool(parts) and (parts[-1] in ("ws", "wss") or parts[-2:] == ["tls", "ws"])
