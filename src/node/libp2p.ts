@@ -89,7 +89,11 @@ export async function createPeer (init: NodeInit, peer: PeerInit): Promise<Libp2
       },
       denyInboundUpgradedConnection: (peerId, maConn) => guard.denyInboundUpgradedConnection(peerId, maConn)
     },
-    services: { identify: identify() },
+    // The circuit relay transport needs identify. Run on every new connection, identify puts the remote's
+    // listen addresses into the peer store, and a later dial by PeerId alone (clock sync, a reconnect) then
+    // goes to them instead of the address the application gave (through a proxy, a tunnel, a gateway): only
+    // a node with relays runs it on its own; every node answers it.
+    services: { identify: identify({ runOnConnectionOpen: (init.relays?.length ?? 0) > 0 }) },
     connectionManager: {
       inboundConnectionThreshold: DEFAULTS.inboundConnectionThreshold,
       maxIncomingPendingConnections: DEFAULTS.maxIncomingPendingConnections,
