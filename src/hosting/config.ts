@@ -6,13 +6,13 @@ import { readFile, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { MAX_CHANNELS, MAX_PORTS, PORT_NAME_PATTERN } from '../codec/index.ts'
 import type { DirectionName, ModelInfo, Param } from '../codec/index.ts'
-import type { PeerList } from '../ports/acl.ts'
 import { ConfigError } from '../node/errors.ts'
 import type { LimitsConfig, NodeInit, PlainPortConfig } from '../node/init.ts'
 import { MDNS_INTERVAL_MS, MDNS_SERVICE_TAG_PATTERN } from '../node/discovery.ts'
 import type { DiscoveryConfig, MdnsOptions } from '../node/discovery.ts'
 import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
 import type { Tunable } from '../wire/defaults.ts'
+import { fail, int, known, num, obj, opt, peerList, str, tunable } from './validate.ts'
 
 /** A built-in driver for an `out` port (demos and tests). */
 export type SourceConfig =
@@ -70,52 +70,6 @@ const MAX_CONFIG_BYTES = 1024 * 1024
 
 /** A relay's multiaddr: ends in /p2p/<relay PeerId>, and is not itself relayed. */
 export const RELAY_ADDRESS = /^\/(?!.*\/p2p-circuit).*\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60}$/
-
-type Obj = Record<string, unknown>
-
-function fail (path: string, rule: string): never {
-  throw new ConfigError('config-invalid', `${path} ${rule}`)
-}
-
-function obj (v: unknown, path: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object')
-  return v as Obj
-}
-
-function known (o: Obj, path: string, keys: string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${path}.${k}`, `is not a known field (known: ${keys.join(', ')})`)
-}
-
-function str (v: unknown, path: string, pattern?: RegExp): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256) fail(path, 'must be a non-empty string of at most 256 characters')
-  if (pattern !== undefined && !pattern.test(v)) fail(path, `must match ${pattern}`)
-  return v
-}
-
-function int (v: unknown, path: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
-  return v
-}
-
-/** An integer tunable in its range (src/wire/defaults.ts). */
-function tunable (v: unknown, path: string, range: Tunable): number {
-  return int(v, path, range.min, range.max)
-}
-
-function num (v: unknown, path: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) fail(path, `must be a number from ${min} to ${max}`)
-  return v
-}
-
-function opt<T> (o: Obj, key: string, f: (v: unknown) => T): T | undefined {
-  return o[key] === undefined ? undefined : f(o[key])
-}
-
-function peerList (v: unknown, path: string): PeerList {
-  if (v === '*') return '*'
-  if (!Array.isArray(v)) fail(path, 'must be "*" or an array of PeerId strings')
-  return v.map((p, i) => str(p, `${path}[${i}]`, /^[1-9A-HJ-NP-Za-km-z]{40,60}$/))
-}
 
 function channelList (v: unknown, path: string): number[] {
   if (!Array.isArray(v) || v.length === 0 || v.length > 65536) fail(path, 'must be a non-empty array of channel ids')

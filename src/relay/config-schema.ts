@@ -3,7 +3,8 @@
  * `npm run schema` writes it to schema/relay.schema.json; test/relay/config.test.ts keeps the two equal and
  * checks that the schema and `parseRelayConfig` agree on valid and invalid configs.
  */
-import { PEER_ID_PATTERN, RELAY } from './config.ts'
+import { PEER_ID_PATTERN } from '../hosting/validate.ts'
+import { MAX_PEER_LIST, RELAY } from './config.ts'
 
 type Schema = Record<string, unknown>
 
@@ -13,7 +14,7 @@ const peerList = (description: string): Schema => ({
   description,
   oneOf: [
     { const: '*', description: 'every peer' },
-    { type: 'array', maxItems: 100_000, items: text('a PeerId', { pattern: PEER_ID_PATTERN.source }), description: 'only these PeerIds' }
+    { type: 'array', maxItems: MAX_PEER_LIST, items: text('a PeerId', { pattern: PEER_ID_PATTERN.source }), description: 'only these PeerIds' }
   ]
 })
 

@@ -5,7 +5,7 @@
  * names the broken field like the node config does (`relay.…`); the JSON Schema is config-schema.ts.
  */
 import { readConfigJson, resolveConfigPaths } from '../hosting/config.ts'
-import { ConfigError } from '../node/errors.ts'
+import { fail, known, obj, peerList, str, tunable } from '../hosting/validate.ts'
 import type { PeerList } from '../ports/acl.ts'
 
 /** Ranges and defaults, read by the validator, the schema and the relay alike. */
@@ -63,40 +63,8 @@ export interface RelayConfig {
   maxListed?: number
 }
 
-type Obj = Record<string, unknown>
-type Range = { readonly default: number, readonly min: number, readonly max: number }
-
-function fail (path: string, rule: string): never {
-  throw new ConfigError('config-invalid', `${path} ${rule}`)
-}
-
-function obj (v: unknown, path: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object')
-  return v as Obj
-}
-
-function known (o: Obj, path: string, keys: string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${path}.${k}`, `is not a known field (known: ${keys.join(', ')})`)
-}
-
-function str (v: unknown, path: string, pattern?: RegExp): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256) fail(path, 'must be a non-empty string of at most 256 characters')
-  if (pattern !== undefined && !pattern.test(v)) fail(path, `must match ${pattern}`)
-  return v
-}
-
-function int (v: unknown, path: string, r: Range): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < r.min || v > r.max) fail(path, `must be an integer from ${r.min} to ${r.max}`)
-  return v
-}
-
-export const PEER_ID_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{40,60}$/
-
-function peerList (v: unknown, path: string): PeerList {
-  if (v === '*') return '*'
-  if (!Array.isArray(v) || v.length > 100_000) fail(path, 'must be "*" or an array of PeerId strings')
-  return v.map((p, i) => str(p, `${path}[${i}]`, PEER_ID_PATTERN))
-}
+/** Most PeerIds one allow list of a relay config may name. */
+export const MAX_PEER_LIST = 100_000
 
 const FIELDS = ['name', 'listen', 'identity', 'reservations', 'connect', 'unlimited', 'limits', 'maxReservations', 'reservationTtlMs', 'maxRelayedConnections', 'maxConnections', 'list', 'maxListed']
 
@@ -105,24 +73,24 @@ export function parseRelayConfig (v: unknown): RelayConfig {
   const o = obj(v, 'relay')
   known(o, 'relay', FIELDS)
   if (o.reservations === undefined) fail('relay.reservations', 'is required: "*" (every peer) or an array of PeerIds')
-  const c: RelayConfig = { reservations: peerList(o.reservations, 'relay.reservations') }
+  const c: RelayConfig = { reservations: peerList(o.reservations, 'relay.reservations', MAX_PEER_LIST) }
   if (o.name !== undefined) c.name = str(o.name, 'relay.name')
   if (o.listen !== undefined) {
     if (!Array.isArray(o.listen) || o.listen.length === 0 || o.listen.length > 16) fail('relay.listen', 'must be an array of 1 to 16 multiaddr strings')
     c.listen = o.listen.map((a, i) => str(a, `relay.listen[${i}]`, /^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d+(\/ws)?$/))
   }
   if (o.identity !== undefined) c.identity = str(o.identity, 'relay.identity')
-  if (o.connect !== undefined) c.connect = peerList(o.connect, 'relay.connect')
-  if (o.unlimited !== undefined) c.unlimited = peerList(o.unlimited, 'relay.unlimited')
+  if (o.connect !== undefined) c.connect = peerList(o.connect, 'relay.connect', MAX_PEER_LIST)
+  if (o.unlimited !== undefined) c.unlimited = peerList(o.unlimited, 'relay.unlimited', MAX_PEER_LIST)
   if (o.limits !== undefined) {
     const l = obj(o.limits, 'relay.limits')
     known(l, 'relay.limits', ['durationMs', 'dataBytes'])
     c.limits = {}
-    if (l.durationMs !== undefined) c.limits.durationMs = int(l.durationMs, 'relay.limits.durationMs', RELAY.durationMs)
-    if (l.dataBytes !== undefined) c.limits.dataBytes = int(l.dataBytes, 'relay.limits.dataBytes', RELAY.dataBytes)
+    if (l.durationMs !== undefined) c.limits.durationMs = tunable(l.durationMs, 'relay.limits.durationMs', RELAY.durationMs)
+    if (l.dataBytes !== undefined) c.limits.dataBytes = tunable(l.dataBytes, 'relay.limits.dataBytes', RELAY.dataBytes)
   }
   for (const k of ['maxReservations', 'reservationTtlMs', 'maxRelayedConnections', 'maxConnections', 'maxListed'] as const) {
-    if (o[k] !== undefined) c[k] = int(o[k], `relay.${k}`, RELAY[k])
+    if (o[k] !== undefined) c[k] = tunable(o[k], `relay.${k}`, RELAY[k])
   }
   if (o.list !== undefined) {
     if (typeof o.list !== 'boolean') fail('relay.list', 'must be true or false')

@@ -5,6 +5,7 @@
 import { MAX_CHANNELS, PORT_NAME_PATTERN } from '../../codec/constants.ts'
 import type { ModelInfo } from '../../codec/index.ts'
 import { parseConfig, readConfigJson, resolveConfigPaths } from '../../hosting/config.ts'
+import { fail, int, known, obj } from '../../hosting/validate.ts'
 import type { NodeConfig } from '../../hosting/config.ts'
 import { ConfigError } from '../../node/errors.ts'
 import type { PeerList } from '../../ports/acl.ts'
@@ -71,26 +72,6 @@ export interface GatewayConfig {
 export interface UdpAddress {
   host: string
   port: number
-}
-
-type Obj = Record<string, unknown>
-
-function fail (path: string, rule: string): never {
-  throw new ConfigError('config-invalid', `${path} ${rule}`)
-}
-
-function obj (v: unknown, path: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object')
-  return v as Obj
-}
-
-function known (o: Obj, path: string, keys: string[]): void {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`${path}.${k}`, `is not a known field (known: ${keys.join(', ')})`)
-}
-
-function int (v: unknown, path: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
-  return v
 }
 
 /** "127.0.0.1:5020", "localhost:5020" or "[::1]:5020"; port 0 (any free port) only where `anyPort`. */
