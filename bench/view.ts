@@ -7,8 +7,10 @@
  * serves the page, headless Debian chromium (playwright-core) opens it, the page subscribes to that port only,
  * and after 3 s of warm-up the page measures for --seconds with requestAnimationFrame: frames, the intervals'
  * p50/p99/max, long frames (interval > 2 × the display interval, the median interval of the run) and the
- * display intervals they missed (dropped frames), events received and drawn; Chrome's own Performance.getMetrics
- * gives the renderer main thread's busy time (TaskDuration) over the same span. `idle` is the baseline: the
+ * display intervals they missed (dropped frames), events received and drawn, the receive latency (the page's
+ * worker: arrival − event time through the clock estimate) and the draw latency (the frame that drew an event −
+ * its time); Chrome's own Performance.getMetrics gives the renderer main thread's busy time (TaskDuration) over
+ * the same span (the page's worker, which holds the libp2p peer, is not in it). `idle` is the baseline: the
  * same page, the same node load, no events; `low` a second one; `full-not-drawn` the page receiving the full
  * port without drawing its raster (`?draw=0`), which separates the cost of receiving from that of drawing. Last, `spikewire tap --quiet` subscribes to the
  * `full` port over the same /ws address for min(--seconds, 10) s with no browser open: the latency baseline
@@ -170,6 +172,8 @@ async function main (): Promise<void> {
         losses: after.losses,
         latency_p50_ms: r2(after.latencyP50Us === null ? null : after.latencyP50Us / 1000),
         latency_p99_ms: r2(after.latencyP99Us === null ? null : after.latencyP99Us / 1000),
+        shown_p50_ms: r2(after.shownP50Us === null ? null : after.shownP50Us / 1000),
+        shown_p99_ms: r2(after.shownP99Us === null ? null : after.shownP99Us / 1000),
         main_thread_busy: r2((task1 - task0) / durationS),
         load_avg_1m: r2(loadavg()[0]),
         browser: `chromium ${browser.version()} headless, --disable-gpu`

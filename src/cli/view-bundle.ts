@@ -1,8 +1,10 @@
 /**
- * The page script of `spikewire view` (src/view/page.ts bundled for the browser by esbuild). An installed
- * package ships it built, as dist/view/view.js (`npm run build`); in a checkout it is bundled on demand and
- * cached in node_modules/.cache/spikewire/, rebuilt when a source file or the lock file is newer than the
- * cached bundle. Run as a script, it writes the bundle to the path given (the build does that).
+ * The scripts of `spikewire view`, bundled for the browser by esbuild: the page (src/view/page.ts, the main
+ * thread: drawing) and its worker (src/view/worker.ts: the libp2p peer). An installed package ships them
+ * built, as dist/view/view.js and dist/view/view-worker.js (`npm run build`); in a checkout they are bundled
+ * on demand and cached in node_modules/.cache/spikewire/, rebuilt when a source file or the lock file is
+ * newer than the cached bundles. Run as a script, it writes both bundles into the directory given (the
+ * build does that).
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -14,20 +16,32 @@ const HERE = dirname(fileURLToPath(import.meta.url))
 /** True when running from the TypeScript sources (a checkout), false from dist/. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts')
 const ROOT = join(HERE, '../..')
-const ENTRY = join(ROOT, 'src/view/page.ts')
-/** One cached bundle per checkout (node_modules may be shared between worktrees). */
-const CACHE = join(ROOT, 'node_modules/.cache/spikewire', `view-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.js`)
+/** The two scripts: the file each is written to, its entry point and its format (the worker is a classic worker). */
+const SCRIPTS = {
+  page: { file: 'view.js', entry: 'src/view/page.ts', format: 'esm' },
+  worker: { file: 'view-worker.js', entry: 'src/view/worker.ts', format: 'iife' }
+} as const
+type Name = keyof typeof SCRIPTS
+/** One cached pair of bundles per checkout (node_modules may be shared between worktrees). */
+const CACHE = join(ROOT, 'node_modules/.cache/spikewire', `view-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`)
 
-/** The page bundled for the browser, and the files it was made from (paths relative to the repository). */
-export async function buildView (): Promise<{ code: Uint8Array, inputs: string[] }> {
+export interface ViewBundles {
+  page: Uint8Array
+  worker: Uint8Array
+  /** The files each bundle was made from (paths relative to the repository). */
+  inputs: Record<Name, string[]>
+}
+
+async function build (name: Name): Promise<{ code: Uint8Array, inputs: string[] }> {
   const esbuild = await import('esbuild')
+  const s = SCRIPTS[name]
   const result = await esbuild.build({
-    entryPoints: [ENTRY],
+    entryPoints: [join(ROOT, s.entry)],
     absWorkingDir: ROOT,
     write: false,
     bundle: true,
-    format: 'esm',
-    // A Node built-in anywhere in the page's import graph fails the build.
+    format: s.format,
+    // A Node built-in anywhere in the import graph fails the build.
     platform: 'browser',
     target: ['chrome120', 'firefox120', 'safari17'],
     minify: true,
@@ -39,14 +53,26 @@ export async function buildView (): Promise<{ code: Uint8Array, inputs: string[]
   return { code: result.outputFiles[0].contents, inputs: Object.keys(result.metafile.inputs) }
 }
 
-/** Bundle the page into `outfile` (esbuild, a devDependency: present in a checkout, not in an install). */
-export async function bundleView (outfile: string): Promise<void> {
-  const { code } = await buildView()
-  await mkdir(dirname(outfile), { recursive: true })
+/** Both scripts bundled for the browser. */
+export async function buildView (): Promise<ViewBundles> {
+  const [page, worker] = await Promise.all([build('page'), build('worker')])
+  return { page: page.code, worker: worker.code, inputs: { page: page.inputs, worker: worker.inputs } }
+}
+
+async function writeAtomic (path: string, data: Uint8Array): Promise<void> {
   // Written aside and renamed, so that a concurrent reader never sees half a bundle.
-  const tmp = `${outfile}.${process.pid}.tmp`
-  await writeFile(tmp, code)
-  await rename(tmp, outfile)
+  const tmp = `${path}.${process.pid}.tmp`
+  await writeFile(tmp, data)
+  await rename(tmp, path)
+}
+
+/** Bundle both scripts into `dir` (esbuild, a devDependency: present in a checkout, not in an install). */
+export async function bundleView (dir: string): Promise<void> {
+  const b = await buildView()
+  await mkdir(dir, { recursive: true })
+  // The worker first: a reader that sees the new page finds its worker.
+  await writeAtomic(join(dir, SCRIPTS.worker.file), b.worker)
+  await writeAtomic(join(dir, SCRIPTS.page.file), b.page)
 }
 
 async function newestMtime (dir: string): Promise<number> {
@@ -59,23 +85,28 @@ async function newestMtime (dir: string): Promise<number> {
   return newest
 }
 
-/** The page script's bytes, and whether it was bundled just now. */
-export async function viewScript (): Promise<{ script: Buffer, bundled: boolean, path: string }> {
-  if (!FROM_SOURCE) {
-    const path = join(HERE, '../view/view.js')
-    return { script: await readFile(path), bundled: false, path }
+async function mtime (path: string): Promise<number> {
+  return existsSync(path) ? (await stat(path)).mtimeMs : -1
+}
+
+/** The page's and the worker's bytes, whether they were bundled just now, and the directory they are in. */
+export async function viewScripts (): Promise<{ script: Buffer, worker: Buffer, bundled: boolean, dir: string }> {
+  const dir = FROM_SOURCE ? CACHE : join(HERE, '../view')
+  let bundled = false
+  if (FROM_SOURCE) {
+    const sources = Math.max(await newestMtime(join(ROOT, 'src')), await mtime(join(ROOT, 'package-lock.json')))
+    const cached = Math.min(await mtime(join(dir, SCRIPTS.page.file)), await mtime(join(dir, SCRIPTS.worker.file)))
+    bundled = cached < sources
+    if (bundled) await bundleView(dir)
   }
-  const sources = Math.max(await newestMtime(join(ROOT, 'src')), existsSync(join(ROOT, 'package-lock.json')) ? (await stat(join(ROOT, 'package-lock.json'))).mtimeMs : 0)
-  const cached = existsSync(CACHE) ? (await stat(CACHE)).mtimeMs : -1
-  const bundled = cached < sources
-  if (bundled) await bundleView(CACHE)
-  return { script: await readFile(CACHE), bundled, path: CACHE }
+  const [script, worker] = await Promise.all([readFile(join(dir, SCRIPTS.page.file)), readFile(join(dir, SCRIPTS.worker.file))])
+  return { script, worker, bundled, dir }
 }
 
 if (import.meta.main) {
   const out = process.argv[2]
   if (out === undefined) {
-    process.stderr.write('usage: node src/cli/view-bundle.ts OUTFILE\n')
+    process.stderr.write('usage: node src/cli/view-bundle.ts OUTDIR\n')
     process.exit(2)
   }
   await bundleView(out)

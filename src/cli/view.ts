@@ -2,7 +2,7 @@
  * `spikewire view`: serve a page in which the browser itself is a libp2p peer (WebSockets, Noise, Yamux) that
  * subscribes to a node's out ports and draws them live. The page's source is src/view/ (bundled by
  * view-bundle.ts); this command checks that the node answers on the WebSockets address given, then serves
- * three fixed paths over plain HTTP and nothing else.
+ * four fixed paths over plain HTTP and nothing else.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -19,7 +19,7 @@ import { EXIT_OK, UsageError, describeError, multiaddrArg, parseCommand, seconds
 import type { Command } from './command.ts'
 import { Lines, err, out } from './output.ts'
 import { onStopSignal } from './signals.ts'
-import { viewScript } from './view-bundle.ts'
+import { viewScripts } from './view-bundle.ts'
 
 const help = `Usage: spikewire view MULTIADDR [PORT...] [--http HOST:PORT] [--window S] [--json]
 
@@ -41,7 +41,9 @@ Options:
   --json            status lines as JSON: {"event":"serving","url":...}
   -h, --help        show this help
 
-The page is served at / (with /view.js and /config.json); every other path is 404.
+The page is served at / (with /view.js, /view-worker.js and /config.json); every other
+path is 404. The page's libp2p peer runs in a web worker, so drawing never waits for the
+network.
 Stop with SIGINT or SIGTERM.
 `
 
@@ -94,15 +96,15 @@ const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
-  // The page runs its own script only, and connects to this server and to WebSockets.
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:",
+  // The page runs its own scripts only (the page's and its worker's), and connects to this server and to WebSockets.
+  'content-security-policy': "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:",
   // Cross-origin isolated, the page's clock reads in 5 µs steps instead of 100 µs (Chromium; spec §4.1.2).
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-embedder-policy': 'require-corp',
   'cross-origin-resource-policy': 'same-origin'
 }
 
-/** The view's request handler: three fixed paths, GET and HEAD only. */
+/** The view's request handler: four fixed paths, GET and HEAD only. */
 export function viewHandler (files: Record<string, { type: string, body: Buffer | string }>): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '').split('?')[0]
@@ -161,11 +163,12 @@ export const command: Command = {
       if (e instanceof UnknownPortError) throw new SpikewireError('unknown-port', e.message)
       throw e
     }
-    const { script } = await viewScript()
+    const { script, worker } = await viewScripts()
     const config: ViewConfig = { target, ports, windowMs: Math.round(windowS * 1000) }
     const server = createServer(viewHandler({
       [VIEW_PATHS.page]: { type: 'text/html; charset=utf-8', body: pageHtml(d.name) },
       [VIEW_PATHS.script]: { type: 'text/javascript; charset=utf-8', body: script },
+      [VIEW_PATHS.worker]: { type: 'text/javascript; charset=utf-8', body: worker },
       [VIEW_PATHS.config]: { type: 'application/json', body: JSON.stringify(config) }
     }))
     await new Promise<void>((resolve, reject) => {

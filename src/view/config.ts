@@ -4,7 +4,7 @@
  */
 
 /** The paths the view's HTTP server answers; every other path is 404. */
-export const VIEW_PATHS = { page: '/', script: '/view.js', config: '/config.json' } as const
+export const VIEW_PATHS = { page: '/', script: '/view.js', worker: '/view-worker.js', config: '/config.json' } as const
 
 export interface ViewConfig {
   /** The node's WebSockets multiaddr, with /p2p/<peer-id>. */

@@ -1,22 +1,20 @@
 /// <reference lib="dom" />
 /**
- * The live view's page script (bundled by esbuild into view.js): the browser is a libp2p peer of its own
- * (peer.ts) that asks the node's description, syncs its clock with it and subscribes to its out ports
- * (session.ts), then draws each port on every animation frame (draw.ts). Counts, rates, latency, clock and
- * frame pacing are also exposed as `window.spikewireView` for tests and benchmarks.
+ * The live view's page script (bundled by esbuild into view.js). The browser is a libp2p peer of its own, run
+ * in a worker (worker.ts: peer.ts and session.ts — describe, clock sync, one subscription per port); this
+ * main-thread script asks it once per animation frame for the events new since the last frame (messages.ts)
+ * and draws each port (draw.ts). Counts, rates, latency, clock and frame pacing are also exposed as
+ * `window.spikewireView` for tests and benchmarks.
  */
 import { SystemClock } from '../base/clock.ts'
-import type { Description } from '../codec/index.ts'
-import type { Subscription } from '../protocols/events/subscription.ts'
+import type { Description, PortInfo } from '../codec/index.ts'
 import { VIEW_PATHS } from './config.ts'
 import type { ViewConfig } from './config.ts'
 import { Raster, drawRates } from './draw.ts'
 import { FrameMeter } from './frames.ts'
 import type { FrameReport } from './frames.ts'
-import { createViewPeer } from './peer.ts'
+import type { FromWorker, PortData, ToWorker } from './messages.ts'
 import { PortView } from './port-view.ts'
-import { openViewSession } from './session.ts'
-import type { ViewSession } from './session.ts'
 
 /** How often the numbers and the rate bars are redrawn, ms. */
 const TEXT_MS = 250
@@ -26,8 +24,8 @@ interface Panel {
   raster: Raster
   rates: HTMLCanvasElement
   fields: Record<string, HTMLElement>
-  sub: Subscription
-  state: string
+  /** The worker's counts as of its last answer. */
+  data?: PortData
 }
 
 export interface PortState {
@@ -44,6 +42,9 @@ export interface PortState {
   rate: number
   latencyP50Us: number | null
   latencyP99Us: number | null
+  /** Draw latency (event time → the frame that drew it, local clock) over the last events drawn (draw.ts SHOWN_WINDOW). */
+  shownP50Us: number | null
+  shownP99Us: number | null
 }
 
 export interface ViewState {
@@ -73,7 +74,11 @@ const meter = new FrameMeter()
 const panels: Panel[] = []
 let status: ViewState['status'] = 'loading'
 let error: string | undefined
-let session: ViewSession | undefined
+let description: ViewState['description']
+let clockNow: ViewState['clock']
+let worker: Worker | undefined
+/** A pull is out and not answered yet (at most one at a time). */
+let pulling = false
 
 function el<K extends keyof HTMLElementTagNameMap> (tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag)
@@ -89,37 +94,31 @@ function setStatus (s: ViewState['status'], text: string): void {
   e.dataset.state = s
 }
 
-function finite (x: number | undefined): number | null {
-  return x !== undefined && Number.isFinite(x) ? x : null
-}
-
 function ms (us: number | null, digits = 2): string {
   return us === null ? '–' : (us / 1000).toFixed(digits)
 }
 
+/** A port's state: events as the page holds them (all received up to the worker's last answer), counts as the worker does. */
 function portState (p: Panel): PortState {
-  const s = p.sub.stats
-  const lat = p.sub.latency.snapshot()
+  const d = p.data
+  const shown = p.raster.shown.snapshot()
   return {
     port: p.view.port,
     channels: p.view.channels,
-    state: p.state,
+    state: d?.state ?? 'connecting',
     events: p.view.events,
-    batches: p.view.batches,
-    gaps: s.gapEvents,
-    losses: s.lostEvents,
-    reconnects: Math.max(0, s.connects - 1),
+    batches: d?.batches ?? 0,
+    gaps: d?.gaps ?? 0,
+    losses: d?.losses ?? 0,
+    reconnects: Math.max(0, (d?.connects ?? 0) - 1),
     drawn: p.raster.drawn,
     notDrawn: p.raster.notDrawn,
     rate: p.view.rate,
-    latencyP50Us: lat.count > 0 ? finite(lat.p50Us) : null,
-    latencyP99Us: lat.count > 0 ? finite(lat.p99Us) : null
+    latencyP50Us: d?.latencyP50Us ?? null,
+    latencyP99Us: d?.latencyP99Us ?? null,
+    shownP50Us: shown.count > 0 ? shown.p50Us : null,
+    shownP99Us: shown.count > 0 ? shown.p99Us : null
   }
-}
-
-function clockState (): ViewState['clock'] {
-  const e = session?.time.estimate()
-  return e === undefined ? undefined : { offsetUs: finite(e.offsetUs), uncertaintyUs: finite(e.uncertaintyUs) }
 }
 
 function renderDescription (d: Description & { peer: string }): void {
@@ -140,11 +139,11 @@ function renderDescription (d: Description & { peer: string }): void {
 
 const FIELDS = ['state', 'events', 'rate', 'gaps', 'losses', 'reconnects', 'latency']
 
-function addPanel (s: ViewSession, info: ViewSession['ports'][number], windowMs: number): void {
-  const view = new PortView(info.info.name, info.info.channels)
+function addPanel (info: PortInfo, windowMs: number): void {
+  const view = new PortView(info.name, info.channels)
   const section = el('section', undefined, 'port')
   section.dataset.port = view.port
-  section.append(el('h2', `${view.port} · ${view.channels} channels · ${info.info.kind}`))
+  section.append(el('h2', `${view.port} · ${view.channels} channels · ${info.kind}`))
   const stats = el('p', undefined, 'stats')
   const fields: Record<string, HTMLElement> = {}
   for (const f of FIELDS) {
@@ -164,15 +163,20 @@ function addPanel (s: ViewSession, info: ViewSession['ports'][number], windowMs:
   rates.className = 'rates'
   section.append(stats, raster, el('p', `per-channel rate (last second), channel 0 at the left; ${windowMs / 1000} s window above`, 'muted'), rates)
   document.getElementById('ports')!.append(section)
-  const panel: Panel = { view, raster: new Raster(raster, view, windowMs), rates, fields, sub: info.sub, state: 'connecting' }
-  info.sub.onBatch(d => { view.add(d.batch, clock.nowUs()) })
-  info.sub.addEventListener('status', e => {
-    const { state, error } = e.detail
-    const code = (error as { code?: unknown } | undefined)?.code
-    panel.state = error === undefined ? state : `${state} (${typeof code === 'string' ? code : error.message})`
+  panels.push({ view, raster: new Raster(raster, view, windowMs), rates, fields })
+}
+
+/** The worker's answer to a pull: the new events of each port into its view, and the counts as they stand. */
+function take (ports: PortData[], c: ViewState['clock']): void {
+  const now = clock.nowUs()
+  ports.forEach((d, i) => {
+    const p = panels[i]
+    if (p === undefined) return
+    p.view.skip(d.skipped)
+    if (d.count > 0) p.view.add(d, now)
+    p.data = d
   })
-  panels.push(panel)
-  void s
+  clockNow = c
 }
 
 let lastText = 0
@@ -189,7 +193,7 @@ function updateText (): void {
     p.fields.latency.textContent = s.latencyP50Us === null ? '–' : `p50 ${ms(s.latencyP50Us)} ms, p99 ${ms(s.latencyP99Us)} ms`
     drawRates(p.rates, p.view)
   }
-  const c = clockState()
+  const c = clockNow
   document.getElementById('clock')!.textContent = c === undefined || c.offsetUs === null
     ? 'clock: no estimate yet'
     : `clock offset ${ms(c.offsetUs, 3)} ± ${ms(c.uncertaintyUs, 3)} ms (node − browser)`
@@ -198,11 +202,13 @@ function updateText (): void {
 function frame (t: number): void {
   meter.frame(t)
   const now = clock.nowUs()
-  const time = session?.time
-  const toLocal = time === undefined ? (x: number) => x : (x: number) => time.toLocal(x)
   for (const p of panels) {
     p.view.tick(now)
-    if (drawing) p.raster.draw(now, toLocal)
+    if (drawing) p.raster.draw(now)
+  }
+  if (!pulling && status === 'open') {
+    pulling = true
+    post({ type: 'pull' })
   }
   if (t - lastText >= TEXT_MS) {
     lastText = t
@@ -212,26 +218,47 @@ function frame (t: number): void {
 }
 
 window.spikewireView = {
-  state: () => ({ status, error, description: session?.description, clock: clockState(), ports: panels.map(portState) }),
+  state: () => ({ status, error, description, clock: clockNow, ports: panels.map(portState) }),
   countSince: (port, timeUs) => panels.find(p => p.view.port === port)?.view.countSince(timeUs),
   frames: () => meter.report(),
   resetFrames: () => { meter.reset() }
+}
+
+function post (m: ToWorker): void {
+  worker?.postMessage(m)
+}
+
+function fail (text: string): void {
+  error = text
+  setStatus('error', `cannot view: ${error}`)
 }
 
 async function main (): Promise<void> {
   const res = await fetch(VIEW_PATHS.config)
   const cfg = await res.json() as ViewConfig
   setStatus('connecting', `connecting to ${cfg.target}`)
-  const libp2p = await createViewPeer(cfg.target)
-  session = await openViewSession(libp2p, cfg.target, cfg.ports, clock)
-  renderDescription(session.description)
-  for (const p of session.ports) addPanel(session, p, cfg.windowMs)
-  setStatus('open', `connected to ${session.description.name} over WebSockets (${cfg.target})`)
-  window.addEventListener('pagehide', () => { void session?.close().then(async () => { await libp2p.stop() }) })
+  const w = new Worker(VIEW_PATHS.worker, { name: 'spikewire view peer' })
+  worker = w
+  w.onmessage = (e: MessageEvent<FromWorker>) => {
+    const m = e.data
+    if (m.type === 'data') {
+      pulling = false
+      take(m.ports, m.clock)
+    } else if (m.type === 'open') {
+      description = m.description
+      renderDescription(m.description)
+      for (const p of m.ports) addPanel(p, cfg.windowMs)
+      setStatus('open', `connected to ${m.description.name} over WebSockets (${cfg.target})`)
+    } else {
+      fail(m.error)
+    }
+  }
+  w.onerror = e => { fail(`the view's worker failed: ${e.message}`) }
+  post({ type: 'start', config: cfg })
+  window.addEventListener('pagehide', () => { post({ type: 'close' }) })
 }
 
 requestAnimationFrame(frame)
 main().catch((err: unknown) => {
-  error = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-  setStatus('error', `cannot view: ${error}`)
+  fail(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
 })

@@ -1,8 +1,17 @@
 /**
- * What the view keeps of one port: the recent events (a bounded ring, for the raster and for the test hook
+ * What the page keeps of one port: the recent events (a bounded ring, for the raster and for the test hook
  * that counts events since a time), counts, and per-channel rates over the last whole second. No DOM.
  */
-import type { Batch } from '../codec/index.ts'
+
+/** Events as they reach the page: a batch, or a worker's chunk with the times also in the local clock. */
+export interface Events {
+  count: number
+  /** The node's times, µs. */
+  times: Float64Array
+  channels: Uint32Array
+  /** The same times in the local clock, µs (default: as they are). */
+  locals?: Float64Array
+}
 
 /** Events held for drawing; older ones are forgotten (never more memory than this). */
 export const RING_EVENTS = 1 << 18
@@ -15,11 +24,15 @@ export class PortView {
   batches = 0
   /** Event times (µs, the node's clock) and channels of the most recent events; event i sits at i % RING_EVENTS. */
   readonly times = new Float64Array(RING_EVENTS)
+  /** The same times in the local clock (where the raster draws them). */
+  readonly locals = new Float64Array(RING_EVENTS)
   readonly chans = new Uint32Array(RING_EVENTS)
   /** Events per second of each channel over the last whole second (zero before). */
   readonly rates: Float64Array
   #counts: Uint32Array
   #bucketStartUs: number | undefined
+  /** Events before this index were never held (skipped before they reached the page). */
+  #heldFrom = 0
 
   constructor (port: string, channels: number) {
     this.port = port
@@ -28,20 +41,29 @@ export class PortView {
     this.#counts = new Uint32Array(channels)
   }
 
-  /** Take a batch that arrived at local time `nowUs`. */
-  add (batch: Batch, nowUs: number): void {
+  /** Take events that arrived at local time `nowUs` (one batch). */
+  add (batch: Events, nowUs: number): void {
     this.tick(nowUs)
     const { count, times, channels } = batch
+    const locals = batch.locals ?? times
     let i = this.events
     for (let k = 0; k < count; k++, i++) {
       const slot = i % RING_EVENTS
       this.times[slot] = times[k]
+      this.locals[slot] = locals[k]
       const c = channels[k]
       this.chans[slot] = c
       if (c < this.channels) this.#counts[c]++
     }
     this.events = i
     this.batches++
+  }
+
+  /** Count `n` events that were received but never reached the page (nothing older is held after them). */
+  skip (n: number): void {
+    if (n <= 0) return
+    this.events += n
+    this.#heldFrom = this.events
   }
 
   /** Close the rate bucket when a second has passed (called per batch and per frame). */
@@ -60,7 +82,7 @@ export class PortView {
 
   /** The index of the oldest event still held. */
   get oldest (): number {
-    return Math.max(0, this.events - RING_EVENTS)
+    return Math.max(this.#heldFrom, this.events - RING_EVENTS)
   }
 
   /** Mean rate of the port over the last whole second, events/s. */

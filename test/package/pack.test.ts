@@ -136,11 +136,12 @@ test('the packed tarball installs into a new project and works there', async t =
   t.false(files.includes(stale), 'no file from an earlier build')
   const required = ['package.json', 'README.md', 'bin/spikewire.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
     'dist/timing/delivery-worker.js', 'spec/spikewire.md', 'spec/spikewire.cddl', 'schema/node-config.schema.json', 'docs/config.md',
-    'dist/view/view.js']
+    'dist/view/view.js', 'dist/view/view-worker.js']
   if (existsSync(join(ROOT, 'LICENSE'))) required.push('LICENSE')
   for (const f of required) t.true(files.includes(f), `the tarball has ${f}`)
-  // dist/view/view.js is the browser bundle of `spikewire view`'s page, not a module to import.
-  const untyped = files.filter(f => f.startsWith('dist/') && f.endsWith('.js') && f !== 'dist/view/view.js' && !files.includes(f.replace(/\.js$/, '.d.ts')))
+  // dist/view/view.js and view-worker.js are the browser bundles of `spikewire view`'s page, not modules to import.
+  const bundles = ['dist/view/view.js', 'dist/view/view-worker.js']
+  const untyped = files.filter(f => f.startsWith('dist/') && f.endsWith('.js') && !bundles.includes(f) && !files.includes(f.replace(/\.js$/, '.d.ts')))
   t.deepEqual(untyped, [], 'every module in dist/ has its .d.ts')
 
   // A new project that installs the tarball: only the package's dependencies come with it.

@@ -8,6 +8,7 @@ import { SystemClock } from '../../src/base/clock.ts'
 import { isBrowserDialable } from '../../src/view/config.ts'
 import { FrameMeter } from '../../src/view/frames.ts'
 import { createViewPeer, dialAllowed } from '../../src/view/peer.ts'
+import { EventFeed } from '../../src/view/feed.ts'
 import { PortView, RING_EVENTS } from '../../src/view/port-view.ts'
 import { UnknownPortError, choosePorts, openViewSession } from '../../src/view/session.ts'
 import type { Batch } from '../../src/codec/index.ts'
@@ -53,6 +54,43 @@ test('a port view counts events and rates, and counts events since a time until 
   t.is(big.oldest, 10)
   t.is(big.countSince(100), n - 100)
   t.is(big.countSince(5), undefined, 'events that old may have been forgotten')
+})
+
+test('events skipped before they reached the page are counted, and nothing older is held after them', t => {
+  const v = new PortView('p', 2)
+  v.add(batch([0, 1], [10, 20]), 0)
+  t.is(v.countSince(0), 2)
+  v.skip(5)
+  t.is(v.events, 7)
+  t.is(v.oldest, 7)
+  t.is(v.countSince(0), undefined, 'events before the skip are not held')
+  v.add({ count: 2, times: Float64Array.of(30, 40), channels: Uint32Array.of(1, 1), locals: Float64Array.of(1030, 1040) }, 0)
+  t.is(v.countSince(35), 1)
+  t.deepEqual([v.locals[7], v.locals[8]], [1030, 1040], 'local times kept beside the node\'s')
+  t.deepEqual([v.locals[0], v.locals[1]], [10, 20], 'a batch without local times is drawn at its own times')
+})
+
+test('the worker\'s feed hands over every event since the last take, local times beside, and counts what it cannot keep', t => {
+  const f = new EventFeed(10)
+  f.add(batch([0, 1, 2], [100, 200, 300]), x => x + 5)
+  f.add(batch([3], [400]), x => x + 5)
+  t.is(f.pending, 4)
+  const a = f.take()
+  t.deepEqual({ skipped: a.skipped, count: a.count, times: [...a.times], locals: [...a.locals], channels: [...a.channels] },
+    { skipped: 0, count: 4, times: [100, 200, 300, 400], locals: [105, 205, 305, 405], channels: [0, 1, 2, 3] })
+  t.is(f.take().count, 0, 'taken once')
+  // 5 batches of 4 into a feed that keeps 10: whole batches go from the front, the last take trims to 10.
+  for (let b = 0; b < 5; b++) f.add(batch([b, b, b, b], [b * 10, b * 10 + 1, b * 10 + 2, b * 10 + 3]), x => x)
+  t.true(f.pending <= 10 + 4)
+  const c = f.take()
+  t.is(c.count, 10)
+  t.is(c.skipped, 10)
+  t.deepEqual([...c.times], [22, 23, 30, 31, 32, 33, 40, 41, 42, 43], 'the newest events')
+  t.is(f.events, 24)
+  t.is(f.batches, 7)
+  f.add(batch([], []), x => x)
+  t.is(f.batches, 8)
+  t.is(f.take().skipped, 0, 'skips are reported once')
 })
 
 test('the frame meter counts long frames against the median interval and the display intervals they missed', t => {
@@ -101,12 +139,16 @@ test('a view session over /ws: description, clock, every out port by default, co
   await session.close()
 })
 
-test('the page bundles for the browser from base, codec, wire, ports and protocols only (no node/, timing/, hosting/)', async t => {
+test('the page and its worker bundle for the browser; the libp2p peer is in the worker only', async t => {
   const { buildView } = await import('../../src/cli/view-bundle.ts')
-  const { code, inputs } = await buildView()
-  const layers = new Set(inputs.filter(i => i.startsWith('src/')).map(i => i.split('/')[1]))
-  t.deepEqual([...layers].sort(), ['base', 'codec', 'ports', 'protocols', 'view', 'wire'])
-  t.false(inputs.some(i => i.startsWith('node:')), 'no Node built-in')
-  t.true(inputs.some(i => i.includes('@libp2p/websockets/dist/src/listener.browser.js')), 'the WebSockets transport in its browser form')
-  t.true(code.byteLength > 100_000)
+  const { page, worker, inputs } = await buildView()
+  const layers = (files: string[]): string[] => [...new Set(files.filter(i => i.startsWith('src/')).map(i => i.split('/')[1]))].sort()
+  t.deepEqual(layers(inputs.worker), ['base', 'codec', 'ports', 'protocols', 'view', 'wire'], 'from base, codec, wire, ports and protocols only (no node/, timing/, hosting/)')
+  t.deepEqual(layers(inputs.page), ['base', 'protocols', 'view'])
+  t.deepEqual(inputs.page.filter(i => i.includes('node_modules/')), [], 'the main thread holds no network code')
+  t.deepEqual(inputs.page.filter(i => i.startsWith('src/protocols/')).sort(), ['src/protocols/clock/errors.ts', 'src/protocols/clock/latency.ts'], 'of the protocols, the latency tracker only')
+  for (const files of [inputs.page, inputs.worker]) t.false(files.some(i => i.startsWith('node:')), 'no Node built-in')
+  t.true(inputs.worker.some(i => i.includes('@libp2p/websockets/dist/src/listener.browser.js')), 'the WebSockets transport in its browser form')
+  t.true(worker.byteLength > 100_000)
+  t.true(page.byteLength < 50_000, `page ${page.byteLength} bytes`)
 })

@@ -115,6 +115,9 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   t.true(Math.abs(s1.clock!.offsetUs!) <= s1.clock!.uncertaintyUs! + 20_000, `offset ${String(s1.clock!.offsetUs)} ± ${String(s1.clock!.uncertaintyUs)} µs (same machine)`)
   t.true(s1.ports[0].latencyP50Us! < 1_000_000, `latency p50 ${String(s1.ports[0].latencyP50Us)} µs`)
   t.true(s1.ports[0].drawn > 0)
+  t.true(s1.ports[0].shownP50Us !== null && s1.ports[0].shownP50Us < 10_000_000, `draw latency p50 ${String(s1.ports[0].shownP50Us)} µs`)
+  // The libp2p peer runs in the page's one worker, not on the main thread.
+  t.deepEqual(page.workers().map(w => new URL(w.url()).pathname), ['/view-worker.js'])
 
   const png = await page.screenshot({ fullPage: true })
   const box = (await page.locator('[data-port="spikes"] canvas.raster').boundingBox())!
@@ -163,7 +166,7 @@ browserTest(`the page connects over /ws, shows the description, draws, and count
   t.is((await view.proc.exit(10_000)).code, 0, view.proc.stderr)
 })
 
-test('view refuses a TCP address, names a /ws address nobody answers on, and serves three paths only', async t => {
+test('view refuses a TCP address, names a /ws address nobody answers on, and serves four paths only', async t => {
   const tcp = await run(t, ['view', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F9jLBJj6aqdhTM'])
   t.is(tcp.code, 2)
   t.regex(tcp.stderr, /not a WebSockets address.*a browser can dial only \/ws/)
@@ -181,10 +184,15 @@ test('view refuses a TCP address, names a /ws address nobody answers on, and ser
   const html = await get('/')
   t.is(html.status, 200)
   t.regex(await html.text(), /<script type="module" src="\/view\.js">/)
-  t.regex(html.headers.get('content-security-policy') ?? '', /script-src 'self'/)
+  t.regex(html.headers.get('content-security-policy') ?? '', /script-src 'self'; worker-src 'self'/)
   const js = await get('/view.js')
   t.is(js.status, 200)
-  t.true((await js.arrayBuffer()).byteLength > 10_000)
+  t.true((await js.arrayBuffer()).byteLength > 5_000)
+  const worker = await get('/view-worker.js')
+  t.is(worker.status, 200)
+  t.true((await worker.arrayBuffer()).byteLength > 100_000, 'the worker holds the libp2p peer')
+  // The worker is cross-origin isolated as the page is (its clock reads in 5 µs steps too).
+  t.is(worker.headers.get('cross-origin-embedder-policy'), 'require-corp')
   t.deepEqual(await (await get('/config.json')).json(), { target: node.ws, ports: ['spikes'], windowMs: 5000 })
   // Sent as they are (fetch would normalise the dots away).
   const raw = async (path: string): Promise<number> => await new Promise((resolve, reject) => {
