@@ -89,18 +89,16 @@ async function mtime (path: string): Promise<number> {
   return existsSync(path) ? (await stat(path)).mtimeMs : -1
 }
 
-/** The page's and the worker's bytes, whether they were bundled just now, and the directory they are in. */
-export async function viewScripts (): Promise<{ script: Buffer, worker: Buffer, bundled: boolean, dir: string }> {
+/** The page's and the worker's bytes (bundled first when a checkout's cached bundles are older than its sources). */
+export async function viewScripts (): Promise<{ script: Buffer, worker: Buffer }> {
   const dir = FROM_SOURCE ? CACHE : join(HERE, '../view')
-  let bundled = false
   if (FROM_SOURCE) {
     const sources = Math.max(await newestMtime(join(ROOT, 'src')), await mtime(join(ROOT, 'package-lock.json')))
     const cached = Math.min(await mtime(join(dir, SCRIPTS.page.file)), await mtime(join(dir, SCRIPTS.worker.file)))
-    bundled = cached < sources
-    if (bundled) await bundleView(dir)
+    if (cached < sources) await bundleView(dir)
   }
   const [script, worker] = await Promise.all([readFile(join(dir, SCRIPTS.page.file)), readFile(join(dir, SCRIPTS.worker.file))])
-  return { script, worker, bundled, dir }
+  return { script, worker }
 }
 
 if (import.meta.main) {

@@ -9,6 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { PORT_NAME_PATTERN } from '../codec/constants.ts'
 import { SpikewireBaseError } from '../base/errors.ts'
+import { splitHostPort, urlHost } from '../base/host-port.ts'
+import type { HostPort } from '../base/host-port.ts'
 import { SpikewireError } from '../codec/errors.ts'
 import type { Description } from '../codec/messages.ts'
 import { VIEW_PATHS, isBrowserDialable } from '../view/config.ts'
@@ -17,7 +19,7 @@ import { UnknownPortError, choosePorts } from '../view/session.ts'
 import { startClient } from './client.ts'
 import { EXIT_OK, UsageError, describeError, multiaddrArg, parseCommand, seconds } from './command.ts'
 import type { Command } from './command.ts'
-import { Lines, err, out } from './output.ts'
+import { Lines, err } from './output.ts'
 import { onStopSignal } from './signals.ts'
 import { viewScripts } from './view-bundle.ts'
 
@@ -56,11 +58,10 @@ export class ViewError extends SpikewireBaseError<'unreachable' | 'http-unavaila
 const CHECK_TIMEOUT_MS = 10_000
 
 /** HOST:PORT or [IPv6]:PORT. */
-export function parseHttpAddress (s: string): { host: string, port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s)
-  const port = m === null ? NaN : Number(m[3])
-  if (m === null || port > 65535) throw new UsageError(`--http must be HOST:PORT, e.g. 127.0.0.1:8080 (got ${JSON.stringify(s)})`)
-  return { host: m[1] ?? m[2], port }
+export function parseHttpAddress (s: string): HostPort {
+  const hp = splitHostPort(s)
+  if (hp === undefined) throw new UsageError(`--http must be HOST:PORT, e.g. 127.0.0.1:8080 (got ${JSON.stringify(s)})`)
+  return hp
 }
 
 export function pageHtml (title: string): string {
@@ -153,7 +154,7 @@ export const command: Command = {
     const windowS = seconds(p, 'window') ?? 5
     if (windowS < 0.5 || windowS > 600) throw new UsageError(`--window must be between 0.5 and 600 seconds (got ${windowS})`)
     const json = p.values.json === true
-    const status = new Lines(json, line => { out(line) })
+    const status = new Lines(json)
 
     const d = await check(target)
     let chosen
@@ -178,7 +179,7 @@ export const command: Command = {
       throw new ViewError('http-unavailable', `cannot serve on ${http.host}:${http.port}: ${describeError(e)}`)
     })
     const a = server.address() as AddressInfo
-    const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/`
+    const url = `http://${urlHost(a.address)}:${a.port}/`
     status.print({ event: 'serving', url, target, node: d.name, peer: d.peer, ports: chosen.map(c => c.name) },
       `view: serving ${d.name} (${chosen.map(c => c.name).join(', ') || 'no out ports'}) at ${url}`)
     const stop = Promise.withResolvers<string>()

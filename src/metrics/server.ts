@@ -9,6 +9,8 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { logger } from '@libp2p/logger'
 import { InvalidArgumentError } from '../base/errors.ts'
+import { splitHostPort, urlHost } from '../base/host-port.ts'
+import type { HostPort } from '../base/host-port.ts'
 
 const log = logger('spikewire:metrics')
 
@@ -19,18 +21,16 @@ export interface MetricsSource {
   contentType: string
 }
 
-export interface HostPort { host: string, port: number }
+export type { HostPort }
 
 /**
  * Parse `HOST:PORT` (`127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:0`; port 0 picks a free one). Throws
  * InvalidArgumentError naming what is wrong.
  */
 export function parseHostPort (s: string): HostPort {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/]+)):(\d{1,5})$/.exec(s)
-  if (m === null) throw new InvalidArgumentError(`${JSON.stringify(s)} is not HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)`)
-  const port = Number(m[3])
-  if (port > 65535) throw new InvalidArgumentError(`port ${port} in ${JSON.stringify(s)} is above 65535`)
-  return { host: m[1] ?? m[2], port }
+  const hp = splitHostPort(s)
+  if (hp === undefined) throw new InvalidArgumentError(`${JSON.stringify(s)} is not HOST:PORT with a port up to 65535 (e.g. 127.0.0.1:9464 or [::1]:9464)`)
+  return hp
 }
 
 export class MetricsServer {
@@ -85,7 +85,7 @@ export class MetricsServer {
   /** http://HOST:PORT/metrics */
   get url (): string {
     const { host, port } = this.address
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}${METRICS_PATH}`
+    return `http://${urlHost(host)}:${port}${METRICS_PATH}`
   }
 
   async #scrape (): Promise<string> {

@@ -1,6 +1,6 @@
 /**
  * The worker's side of one port: the events received since the page last asked, kept as the batches they
- * came in with their times mapped to the local clock on arrival, and handed over as one set of typed
+ * came in with each batch's offset to the local clock taken on arrival, and handed over as one set of typed
  * arrays. Bounded: when the page does not ask (a hidden tab has no animation frames), more than `cap`
  * pending events are not kept; they are counted as skipped and reported with the next answer. No DOM.
  */
@@ -18,8 +18,9 @@ export interface FeedChunk {
 interface Pending {
   count: number
   times: Float64Array
-  locals: Float64Array
   channels: Uint32Array
+  /** Local time − node time for this batch's events. */
+  offset: number
 }
 
 export class EventFeed {
@@ -46,10 +47,7 @@ export class EventFeed {
     this.events += count
     this.batches++
     if (count === 0) return
-    const locals = new Float64Array(count)
-    const offset = toLocal(times[0]) - times[0]
-    for (let i = 0; i < count; i++) locals[i] = times[i] + offset
-    this.#pending.push({ count, times, locals, channels })
+    this.#pending.push({ count, times, channels, offset: toLocal(times[0]) - times[0] })
     this.#count += count
     // Whole batches are let go from the front while the rest still holds `cap` events.
     while (this.#pending.length > 1 && this.#count - this.#pending[0].count >= this.#cap) {
@@ -78,7 +76,7 @@ export class EventFeed {
       drop -= from
       if (from === p.count) continue
       times.set(p.times.subarray(from, p.count), at)
-      locals.set(p.locals.subarray(from), at)
+      for (let i = from, j = at; i < p.count; i++, j++) locals[j] = p.times[i] + p.offset
       channels.set(p.channels.subarray(from, p.count), at)
       at += p.count - from
     }

@@ -17,8 +17,7 @@ export type ToWorker =
 export interface PortData {
   /** The subscription's state, with the error code when it closed or retries after one. */
   state: string
-  /** Events and batches the worker received so far. */
-  events: number
+  /** Batches the worker received so far (its events are the page's count: every one is handed over or skipped). */
   batches: number
   gaps: number
   losses: number

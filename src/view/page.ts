@@ -98,10 +98,12 @@ function ms (us: number | null, digits = 2): string {
   return us === null ? '–' : (us / 1000).toFixed(digits)
 }
 
-/** A port's state: events as the page holds them (all received up to the worker's last answer), counts as the worker does. */
-function portState (p: Panel): PortState {
+/**
+ * A port's counts: events as the page holds them (all received up to the worker's last answer), the rest as
+ * the worker counts them. Without the draw latency, whose percentiles sort the raster's window.
+ */
+function portCounts (p: Panel): Omit<PortState, 'shownP50Us' | 'shownP99Us'> {
   const d = p.data
-  const shown = p.raster.shown.snapshot()
   return {
     port: p.view.port,
     channels: p.view.channels,
@@ -115,10 +117,14 @@ function portState (p: Panel): PortState {
     notDrawn: p.raster.notDrawn,
     rate: p.view.rate,
     latencyP50Us: d?.latencyP50Us ?? null,
-    latencyP99Us: d?.latencyP99Us ?? null,
-    shownP50Us: shown.count > 0 ? shown.p50Us : null,
-    shownP99Us: shown.count > 0 ? shown.p99Us : null
+    latencyP99Us: d?.latencyP99Us ?? null
   }
+}
+
+/** A port's state for the hook: its counts and its draw latency. */
+function portState (p: Panel): PortState {
+  const shown = p.raster.shown.snapshot()
+  return { ...portCounts(p), shownP50Us: shown.count > 0 ? shown.p50Us : null, shownP99Us: shown.count > 0 ? shown.p99Us : null }
 }
 
 function renderDescription (d: Description & { peer: string }): void {
@@ -183,7 +189,7 @@ let lastText = 0
 
 function updateText (): void {
   for (const p of panels) {
-    const s = portState(p)
+    const s = portCounts(p)
     p.fields.state.textContent = s.state
     p.fields.events.textContent = String(s.events)
     p.fields.rate.textContent = `${s.rate.toFixed(0)}/s`

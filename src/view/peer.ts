@@ -12,15 +12,12 @@ import { createLibp2p } from 'libp2p'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { multiaddr } from '@multiformats/multiaddr'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from '@libp2p/interface'
 
-/** The multiaddr protocol code of /p2p. */
-const P2P = 421
-
 function transportPart (ma: Multiaddr): string {
-  return ma.decapsulateCode(P2P).toString()
+  return ma.decapsulateCode(CODE_P2P).toString()
 }
 
 /** Whether the view's peer may dial `ma`: only the target's own transport address. */

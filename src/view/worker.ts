@@ -68,7 +68,6 @@ function data (): void {
     transfer.push(chunk.times.buffer as ArrayBuffer, chunk.locals.buffer as ArrayBuffer, chunk.channels.buffer as ArrayBuffer)
     return {
       state: port.state,
-      events: port.feed.events,
       batches: port.feed.batches,
       gaps: st.gapEvents,
       losses: st.lostEvents,

@@ -2,6 +2,8 @@
  * The gateway's config file: the node it runs (a whole node config, validated by the hosting layer) and
  * the UDP side. `parseGatewayConfig` names the broken field like the node config does (`udp2020.…`).
  */
+import { splitHostPort } from '../../base/host-port.ts'
+import type { HostPort } from '../../base/host-port.ts'
 import { MAX_CHANNELS, PORT_NAME_PATTERN } from '../../codec/constants.ts'
 import type { ModelInfo } from '../../codec/index.ts'
 import { parseConfig, readConfigJson, resolveConfigPaths } from '../../hosting/config.ts'
@@ -69,18 +71,14 @@ export interface GatewayConfig {
   udp2020: Udp2020Config
 }
 
-export interface UdpAddress {
-  host: string
-  port: number
-}
+export type UdpAddress = HostPort
 
 /** "127.0.0.1:5020", "localhost:5020" or "[::1]:5020"; port 0 (any free port) only where `anyPort`. */
 export function parseUdpAddress (v: unknown, path: string, anyPort = false): UdpAddress {
   if (typeof v !== 'string' || v.length > 300) fail(path, 'must be a "host:port" string')
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(v)
-  const port = m === null ? NaN : Number(m[3])
-  if (m === null || port > 65535 || (port === 0 && !anyPort)) fail(path, `must be "host:port" with a port from ${anyPort ? 0 : 1} to 65535, IPv6 hosts in brackets (got ${JSON.stringify(v)})`)
-  return { host: m[1] ?? m[2], port }
+  const hp = splitHostPort(v)
+  if (hp === undefined || (hp.port === 0 && !anyPort)) fail(path, `must be "host:port" with a port from ${anyPort ? 0 : 1} to 65535, IPv6 hosts in brackets (got ${JSON.stringify(v)})`)
+  return hp
 }
 
 function sender (v: unknown, path: string): SenderConfig {
