@@ -57,6 +57,52 @@ export function gaugeFamily (registry: Registry, init: FamilyInit): Gauge {
   })
 }
 
+/**
+ * A counter summed per label set over items that come and go (subscriptions, push links): the items present
+ * now, plus the final counts of the items seen at an earlier scrape that are gone since. So the sum never
+ * goes down when one of several items under the same labels ends (Prometheus would read a reset). An ended
+ * item is read once more, as it is gone, for its final counts. Memory: the items present, and one number
+ * per label set that had an ended item.
+ */
+export class RetainedSums<T extends object> {
+  readonly #value: (item: T) => number
+  /** Items at the last read, with their label key and labels. */
+  #seen = new Map<T, { key: string, labels: Labels }>()
+  readonly #ended = new Map<string, { labels: Labels, value: number }>()
+
+  constructor (value: (item: T) => number) {
+    this.#value = value
+  }
+
+  read (items: Iterable<T>, labelsOf: (item: T) => Labels): Sample[] {
+    const sums = new Map<string, { labels: Labels, value: number }>()
+    const add = (key: string, labels: Labels, value: number): void => {
+      if (!Number.isFinite(value)) return
+      const e = sums.get(key)
+      if (e === undefined) sums.set(key, { labels, value })
+      else e.value += value
+    }
+    const seen = new Map<T, { key: string, labels: Labels }>()
+    for (const item of items) {
+      const labels = labelsOf(item)
+      const key = JSON.stringify(labels)
+      seen.set(item, { key, labels })
+      add(key, labels, this.#value(item))
+    }
+    for (const [item, { key, labels }] of this.#seen) {
+      if (seen.has(item)) continue
+      const v = this.#value(item)
+      if (!Number.isFinite(v)) continue
+      const e = this.#ended.get(key)
+      if (e === undefined) this.#ended.set(key, { labels, value: v })
+      else e.value += v
+    }
+    this.#seen = seen
+    for (const [key, e] of this.#ended) add(key, e.labels, e.value)
+    return [...sums.values()].map(e => [e.labels, e.value] as const)
+  }
+}
+
 /** µs to seconds, the unit of every time metric. */
 export function seconds (us: number): number {
   return us / 1e6

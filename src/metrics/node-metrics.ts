@@ -14,9 +14,11 @@
 import { Registry } from 'prom-client'
 import type { CreateNodeOptions, NodeStats, SpikewireNode } from '../node/node.ts'
 import type { Hosted } from '../hosting/start.ts'
+import type { PushLink } from '../protocols/events/push-link.ts'
+import type { Subscription, SubscriptionStats } from '../protocols/events/subscription.ts'
 import type { PlayoutStats } from '../timing/playout.ts'
 import type { MergeStats } from '../timing/merge.ts'
-import { counterFamily, gaugeFamily, perScrape, seconds } from './family.ts'
+import { RetainedSums, counterFamily, gaugeFamily, perScrape, seconds } from './family.ts'
 import type { FamilyInit, Sample } from './family.ts'
 import { libp2pMetrics } from './libp2p.ts'
 import { LatencyHistograms } from './latency.ts'
@@ -164,14 +166,11 @@ function registerNodeFamilies (registry: Registry, node: SpikewireNode, peers: P
   inLive('spikewire_in_port_queued_bytes', 'Bytes of batches waiting in an in port\'s inbox.', 'queuedBytes')
 
   // Subscriptions to remote out ports, per remote port and publisher.
+  // Summed per (port, peer) over the subscriptions there are now and those that ended (RetainedSums).
   type SubKey = 'events' | 'batches' | 'gapEvents' | 'lostEvents' | 'lossNotices' | 'reconnectGaps' | 'connects' | 'watermarks'
-  const sub = (name: string, help: string, key: SubKey | ((s: NodeStats['subscriptions'][number]['stats']) => number)): void => {
-    counter({
-      name,
-      help,
-      labelNames: ['port', 'peer'],
-      read: () => stats().subscriptions.map(s => [{ port: s.port, peer: peerSum(s.peer) }, typeof key === 'function' ? key(s.stats) : s.stats[key]])
-    })
+  const sub = (name: string, help: string, key: SubKey | ((s: SubscriptionStats) => number)): void => {
+    const sums = new RetainedSums<Subscription>(s => typeof key === 'function' ? key(s.stats) : s.stats[key])
+    counter({ name, help, labelNames: ['port', 'peer'], read: () => sums.read(node.subscriptions, s => ({ port: s.port, peer: peerSum(s.peer) })) })
   }
   sub('spikewire_subscription_received_events_total', 'Events received by the subscriptions to a peer\'s out port.', 'events')
   sub('spikewire_subscription_batches_total', 'Batches received by the subscriptions to a peer\'s out port.', 'batches')
@@ -188,10 +187,11 @@ function registerNodeFamilies (registry: Registry, node: SpikewireNode, peers: P
     read: () => stats().subscriptions.flatMap(s => { const p = peer(s.peer); return p === undefined ? [] : [[{ port: s.port, peer: p, state: s.state }, 1] as const] })
   })
 
-  // Push links from local out ports to remote in ports (cumulative over their streams).
+  // Push links from local out ports to remote in ports (cumulative over their streams, and over links that ended).
   type LinkKey = 'events' | 'dropped' | 'undelivered' | 'connects'
   const link = (name: string, help: string, key: LinkKey): void => {
-    counter({ name, help, labelNames: ['port', 'peer', 'remote_port'], read: () => stats().links.map(l => [{ port: l.from, peer: peerSum(l.peer), remote_port: l.to }, l.stats[key]]) })
+    const sums = new RetainedSums<PushLink>(l => l.stats[key])
+    counter({ name, help, labelNames: ['port', 'peer', 'remote_port'], read: () => sums.read(node.links, l => ({ port: l.port.name, peer: peerSum(l.peer), remote_port: l.remotePort })) })
   }
   link('spikewire_link_sent_events_total', 'Events a push link handed to its streams.', 'events')
   link('spikewire_link_dropped_events_total', 'Events a push link dropped (queue full), reported in loss notices.', 'dropped')

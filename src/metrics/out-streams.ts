@@ -8,11 +8,11 @@
  * bounded by PeerLabels.
  */
 import type { OutPort } from '../ports/out-port.ts'
+import { SENDER_COUNTS } from '../wire/sender.ts'
 import type { EventSender, SenderStats } from '../wire/sender.ts'
 import { StreamTotals } from '../wire/totals.ts'
 import type { PeerLabels } from './peers.ts'
 
-export const SENDER_COUNTS = ['events', 'batches', 'watermarks', 'dropped', 'lossNotices', 'undelivered'] as const
 export type SenderCount = typeof SENDER_COUNTS[number]
 
 interface PeerStreams {

@@ -64,6 +64,9 @@ interface Queued {
   events: number
 }
 
+/** The counts of SenderStats that only grow (the rest are queue depths), summed across a link's streams. */
+export const SENDER_COUNTS = ['events', 'batches', 'watermarks', 'dropped', 'lossNotices', 'undelivered'] as const
+
 export class EventSender {
   readonly framed: FramedStream
   readonly peer: string

@@ -184,6 +184,28 @@ test('an ended stream keeps its counts: the out-stream counters never go down', 
   t.is(sample(after, 'spikewire_out_streams', labels), 1)
 })
 
+test('a subscription that ends keeps its counts: subscription counters summed over two never go down', async t => {
+  const { node: pub } = await startWithMetrics(t, { name: 'pub', ports: [{ name: 'spikes', direction: 'out', channels: 2 }] }, { libp2p: false })
+  const { node: sub, metrics } = await startWithMetrics(t, { name: 'sub' }, { libp2p: false })
+  const port = pub.outPort('spikes')
+  const a = sub.subscribe(pub.multiaddrs[0], 'spikes', { reconnect: false })
+  const b = sub.subscribe(pub.multiaddrs[0], 'spikes', { reconnect: false })
+  await until(() => a.state === 'open' && b.state === 'open' && port.stats.streams === 2, 20_000, 'two subscriptions')
+  for (let i = 0; i < 40; i++) port.emit(i % 2, Math.round(pub.clock.nowUs()), undefined)
+  await until(() => a.stats.events === 40 && b.stats.events === 40, 20_000, 'the first 40 events on both')
+  const labels = { port: 'spikes', peer: pub.peerId }
+  t.is(sample(parsePromText(await metrics.scrape()), 'spikewire_subscription_received_events_total', labels), 80)
+  await a.close()
+  await until(() => !sub.subscriptions.has(a), 20_000, 'the first subscription to end')
+  for (let i = 0; i < 10; i++) port.emit(i % 2, Math.round(pub.clock.nowUs()), undefined)
+  await until(() => b.stats.events === 50, 20_000, 'the next 10 events')
+  const after = parsePromText(await metrics.scrape())
+  // node.stats() now shows only the subscription still there (50); the metric keeps the ended one's 40.
+  t.deepEqual(sub.stats().subscriptions.map(s => s.stats.events), [50])
+  t.is(sample(after, 'spikewire_subscription_received_events_total', labels), 90)
+  t.is(sample(after, 'spikewire_subscription_connects_total', labels), 2)
+})
+
 test('two nodes in one process, created at once, do not share metrics', async t => {
   const [a, b] = await Promise.all([
     startWithMetrics(t, { name: 'a', ports: [{ name: 'x', direction: 'out', channels: 1 }] }),

@@ -98,7 +98,7 @@ export class PeerTime {
     if (tracker === undefined) return
     const sync = this.sync!
     const now = this.#clock.nowUs()
-    const step = Math.max(1, Math.floor(batch.count / this.#perBatch))
+    const step = Math.ceil(batch.count / this.#perBatch)
     for (let i = batch.count - 1; i >= 0; i -= step) tracker.record(now - sync.toLocal(batch.times[i]).localUs)
   }
 }

@@ -14,7 +14,7 @@ import { DEFAULTS } from '../../wire/defaults.ts'
 import { ReconnectingLink } from '../../wire/link.ts'
 import type { LinkStatus, ReconnectOptions, Session } from '../../wire/reconnect.ts'
 import { isPermanentRefusal, openEventsStream } from './events-client.ts'
-import { EventSender } from '../../wire/sender.ts'
+import { EventSender, SENDER_COUNTS } from '../../wire/sender.ts'
 import { StreamTotals } from '../../wire/totals.ts'
 import type { SenderStats } from '../../wire/sender.ts'
 import type { Target } from '../../wire/target.ts'
@@ -35,7 +35,6 @@ export interface PushOptions {
 }
 
 /** The sender counts a push link sums over its streams (the queue is the current stream's). */
-const SENDER_COUNTS = ['events', 'batches', 'watermarks', 'dropped', 'lossNotices', 'undelivered'] as const
 
 export interface PushLinkStats extends SenderStats {
   connects: number
