@@ -26,8 +26,7 @@ export class OutStreams {
   readonly #peers: PeerLabels
   readonly #watched = new WeakSet<OutPort>()
   readonly #byKey = new Map<string, PeerStreams>()
-  /** Each tracked sender and the function that ends its counting. */
-  readonly #tracked = new Map<EventSender, () => void>()
+  readonly #tracked = new WeakSet<EventSender>()
 
   constructor (peers: PeerLabels) {
     this.#peers = peers
@@ -41,14 +40,9 @@ export class OutStreams {
     for (const s of port.senders) this.#track(port.name, s)
   }
 
-  /** Streams that have detached since (their stream closed without its close event reaching us) stop counting. */
+  /** Follow the streams of every port given (ports added since are watched from now on). */
   sync (ports: Iterable<OutPort>): void {
-    const live = new Set<EventSender>()
-    for (const p of ports) {
-      this.watch(p)
-      for (const s of p.senders) live.add(s)
-    }
-    for (const [s, end] of this.#tracked) if (!live.has(s)) end()
+    for (const p of ports) this.watch(p)
   }
 
   /** Per (port, peer): the count `key` over every stream so far. */
@@ -81,13 +75,11 @@ export class OutStreams {
     const entry = e
     const endCounting = entry.totals.add(sender as { stats: SenderStats })
     entry.live.add(sender)
-    const end = (): void => {
-      if (!this.#tracked.delete(sender)) return
+    this.#tracked.add(sender)
+    // Its counts stay in the totals once final: after a drain's undelivered events are counted, too.
+    sender.onEnd(() => {
       entry.live.delete(sender)
       endCounting()
-    }
-    this.#tracked.set(sender, end)
-    // The sender's final counts are set by the close handlers (detach, then ended()): read them after.
-    sender.framed.stream.addEventListener('close', () => { setTimeout(end, 0) }, { once: true })
+    })
   }
 }

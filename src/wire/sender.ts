@@ -86,6 +86,7 @@ export class EventSender {
   #lossCount = 0
   #stuckTimer: ReturnType<typeof setTimeout> | undefined
   #ended = false
+  readonly #onEnd: Array<() => void> = []
   #filterKey: string | undefined
 
   constructor (init: EventSenderInit) {
@@ -215,6 +216,12 @@ export class EventSender {
     this.#end()
   }
 
+  /** Call `fn` once the stream has ended and its final counts are set (at once when it has ended already). */
+  onEnd (fn: () => void): void {
+    if (this.#ended) fn()
+    else this.#onEnd.push(fn)
+  }
+
   #end (): void {
     if (this.#ended) return
     this.#ended = true
@@ -223,6 +230,7 @@ export class EventSender {
     this.#queue.length = 0
     this.stats.queuedEvents = 0
     this.stats.queuedBytes = 0
+    for (const fn of this.#onEnd.splice(0)) fn()
   }
 
   #drop (seq: number, count: number): void {

@@ -226,6 +226,21 @@ test('ended() counts queued and unreported events as undelivered; offers after i
   t.false(sender.open)
 })
 
+test('onEnd listeners run once the final counts are set, and at once when the stream has ended already', t => {
+  const { sender, a } = setup({ queueEvents: 4 })
+  a.block()
+  sender.offer(events(3, 0)) // sent
+  sender.offer(events(3, 10)) // queued
+  const seen: number[] = []
+  sender.onEnd(() => { seen.push(sender.stats.undelivered) })
+  t.deepEqual(seen, [], 'not before the end')
+  sender.ended()
+  sender.ended()
+  t.deepEqual(seen, [3], 'once, with the undelivered events counted')
+  sender.onEnd(() => { seen.push(-1) })
+  t.deepEqual(seen, [3, -1])
+})
+
 test('a stream that does not drain within slowConsumerMs is failed with slow-consumer', async t => {
   const { sender, a, seen } = setup({ slowConsumerMs: 20 })
   a.block()
