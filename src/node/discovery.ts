@@ -18,6 +18,8 @@ import { TypedEventEmitter } from 'main-event'
 import { peerDiscoverySymbol } from '@libp2p/interface'
 import type { PeerDiscovery, PeerDiscoveryEvents, PeerInfo, Startable } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
+import { SystemClock } from '../base/clock.ts'
+import { TokenBucket } from '../protocols/clock/rate.ts'
 
 const log = logger('spikewire:discovery')
 
@@ -143,31 +145,6 @@ export class DiscoveredTable {
   }
 }
 
-/** A token bucket: `take()` is true while the rate allows. */
-class Rate {
-  readonly perSecond: number
-  readonly burst: number
-  readonly now: () => number
-  #tokens: number
-  #at: number
-  constructor (perSecond: number, burst: number, now: () => number = Date.now) {
-    this.perSecond = perSecond
-    this.burst = burst
-    this.now = now
-    this.#tokens = burst
-    this.#at = now()
-  }
-
-  take (): boolean {
-    const t = this.now()
-    this.#tokens = Math.min(this.burst, this.#tokens + (t - this.#at) * this.perSecond / 1000)
-    this.#at = t
-    if (this.#tokens < 1) return false
-    this.#tokens--
-    return true
-  }
-}
-
 /** The part of @libp2p/mdns's MulticastDNS this module relies on. */
 interface MdnsInner extends PeerDiscovery, Startable {
   _onMdnsQuery: (event: unknown) => void
@@ -208,13 +185,13 @@ export class SpikewireMdns extends TypedEventEmitter<PeerDiscoveryEvents & { dis
       ip: options.ip
     })(components) as MdnsInner
     const answer = this.#inner._onMdnsQuery.bind(this.#inner)
-    const rate = new Rate(MDNS_DEFAULTS.answersPerSecond, MDNS_DEFAULTS.answerBurst)
+    const rate = new TokenBucket(MDNS_DEFAULTS.answersPerSecond, MDNS_DEFAULTS.answerBurst, new SystemClock())
     const stats = this.table.stats
     // Bounded answers: @libp2p/mdns answers every query it hears with a multicast response.
     this.#inner._onMdnsQuery = (event: unknown) => {
       const q = event as { questions?: Array<{ name?: unknown }> }
       if (q.questions?.[0]?.name !== this.serviceTag) return
-      if (rate.take()) {
+      if (rate.take() === 0) {
         stats.answered++
         answer(event)
       } else {
