@@ -5,7 +5,6 @@
  * keep the nodes that match.
  */
 import type { Description } from '../codec/messages.ts'
-import type { DiscoveredPeer } from '../node/discovery.ts'
 import { MDNS_SERVICE_TAG, MDNS_SERVICE_TAG_PATTERN } from '../node/discovery.ts'
 import type { SpikewireNode } from '../node/node.ts'
 import { EXIT_OK, UsageError, describeError, multiaddrArg, parseCommand, seconds } from './command.ts'
@@ -65,13 +64,18 @@ export interface ListedNode {
   error?: { code: string, message: string }
 }
 
+/** A node found, by mDNS or in a relay's directory: its PeerId and addresses. */
+interface Found {
+  peer: string
+  addresses: string[]
+}
+
 export interface FindOptions {
   timeoutMs: number
   /** Also list the peers of these relays (multiaddrs ending in /p2p/RELAY). */
   relays?: string[]
   /** Called when a relay does not list its peers or cannot be reached. */
   onRelayError?: (relay: string, err: unknown) => void
-  serviceTag?: string
   describeMs?: number
   maxNodes?: number
   /** Called once per node found beyond maxNodes. */
@@ -86,13 +90,13 @@ export async function findNodes (node: SpikewireNode, options: FindOptions): Pro
   const maxNodes = options.maxNodes ?? LS_MAX_NODES
   const describeMs = options.describeMs ?? LS_DESCRIBE_MS
   const found = new Map<string, ListedNode>()
-  const queue: DiscoveredPeer[] = []
+  const queue: Found[] = []
   const listening = new AbortController()
   const hard = new AbortController()
   let running = 0
   let idle: (() => void) | undefined
 
-  const add = (d: DiscoveredPeer, source: 'mdns' | 'relay'): void => {
+  const add = (d: Found, source: 'mdns' | 'relay'): void => {
     const known = found.get(d.peer)
     if (known !== undefined) {
       // Found both ways: one entry, every address (a description already asked for is not asked again).
@@ -104,9 +108,9 @@ export async function findNodes (node: SpikewireNode, options: FindOptions): Pro
   }
   const pump = (): void => {
     while (running < LS_CONCURRENCY && queue.length > 0) {
-      const d = queue.shift() as DiscoveredPeer
+      const d = queue.shift() as Found
       running++
-      void describeOne(node, d, AbortSignal.any([hard.signal, AbortSignal.timeout(describeMs)]))
+      void describeOne(node, d, describeMs, AbortSignal.any([hard.signal, AbortSignal.timeout(describeMs)]))
         .then(described => {
           const entry = found.get(d.peer)
           if (entry === undefined) return
@@ -120,8 +124,8 @@ export async function findNodes (node: SpikewireNode, options: FindOptions): Pro
         })
     }
   }
-  const heard = (d: DiscoveredPeer, source: 'mdns' | 'relay'): void => {
-    if (listening.signal.aborted || found.has(d.peer)) return
+  const heard = (d: Found, source: 'mdns' | 'relay'): void => {
+    if (listening.signal.aborted) return
     if (found.size >= maxNodes) {
       options.onOverflow?.()
       return
@@ -130,7 +134,7 @@ export async function findNodes (node: SpikewireNode, options: FindOptions): Pro
     queue.push(d)
     pump()
   }
-  const onDiscovered = (evt: CustomEvent<DiscoveredPeer>): void => { add(evt.detail, 'mdns') }
+  const onDiscovered = (evt: CustomEvent<Found>): void => { add(evt.detail, 'mdns') }
   node.addEventListener('discovered', onDiscovered)
   for (const d of node.discovered()) add(d, 'mdns')
   if ((options.relays ?? []).length > 0) {
@@ -138,7 +142,7 @@ export async function findNodes (node: SpikewireNode, options: FindOptions): Pro
     for (const relay of options.relays ?? []) {
       void listRelayPeers(node.libp2p, relay, { max: Math.min(maxNodes, 1024), timeoutMs: options.timeoutMs, signal: listening.signal })
         .then(answer => {
-          for (const p of answer.peers) add({ peer: p.peer, addresses: p.addrs, source: 'mdns', firstSeenMs: 0, lastSeenMs: 0 }, 'relay')
+          for (const p of answer.peers) add({ peer: p.peer, addresses: p.addrs }, 'relay')
           if (answer.total > answer.peers.length) options.onOverflow?.()
         }, (e: unknown) => { if (!listening.signal.aborted) options.onRelayError?.(relay, e) })
     }
@@ -155,7 +159,7 @@ export async function findNodes (node: SpikewireNode, options: FindOptions): Pro
   return [...found.values()].sort((a, b) => (a.name ?? '\uffff').localeCompare(b.name ?? '\uffff') || a.peer.localeCompare(b.peer))
 }
 
-async function describeOne (node: SpikewireNode, d: DiscoveredPeer, signal: AbortSignal): Promise<Partial<ListedNode>> {
+async function describeOne (node: SpikewireNode, d: Found, describeMs: number, signal: AbortSignal): Promise<Partial<ListedNode>> {
   const entry: Partial<ListedNode> = {}
   try {
     const { peerIdFromString } = await import('@libp2p/peer-id')
@@ -169,7 +173,7 @@ async function describeOne (node: SpikewireNode, d: DiscoveredPeer, signal: Abor
     entry.software = desc.software
     entry.ports = desc.ports.map(p => ({ name: p.name, direction: p.direction, kind: p.kind, channels: p.channels }))
   } catch (e) {
-    if (signal.aborted) entry.error = { code: 'timeout', message: `no description within ${LS_DESCRIBE_MS / 1000} s` }
+    if (signal.aborted) entry.error = { code: 'timeout', message: `no description within ${describeMs / 1000} s` }
     else if (!(e instanceof Error)) {
       // Seen when the node's allow list refuses this peer: the stream closes with an event, not an error.
       entry.error = { code: 'stream-closed', message: 'the connection closed before a description came (does the node allow this peer?)' }
@@ -232,9 +236,10 @@ export const command: Command = {
     if (!MDNS_SERVICE_TAG_PATTERN.test(serviceTag)) throw new UsageError(`--tag must look like _name._udp.local (got ${JSON.stringify(serviceTag)})`)
     const filter = { name: text(p, 'name'), role: text(p, 'role'), port: text(p, 'port') }
     const relays: string[] = []
+    const { RELAY_ADDRESS } = await import('../hosting/config.ts')
     for (const r of (p.values.relay as unknown as string[] | undefined) ?? []) {
       const a = await multiaddrArg(r)
-      if (!/\/p2p\/[^/]+$/.test(a) || a.includes('/p2p-circuit')) throw new UsageError(`--relay ${a} must end in /p2p/<relay PeerId>`)
+      if (!RELAY_ADDRESS.test(a)) throw new UsageError(`--relay ${a} must end in /p2p/<relay PeerId>`)
       relays.push(a)
     }
     const useMdns = p.values['no-mdns'] !== true
@@ -250,7 +255,6 @@ export const command: Command = {
     try {
       nodes = await findNodes(node, {
         timeoutMs: timeoutS * 1000,
-        serviceTag,
         relays,
         onOverflow: () => { overflow++ },
         onRelayError: (relay, e) => { err(`spikewire ls: relay ${relay}: ${describeError(e)}`) }

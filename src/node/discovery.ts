@@ -18,6 +18,8 @@ import { TypedEventEmitter } from 'main-event'
 import { peerDiscoverySymbol } from '@libp2p/interface'
 import type { PeerDiscovery, PeerDiscoveryEvents, PeerInfo, Startable } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
+import { SystemClock } from '../base/clock.ts'
+import { TokenBucket } from '../protocols/clock/rate.ts'
 
 const log = logger('spikewire:discovery')
 
@@ -85,6 +87,9 @@ export interface DiscoveryStats {
   socketErrors: number
 }
 
+/** The counts the table of discovered peers keeps. */
+export type TableStats = Pick<DiscoveryStats, 'peers' | 'announcements' | 'evicted' | 'expired'>
+
 /** The bounded table of discovered peers (exported for tests). */
 export class DiscoveredTable {
   readonly #peers = new Map<string, DiscoveredPeer>()
@@ -92,7 +97,7 @@ export class DiscoveredTable {
   readonly #maxAddresses: number
   readonly #ttlMs: number
   readonly #now: () => number
-  readonly stats: DiscoveryStats = { peers: 0, announcements: 0, evicted: 0, expired: 0, answered: 0, unanswered: 0, socketErrors: 0 }
+  readonly #counters = { announcements: 0, evicted: 0, expired: 0 }
 
   constructor (init: { maxPeers: number, maxAddresses: number, ttlMs: number, now?: () => number }) {
     this.#max = init.maxPeers
@@ -104,7 +109,7 @@ export class DiscoveredTable {
   /** Record an announcement; returns the entry when the peer is new (or was forgotten), else undefined. */
   heard (peer: string, addresses: string[]): DiscoveredPeer | undefined {
     const now = this.#now()
-    this.stats.announcements++
+    this.#counters.announcements++
     this.#expire(now)
     const addrs = [...new Set(addresses)].slice(0, this.#maxAddresses)
     const known = this.#peers.get(peer)
@@ -119,11 +124,10 @@ export class DiscoveredTable {
     if (this.#peers.size >= this.#max) {
       const oldest = this.#peers.keys().next().value
       if (oldest !== undefined) this.#peers.delete(oldest)
-      this.stats.evicted++
+      this.#counters.evicted++
     }
     const entry: DiscoveredPeer = { peer, addresses: addrs, source: 'mdns', firstSeenMs: now, lastSeenMs: now }
     this.#peers.set(peer, entry)
-    this.stats.peers = this.#peers.size
     return entry
   }
 
@@ -133,38 +137,18 @@ export class DiscoveredTable {
     return [...this.#peers.values()].map(p => ({ ...p, addresses: [...p.addresses] }))
   }
 
+  /** Its counts; `peers` is the peers heard within ttlMs. */
+  stats (): TableStats {
+    this.#expire(this.#now())
+    return { peers: this.#peers.size, ...this.#counters }
+  }
+
   #expire (now: number): void {
     for (const [id, p] of this.#peers) {
       if (now - p.lastSeenMs <= this.#ttlMs) break
       this.#peers.delete(id)
-      this.stats.expired++
+      this.#counters.expired++
     }
-    this.stats.peers = this.#peers.size
-  }
-}
-
-/** A token bucket: `take()` is true while the rate allows. */
-class Rate {
-  readonly perSecond: number
-  readonly burst: number
-  readonly now: () => number
-  #tokens: number
-  #at: number
-  constructor (perSecond: number, burst: number, now: () => number = Date.now) {
-    this.perSecond = perSecond
-    this.burst = burst
-    this.now = now
-    this.#tokens = burst
-    this.#at = now()
-  }
-
-  take (): boolean {
-    const t = this.now()
-    this.#tokens = Math.min(this.burst, this.#tokens + (t - this.#at) * this.perSecond / 1000)
-    this.#at = t
-    if (this.#tokens < 1) return false
-    this.#tokens--
-    return true
   }
 }
 
@@ -187,6 +171,7 @@ export class SpikewireMdns extends TypedEventEmitter<PeerDiscoveryEvents & { dis
   readonly serviceTag: string
   readonly #inner: MdnsInner
   readonly #self: string
+  readonly #counters = { answered: 0, unanswered: 0, socketErrors: 0 }
   /** The last error of the mDNS socket: with one, nothing may be heard at all. */
   lastError: Error | undefined
 
@@ -207,18 +192,20 @@ export class SpikewireMdns extends TypedEventEmitter<PeerDiscoveryEvents & { dis
       port: options.port,
       ip: options.ip
     })(components) as MdnsInner
-    const answer = this.#inner._onMdnsQuery.bind(this.#inner)
-    const rate = new Rate(MDNS_DEFAULTS.answersPerSecond, MDNS_DEFAULTS.answerBurst)
-    const stats = this.table.stats
-    // Bounded answers: @libp2p/mdns answers every query it hears with a multicast response.
-    this.#inner._onMdnsQuery = (event: unknown) => {
-      const q = event as { questions?: Array<{ name?: unknown }> }
-      if (q.questions?.[0]?.name !== this.serviceTag) return
-      if (rate.take()) {
-        stats.answered++
-        answer(event)
-      } else {
-        stats.unanswered++
+    // Bounded answers: @libp2p/mdns answers every query it hears with a multicast response. Without
+    // announce it answers none (gotQuery returns at once), so there is nothing to bound or count.
+    if (options.announce !== false) {
+      const answer = this.#inner._onMdnsQuery.bind(this.#inner)
+      const rate = new TokenBucket(MDNS_DEFAULTS.answersPerSecond, MDNS_DEFAULTS.answerBurst, new SystemClock())
+      this.#inner._onMdnsQuery = (event: unknown) => {
+        const q = event as { questions?: Array<{ name?: unknown }> }
+        if (q.questions?.[0]?.name !== this.serviceTag) return
+        if (rate.take() === 0) {
+          this.#counters.answered++
+          answer(event)
+        } else {
+          this.#counters.unanswered++
+        }
       }
     }
     this.#inner.addEventListener('peer', evt => { this.#heard(evt.detail) })
@@ -237,7 +224,7 @@ export class SpikewireMdns extends TypedEventEmitter<PeerDiscoveryEvents & { dis
   async start (): Promise<void> {
     await this.#inner.start()
     this.#inner.mdns?.on('error', err => {
-      this.table.stats.socketErrors++
+      this.#counters.socketErrors++
       this.lastError = err
       log.error('mDNS socket: %s', err.message)
     })
@@ -245,6 +232,11 @@ export class SpikewireMdns extends TypedEventEmitter<PeerDiscoveryEvents & { dis
 
   async stop (): Promise<void> {
     await this.#inner.stop()
+  }
+
+  /** The table's counts (peers heard within ttlMs) and the answers and socket errors. */
+  stats (): DiscoveryStats {
+    return { ...this.table.stats(), ...this.#counters }
   }
 }
 

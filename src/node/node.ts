@@ -442,7 +442,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
 
 function discoveryStats (libp2p: Libp2p): { discovery?: DiscoveryStats } {
   const d = discoveryOf(libp2p)
-  return d === undefined ? {} : { discovery: { ...d.table.stats } }
+  return d === undefined ? {} : { discovery: d.stats() }
 }
 
 /** Wait for `p` at most `ms`; log and go on when it takes longer (used while stopping). */

@@ -26,14 +26,14 @@ test('the table holds at most maxPeers, dropping the least recently heard, and f
   now = 40
   t.truthy(table.heard('d', []), 'a new peer in a full table')
   t.deepEqual(table.list().map(p => p.peer), ['c', 'a', 'd'], 'b, the least recently heard, was dropped')
-  t.is(table.stats.evicted, 1)
+  t.is(table.stats().evicted, 1)
   for (let i = 0; i < 10_000; i++) table.heard(`fake${i}`, ['/z'])
   t.is(table.list().length, 3)
-  t.is(table.stats.peers, 3)
-  t.is(table.stats.announcements, 10_005)
+  t.is(table.stats().peers, 3)
+  t.is(table.stats().announcements, 10_005)
   now = 5000
   t.deepEqual(table.list(), [], 'forgotten after ttlMs')
-  t.is(table.stats.expired, 3)
+  t.is(table.stats().expired, 3)
   t.truthy(table.heard('a', []), 'a forgotten peer is new again')
 })
 
