@@ -28,6 +28,7 @@ import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { isAllowed } from '../ports/acl.ts'
 import { loadOrCreateKey } from '../node/identity.ts'
 import { DEFAULTS } from '../wire/defaults.ts'
+import { circuitAddress, isRelayed } from '../wire/relay-dial.ts'
 import { RELAY } from './config.ts'
 import type { RelayConfig } from './config.ts'
 import { DirectoryServer } from './directory.ts'
@@ -139,10 +140,10 @@ export class Relay {
 
   /** The peers holding a reservation, with their addresses through this relay (what the directory lists). */
   listed (): Array<{ peer: string, addrs: string[] }> {
-    const relayAddrs = this.libp2p.getMultiaddrs().filter(a => !a.toString().includes('/p2p-circuit'))
+    const relayAddrs = this.libp2p.getMultiaddrs().filter(a => !isRelayed(a))
     return [...this.#server.reservations.keys()].map(peer => ({
       peer: peer.toString(),
-      addrs: relayAddrs.map(a => a.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`).toString())
+      addrs: relayAddrs.map(a => circuitAddress(a, peer).toString())
     }))
   }
 
