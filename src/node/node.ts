@@ -47,7 +47,7 @@ import type { ConnectionGuardStats } from './connection-guard.ts'
 import { SOFTWARE } from './version.ts'
 import { RelayClient } from './relay-client.ts'
 import type { RelayStatus } from './relay-client.ts'
-import { setRelays } from '../wire/relay-dial.ts'
+import { isRelayAddress, setRelays } from '../wire/relay-dial.ts'
 
 const log = logger('spikewire:node')
 
@@ -182,7 +182,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.#handoffScheduler = options.scheduler ?? new RealTimeScheduler(this.clock, { spinUs: 0 })
     this.#refusals = refusals
     for (const r of init.relays ?? []) {
-      if (!/\/p2p\/[^/]+$/.test(r) || r.includes('/p2p-circuit')) throw new InvalidArgumentError(`relay ${r} must be a multiaddr ending in /p2p/<relay PeerId>`)
+      if (!isRelayAddress(r)) throw new InvalidArgumentError(`relay ${r} must be a multiaddr ending in /p2p/<relay PeerId>`)
     }
     this.#relays = new RelayClient(libp2p, init.relays ?? [], status => { this.safeDispatchEvent('relay', { detail: status }) })
     setRelays(libp2p, init.relays ?? [])

@@ -31,6 +31,14 @@ export function relaysOf (libp2p: Libp2p): readonly Multiaddr[] {
   return relayLists.get(libp2p) ?? []
 }
 
+/** A relay's multiaddr as a config writes it: ends in /p2p/<relay PeerId> (base58btc), and is not itself relayed. */
+export const RELAY_ADDRESS = /^\/(?!.*\/p2p-circuit).*\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60}$/
+
+/** True when `s` is a relay's multiaddr (RELAY_ADDRESS): what NodeInit.relays and config.relays hold. */
+export function isRelayAddress (s: string): boolean {
+  return RELAY_ADDRESS.test(s)
+}
+
 /** True when the address goes through a relay. */
 export function isRelayed (ma: Multiaddr): boolean {
   return ma.getComponents().some(c => c.name === 'p2p-circuit')
