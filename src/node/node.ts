@@ -434,7 +434,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     await this.#events.stop(options)
     await this.#describe.stop()
     for (const p of this.#ports.inPorts.values()) p.inbox.end()
-    await bounded(this.#relays.stop(), DEFAULTS.stopClocksMs, 'relay reservations')
+    await bounded(this.#relays.stop(), DEFAULTS.stopRelaysMs, 'relay reservations')
     await bounded(Promise.resolve(this.libp2p.stop()), DEFAULTS.stopLibp2pMs, 'libp2p')
     log('node %s stopped', this.init.name)
   }

@@ -18,7 +18,7 @@ import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Listener, Transport } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { sleep } from '../base/abort.ts'
+import { sleep, withDeadline } from '../base/abort.ts'
 import { DEFAULTS } from '../wire/defaults.ts'
 import { backoffDelay } from '../wire/reconnect.ts'
 import { targetPeer } from '../wire/relay-dial.ts'
@@ -189,7 +189,7 @@ export class RelayClient {
           this.#set(s, 'retrying')
         }
       }
-      const waitMs = s.state === 'reserved' ? DEFAULTS.relayCheckMs : backoffDelay(attempt, { initialDelayMs: 250, maxDelayMs: DEFAULTS.relayRetryMaxMs })
+      const waitMs = s.state === 'reserved' ? DEFAULTS.relayCheckMs : backoffDelay(attempt, { initialDelayMs: DEFAULTS.relayRetryInitialMs, maxDelayMs: DEFAULTS.relayRetryMaxMs })
       await new Promise<void>(resolve => {
         const timer = setTimeout(done, waitMs)
         function done (): void {
@@ -202,7 +202,7 @@ export class RelayClient {
   }
 
   async #reserve (s: RelaySlot, signal: AbortSignal): Promise<void> {
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(DEFAULTS.relayReserveTimeoutMs)])
+    const deadline = withDeadline(DEFAULTS.relayReserveTimeoutMs, signal)
     // Our own dial first: a relay that is down fails here, and the transport does not mark it as invalid.
     await this.#libp2p.dial(s.addr, { signal: deadline })
     const c = captured.get(this.#libp2p)!

@@ -6,18 +6,17 @@
  * /p2p-circuit) is dialled as given.
  */
 import { SpikewireBaseError } from '../base/errors.ts'
+import { withDeadline } from '../base/abort.ts'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { DEFAULTS } from './defaults.ts'
 import { parseTarget } from './target.ts'
 import type { Target } from './target.ts'
 
 const log = logger('spikewire:relay-dial')
-
-/** How long the direct dial may take before it is given up for the relays, ms (when relays are registered). */
-export const RELAY_HEAD_START_MS = 4000
 
 const relayLists = new WeakMap<Libp2p, readonly Multiaddr[]>()
 
@@ -70,12 +69,12 @@ export class DialFailedError extends SpikewireBaseError<'dial-failed'> {
 
 /**
  * Open a connection to `target`: directly, and when the direct dial fails or has not connected within
- * `headStartMs`, through each registered relay in turn. The attempts run one after the other, never side by
+ * DEFAULTS.relayHeadStartMs, through each registered relay in turn. The attempts run one after the other, never side by
  * side: libp2p joins a dial to a peer that is already being dialled to that dial, so a relayed attempt
  * started beside a hanging direct one would wait for it and fail with it. Without registered relays this is
  * `libp2p.dial`.
  */
-export async function dialPeer (libp2p: Libp2p, target: Target, options: { signal?: AbortSignal, headStartMs?: number } = {}): Promise<Connection> {
+export async function dialPeer (libp2p: Libp2p, target: Target, options: { signal?: AbortSignal } = {}): Promise<Connection> {
   const parsed = parseTarget(target)
   const relays = relaysOf(libp2p)
   const peer = targetPeer(parsed)
@@ -89,10 +88,10 @@ export async function dialPeer (libp2p: Libp2p, target: Target, options: { signa
     log('dial to %s %s failed: %s', peer.toString(), what, e.message)
     errors.push(new Error(`${what}: ${e.message}`, { cause: e }))
   }
-  const headStartMs = options.headStartMs ?? RELAY_HEAD_START_MS
-  const direct = AbortSignal.timeout(headStartMs)
+  const headStartMs = DEFAULTS.relayHeadStartMs
+  const direct = withDeadline(headStartMs, options.signal)
   try {
-    return await libp2p.dial(parsed, { signal: options.signal === undefined ? direct : AbortSignal.any([options.signal, direct]) })
+    return await libp2p.dial(parsed, { signal: direct })
   } catch (err) {
     failed('directly', direct.aborted && options.signal?.aborted !== true ? new Error(`no connection within ${headStartMs} ms`, { cause: err }) : err)
   }
