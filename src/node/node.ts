@@ -233,7 +233,10 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     return this.#relays.status()
   }
 
-  /** Resolves once the node holds a reservation on every relay of NodeInit.relays. */
+  /**
+   * Resolves once the node holds a reservation on every relay of NodeInit.relays; rejects when `signal` aborts
+   * first, or with ClosedError once the node is stopping.
+   */
   async relaysReserved (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#relays.reserved(options)
   }
