@@ -40,7 +40,7 @@ import type { Scheduler } from '../timing/scheduler.ts'
 import { Merge, Playout } from '../timing/compensate.ts'
 import type { EventSource, MergeInit, PlayoutInit } from '../timing/compensate.ts'
 import type { NodeInit } from './init.ts'
-import { loadOrCreateKey } from './identity.ts'
+import { resolveKey } from './identity.ts'
 import { connectionStats, createPeer, discoveryOf } from './libp2p.ts'
 import type { DiscoveredPeer, DiscoveryStats } from './discovery.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
@@ -469,12 +469,7 @@ async function bounded (p: Promise<unknown>, ms: number, what: string): Promise<
  * the hosting layer's `createNode`, which takes a whole config).
  */
 export async function createSpikewireNode (init: NodeInit, options: CreateNodeOptions = {}): Promise<SpikewireNode> {
-  let privateKey = options.privateKey
-  if (privateKey === undefined && init.identity !== undefined) {
-    const { key, created } = await loadOrCreateKey(init.identity)
-    if (created) log('created a new identity in %s', init.identity)
-    privateKey = key
-  }
+  const privateKey = await resolveKey({ privateKey: options.privateKey, identity: init.identity, onCreated: path => { log('created a new identity in %s', path) } })
   const refusals = new Refusals()
   const libp2p = await createPeer(init, { privateKey, metrics: options.libp2pMetrics, onRefused: peer => { refusals.connection(peer) } })
   let node: SpikewireNode
