@@ -55,7 +55,8 @@ export const command: Command = {
     const stopped = Promise.withResolvers<string>()
     const removeSignals = onStopSignal('node', signal => { stopped.resolve(signal) })
     try {
-      if ((config.relays ?? []).length > 0) await node.relaysReserved({ signal: AbortSignal.timeout(RELAY_WAIT_MS) }).catch(() => {})
+      // Resolves at once for a node without relays.
+      await node.relaysReserved({ signal: AbortSignal.timeout(RELAY_WAIT_MS) }).catch(() => {})
       printStarted(node, lines, server)
       watchNode(hosted, lines)
       const stats = statsS === undefined ? undefined : new StatsReporter(node, lines)

@@ -1,5 +1,6 @@
 /** `spikewire relay`: run a circuit relay (docs/relay.md) from a config file until SIGINT or SIGTERM. */
 import type { Relay, RelayStats } from '../relay/relay.ts'
+import type { RelayMetrics } from '../metrics/index.ts'
 import type { PeerList } from '../ports/acl.ts'
 import { EXIT_OK, parseCommand, required, seconds } from './command.ts'
 import type { Command } from './command.ts'
@@ -46,8 +47,15 @@ export const command: Command = {
     // With --metrics, libp2p's own metrics and the relay's counters share one registry.
     const m = metricsAt === undefined ? undefined : await import('../metrics/index.ts')
     const registry = m === undefined ? undefined : new m.Registry()
-    const relay = await createRelay(config, m === undefined || registry === undefined ? {} : { libp2pMetrics: await m.libp2pMetrics(registry) })
-    const metrics = m === undefined ? undefined : new m.RelayMetrics(relay, { registry, processMetrics: false })
+    const relay = await createRelay(config, registry === undefined ? {} : { libp2pMetrics: await m!.libp2pMetrics(registry) })
+    let metrics: RelayMetrics | undefined
+    try {
+      metrics = m === undefined ? undefined : new m.RelayMetrics(relay, { registry, processMetrics: false })
+    } catch (err) {
+      await relay.stop().catch(() => {})
+      throw err
+    }
+    // serveMetrics stops the relay itself when it cannot listen.
     const server = await serveMetrics(metrics, metricsAt, async () => { await relay.stop() })
     const stopped = Promise.withResolvers<string>()
     const removeSignals = onStopSignal('relay', signal => { stopped.resolve(signal) })

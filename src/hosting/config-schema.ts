@@ -10,6 +10,7 @@
 import { MAX_CHANNELS, MAX_PORTS, PORT_NAME_PATTERN } from '../codec/constants.ts'
 import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
 import { RELAY_ADDRESS } from './config.ts'
+import { PEER_ID_PATTERN } from './validate.ts'
 import type { Tunable } from '../wire/defaults.ts'
 import { MDNS_DEFAULTS, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG, MDNS_SERVICE_TAG_PATTERN } from '../node/discovery.ts'
 
@@ -36,7 +37,7 @@ const peerList = (description: string): Schema => ({
   description,
   oneOf: [
     { const: '*', description: 'every peer' },
-    { type: 'array', items: text('a PeerId', { pattern: '^[1-9A-HJ-NP-Za-km-z]{40,60}$' }), description: 'only these PeerIds' }
+    { type: 'array', items: text('a PeerId', { pattern: PEER_ID_PATTERN.source }), description: 'only these PeerIds' }
   ]
 })
 

@@ -11,6 +11,7 @@ import type { LimitsConfig, NodeInit, PlainPortConfig } from '../node/init.ts'
 import { MDNS_INTERVAL_MS, MDNS_SERVICE_TAG_PATTERN } from '../node/discovery.ts'
 import type { DiscoveryConfig, MdnsOptions } from '../node/discovery.ts'
 import { LIMITS, OUT_PORT } from '../wire/defaults.ts'
+import { RELAY_ADDRESS } from '../wire/relay-dial.ts'
 import type { Tunable } from '../wire/defaults.ts'
 import { fail, int, known, num, obj, opt, peerList, str, tunable } from './validate.ts'
 
@@ -68,8 +69,8 @@ export type { LimitsConfig }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
 
-/** A relay's multiaddr: ends in /p2p/<relay PeerId>, and is not itself relayed. */
-export const RELAY_ADDRESS = /^\/(?!.*\/p2p-circuit).*\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60}$/
+/** A relay's multiaddr: ends in /p2p/<relay PeerId>, and is not itself relayed (defined in wire/relay-dial.ts). */
+export { RELAY_ADDRESS }
 
 function channelList (v: unknown, path: string): number[] {
   if (!Array.isArray(v) || v.length === 0 || v.length > 65536) fail(path, 'must be a non-empty array of channel ids')

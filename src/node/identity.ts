@@ -44,6 +44,18 @@ export async function loadOrCreateKey (path: string): Promise<{ key: PrivateKey,
   return { key: await writeNewKey(path), created: true }
 }
 
+/**
+ * The key a node or relay runs with: `privateKey` when given, else the key file `identity` (created when
+ * missing; `onCreated` is then told its path), else none (libp2p makes a new PeerId each start).
+ */
+export async function resolveKey (options: { privateKey?: PrivateKey, identity?: string, onCreated?: (path: string) => void }): Promise<PrivateKey | undefined> {
+  const { privateKey, identity } = options
+  if (privateKey !== undefined || identity === undefined) return privateKey
+  const { key, created } = await loadOrCreateKey(identity)
+  if (created) options.onCreated?.(identity)
+  return key
+}
+
 export function peerIdOf (key: PrivateKey): string {
   return peerIdFromPrivateKey(key).toString()
 }

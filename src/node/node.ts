@@ -40,14 +40,14 @@ import type { Scheduler } from '../timing/scheduler.ts'
 import { Merge, Playout } from '../timing/compensate.ts'
 import type { EventSource, MergeInit, PlayoutInit } from '../timing/compensate.ts'
 import type { NodeInit } from './init.ts'
-import { loadOrCreateKey } from './identity.ts'
+import { resolveKey } from './identity.ts'
 import { connectionStats, createPeer, discoveryOf } from './libp2p.ts'
 import type { DiscoveredPeer, DiscoveryStats } from './discovery.ts'
 import type { ConnectionGuardStats } from './connection-guard.ts'
 import { SOFTWARE } from './version.ts'
 import { RelayClient } from './relay-client.ts'
 import type { RelayStatus } from './relay-client.ts'
-import { setRelays } from '../wire/relay-dial.ts'
+import { isRelayAddress, setRelays } from '../wire/relay-dial.ts'
 
 const log = logger('spikewire:node')
 
@@ -182,7 +182,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     this.#handoffScheduler = options.scheduler ?? new RealTimeScheduler(this.clock, { spinUs: 0 })
     this.#refusals = refusals
     for (const r of init.relays ?? []) {
-      if (!/\/p2p\/[^/]+$/.test(r) || r.includes('/p2p-circuit')) throw new InvalidArgumentError(`relay ${r} must be a multiaddr ending in /p2p/<relay PeerId>`)
+      if (!isRelayAddress(r)) throw new InvalidArgumentError(`relay ${r} must be a multiaddr ending in /p2p/<relay PeerId>`)
     }
     this.#relays = new RelayClient(libp2p, init.relays ?? [], status => { this.safeDispatchEvent('relay', { detail: status }) })
     setRelays(libp2p, init.relays ?? [])
@@ -233,7 +233,10 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     return this.#relays.status()
   }
 
-  /** Resolves once the node holds a reservation on every relay of NodeInit.relays. */
+  /**
+   * Resolves once the node holds a reservation on every relay of NodeInit.relays; rejects when `signal` aborts
+   * first, or with ClosedError once the node is stopping.
+   */
   async relaysReserved (options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.#relays.reserved(options)
   }
@@ -434,7 +437,7 @@ export class SpikewireNode extends TypedEventEmitter<NodeEvents> {
     await this.#events.stop(options)
     await this.#describe.stop()
     for (const p of this.#ports.inPorts.values()) p.inbox.end()
-    await bounded(this.#relays.stop(), DEFAULTS.stopClocksMs, 'relay reservations')
+    await bounded(this.#relays.stop(), DEFAULTS.stopRelaysMs, 'relay reservations')
     await bounded(Promise.resolve(this.libp2p.stop()), DEFAULTS.stopLibp2pMs, 'libp2p')
     log('node %s stopped', this.init.name)
   }
@@ -466,12 +469,7 @@ async function bounded (p: Promise<unknown>, ms: number, what: string): Promise<
  * the hosting layer's `createNode`, which takes a whole config).
  */
 export async function createSpikewireNode (init: NodeInit, options: CreateNodeOptions = {}): Promise<SpikewireNode> {
-  let privateKey = options.privateKey
-  if (privateKey === undefined && init.identity !== undefined) {
-    const { key, created } = await loadOrCreateKey(init.identity)
-    if (created) log('created a new identity in %s', init.identity)
-    privateKey = key
-  }
+  const privateKey = await resolveKey({ privateKey: options.privateKey, identity: init.identity, onCreated: path => { log('created a new identity in %s', path) } })
   const refusals = new Refusals()
   const libp2p = await createPeer(init, { privateKey, metrics: options.libp2pMetrics, onRefused: peer => { refusals.connection(peer) } })
   let node: SpikewireNode

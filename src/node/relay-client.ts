@@ -7,18 +7,19 @@
  * libp2p's circuit relay transport makes the reservation when it is asked to listen on RELAY/p2p-circuit.
  * It keeps a configured relay's reservation only while the connection to the relay lasts and never makes it
  * again by itself, so this client keeps one listener per relay and asks it to listen again. Two details of
- * the transport it works around (checked by test/relay/client.test.ts): listening is done through the
+ * the transport it works around (checked by test/relay/relay.test.ts, "a node reserves again when its relay
+ * restarts", and test/relay/through-relay.test.ts): listening is done through the
  * transport manager, which keeps a listener whose listen() failed, so the client creates one listener per
  * relay and reuses it; and the transport's reservation store stops trying a relay for good after a failed
  * dial to it, so the client dials the relay itself first and clears that mark before each attempt.
  */
-import { InvalidArgumentError } from '../base/errors.ts'
+import { ClosedError, InvalidArgumentError } from '../base/errors.ts'
 import { SpikewireError } from '../codec/index.ts'
 import { logger } from '@libp2p/logger'
 import type { Connection, Libp2p, Listener, Transport } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { sleep } from '../base/abort.ts'
+import { raceAbort, withDeadline } from '../base/abort.ts'
 import { DEFAULTS } from '../wire/defaults.ts'
 import { backoffDelay } from '../wire/reconnect.ts'
 import { targetPeer } from '../wire/relay-dial.ts'
@@ -100,6 +101,8 @@ export class RelayClient {
   /** transportManager.listen calls run one at a time, so the listener each creates is known. */
   #queue: Promise<unknown> = Promise.resolve()
   readonly #loops: Array<Promise<void>> = []
+  /** Callers of reserved(), woken when a relay's state changes and when the client stops. */
+  readonly #waiting = new Set<() => void>()
   readonly #onClose = (e: CustomEvent<Connection>): void => {
     const peer = e.detail.remotePeer.toString()
     for (const s of this.#slots) if (targetPeer(s.addr)?.toString() === peer) s.wake()
@@ -115,9 +118,14 @@ export class RelayClient {
   }
 
   #set (s: RelaySlot, state: RelayState): void {
-    const changed = s.state !== state
+    if (s.state === state) return
     s.state = state
-    if (changed) this.#onChange(this.status()[this.#slots.indexOf(s)])
+    this.#onChange(statusOf(s))
+    this.#wakeWaiting()
+  }
+
+  #wakeWaiting (): void {
+    for (const w of this.#waiting) w()
   }
 
   start (): void {
@@ -129,6 +137,7 @@ export class RelayClient {
 
   async stop (): Promise<void> {
     this.#controller.abort()
+    this.#wakeWaiting()
     this.#libp2p.removeEventListener('connection:close', this.#onClose)
     for (const s of this.#slots) s.wake()
     await Promise.allSettled(this.#loops)
@@ -137,22 +146,25 @@ export class RelayClient {
 
   /** Each relay's state, counts and the node's addresses through it. */
   status (): RelayStatus[] {
-    return this.#slots.map(s => ({
-      relay: s.addr.toString(),
-      state: s.state,
-      addresses: s.state === 'reserved' ? s.addresses : [],
-      reservations: s.reservations,
-      lost: s.lost,
-      failures: s.failures,
-      ...(s.lastError === undefined ? {} : { lastError: s.lastError })
-    }))
+    return this.#slots.map(statusOf)
   }
 
-  /** Resolves when every relay holds a reservation (tests, the CLI's start line), or rejects at the deadline. */
+  /**
+   * Resolves when every relay holds a reservation (tests, the CLI's start line). Rejects with the signal's
+   * reason when `signal` aborts first, and with ClosedError once the client is stopped.
+   */
   async reserved (options: { signal?: AbortSignal } = {}): Promise<void> {
-    while (!this.#slots.every(s => s.state === 'reserved')) {
+    for (;;) {
+      if (this.#slots.every(s => s.state === 'reserved')) return
       options.signal?.throwIfAborted()
-      await sleep(50, { signal: options.signal })
+      if (this.#controller.signal.aborted) throw new ClosedError('the relay client')
+      const changed = Promise.withResolvers<void>()
+      this.#waiting.add(changed.resolve)
+      try {
+        await raceAbort(changed.promise, options.signal)
+      } finally {
+        this.#waiting.delete(changed.resolve)
+      }
     }
   }
 
@@ -189,7 +201,7 @@ export class RelayClient {
           this.#set(s, 'retrying')
         }
       }
-      const waitMs = s.state === 'reserved' ? DEFAULTS.relayCheckMs : backoffDelay(attempt, { initialDelayMs: 250, maxDelayMs: DEFAULTS.relayRetryMaxMs })
+      const waitMs = s.state === 'reserved' ? DEFAULTS.relayCheckMs : backoffDelay(attempt, { initialDelayMs: DEFAULTS.relayRetryInitialMs, maxDelayMs: DEFAULTS.relayRetryMaxMs })
       await new Promise<void>(resolve => {
         const timer = setTimeout(done, waitMs)
         function done (): void {
@@ -202,7 +214,7 @@ export class RelayClient {
   }
 
   async #reserve (s: RelaySlot, signal: AbortSignal): Promise<void> {
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(DEFAULTS.relayReserveTimeoutMs)])
+    const deadline = withDeadline(DEFAULTS.relayReserveTimeoutMs, signal)
     // Our own dial first: a relay that is down fails here, and the transport does not mark it as invalid.
     await this.#libp2p.dial(s.addr, { signal: deadline })
     const c = captured.get(this.#libp2p)!
@@ -223,6 +235,18 @@ export class RelayClient {
     this.#queue = run.catch(() => {})
     await run
     if (s.addresses.length === 0) throw new SpikewireError('unexpected-message', `the relay ${s.addr.toString()} gave no address`)
+  }
+}
+
+function statusOf (s: RelaySlot): RelayStatus {
+  return {
+    relay: s.addr.toString(),
+    state: s.state,
+    addresses: s.state === 'reserved' ? s.addresses : [],
+    reservations: s.reservations,
+    lost: s.lost,
+    failures: s.failures,
+    ...(s.lastError === undefined ? {} : { lastError: s.lastError })
   }
 }
 

@@ -4,7 +4,8 @@
  * the limits for the others, and whether it lists its peers (the directory, spec §9.4). `parseRelayConfig`
  * names the broken field like the node config does (`relay.…`); the JSON Schema is config-schema.ts.
  */
-import { readConfigJson, resolveConfigPaths } from '../hosting/config.ts'
+import { dirname, resolve } from 'node:path'
+import { readConfigJson } from '../hosting/config.ts'
 import { fail, known, obj, peerList, str, tunable } from '../hosting/validate.ts'
 import type { PeerList } from '../ports/acl.ts'
 
@@ -102,6 +103,6 @@ export function parseRelayConfig (v: unknown): RelayConfig {
 /** Read and validate a relay config file; the identity path is resolved against the file's folder. */
 export async function loadRelayConfig (path: string): Promise<RelayConfig> {
   const c = parseRelayConfig(await readConfigJson(path))
-  if (c.identity !== undefined) c.identity = resolveConfigPaths({ name: c.name ?? 'relay', identity: c.identity }, path).identity
+  if (c.identity !== undefined) c.identity = resolve(dirname(path), c.identity)
   return c
 }

@@ -21,6 +21,7 @@ import { PROTOCOL_PREFIX } from '../codec/constants.ts'
 import { dialPeer } from '../wire/relay-dial.ts'
 import type { Target } from '../wire/target.ts'
 import { InvalidArgumentError } from '../base/errors.ts'
+import { withDeadline } from '../base/abort.ts'
 
 const log = logger('spikewire:relay-directory')
 
@@ -247,8 +248,7 @@ export interface ListRelayPeersOptions {
 export async function listRelayPeers (libp2p: Libp2p, relayAddr: Target, options: ListRelayPeersOptions = {}): Promise<DirectoryAnswer> {
   const max = options.max ?? MAX_LISTED
   if (!Number.isInteger(max) || max < 1 || max > MAX_LISTED) throw new InvalidArgumentError(`max must be an integer from 1 to ${MAX_LISTED}`)
-  const deadline = AbortSignal.timeout(options.timeoutMs ?? DIRECTORY_TIMEOUT_MS)
-  const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
+  const signal = withDeadline(options.timeoutMs ?? DIRECTORY_TIMEOUT_MS, options.signal)
   const connection = await dialPeer(libp2p, relayAddr, { signal })
   let stream: Stream
   try {

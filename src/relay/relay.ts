@@ -24,10 +24,12 @@ import { identify } from '@libp2p/identify'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { isAllowed } from '../ports/acl.ts'
-import { loadOrCreateKey } from '../node/identity.ts'
+import { resolveKey } from '../node/identity.ts'
 import { DEFAULTS } from '../wire/defaults.ts'
+import { circuitAddress, isRelayed } from '../wire/relay-dial.ts'
 import { RELAY } from './config.ts'
 import type { RelayConfig } from './config.ts'
 import { DirectoryServer } from './directory.ts'
@@ -139,10 +141,10 @@ export class Relay {
 
   /** The peers holding a reservation, with their addresses through this relay (what the directory lists). */
   listed (): Array<{ peer: string, addrs: string[] }> {
-    const relayAddrs = this.libp2p.getMultiaddrs().filter(a => !a.toString().includes('/p2p-circuit'))
+    const relayAddrs = this.libp2p.getMultiaddrs().filter(a => !isRelayed(a))
     return [...this.#server.reservations.keys()].map(peer => ({
       peer: peer.toString(),
-      addrs: relayAddrs.map(a => a.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`).toString())
+      addrs: relayAddrs.map(a => circuitAddress(a, peer).toString())
     }))
   }
 
@@ -189,8 +191,7 @@ export class Relay {
   }
 
   #holdsOrMayConnect (peer: string): boolean {
-    for (const p of this.#server.reservations.keys()) if (p.toString() === peer) return true
-    return isAllowed(this.config.connect, peer, true)
+    return this.#server.reservations.has(peerIdFromString(peer)) || isAllowed(this.config.connect, peer, true)
   }
 
   #unlimited (peer: string): boolean {
@@ -228,7 +229,8 @@ export class Relay {
     const handleConnect = server.handleConnect.bind(server)
     server.handleConnect = async (args, options) => {
       const id = args.request.peer?.id
-      if (id !== undefined && ![...store.reservations.keys()].some(p => equalBytes(p.toMultihash().bytes, id))) c.noReservation++
+      // The request names the peer by its multihash bytes; PeerId.equals compares those.
+      if (id !== undefined && ![...store.reservations.keys()].some(p => p.equals(id))) c.noReservation++
       await handleConnect(args, options)
       // The hop request has been answered. When the connection is relayed, the server has unwrapped the
       // stream already (unwrap() then returns the same stream): what the dialling peer sends from now on is
@@ -259,20 +261,9 @@ function byteLengthOf (evt: Event): number {
   return (evt as Event & { data?: { byteLength?: number } }).data?.byteLength ?? 0
 }
 
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 /** Create and start a relay from a validated config (parseRelayConfig / loadRelayConfig). */
 export async function createRelay (config: RelayConfig, options: RelayOptions = {}): Promise<Relay> {
-  let privateKey = options.privateKey
-  if (privateKey === undefined && config.identity !== undefined) {
-    const { key, created } = await loadOrCreateKey(config.identity)
-    if (created) log('created a new identity in %s', config.identity)
-    privateKey = key
-  }
+  const privateKey = await resolveKey({ privateKey: options.privateKey, identity: config.identity, onCreated: path => { log('created a new identity in %s', path) } })
   const listen = config.listen ?? [...RELAY.listen]
   const ws = listen.some(a => a.endsWith('/ws'))
   let relay: Relay | undefined

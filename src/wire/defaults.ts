@@ -121,8 +121,12 @@ export const DEFAULTS = {
   relayReserveTimeoutMs: 10_000,
   /** How often a node checks that it still holds its reservation on each relay, ms. */
   relayCheckMs: 2000,
+  /** First wait before reserving again on a relay that is down or refuses, ms (doubling up to relayRetryMaxMs). */
+  relayRetryInitialMs: 250,
   /** Longest wait between attempts to reserve on a relay that is down or refuses, ms. */
   relayRetryMaxMs: 30_000,
+  /** How long a direct dial may take before it is given up for the relays, ms (when relays are registered). */
+  relayHeadStartMs: 4000,
   /** Addresses a node listens on when the config names none. */
   listen: ['/ip4/127.0.0.1/tcp/0'] as readonly string[],
   /** Inbound streams per connection, per protocol. */
@@ -153,5 +157,7 @@ export const DEFAULTS = {
    * close{shutdown} (spec §9.2.10); one that has not drained by then is reset, ms.
    */
   stopFlushMs: 2000,
+  /** Stopping: the relay client (its reservation loops) gets this long, ms. */
+  stopRelaysMs: 3000,
   stopLibp2pMs: 5000
 } as const

@@ -6,18 +6,17 @@
  * /p2p-circuit) is dialled as given.
  */
 import { SpikewireBaseError } from '../base/errors.ts'
+import { withDeadline } from '../base/abort.ts'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { DEFAULTS } from './defaults.ts'
 import { parseTarget } from './target.ts'
 import type { Target } from './target.ts'
 
 const log = logger('spikewire:relay-dial')
-
-/** How long the direct dial may take before it is given up for the relays, ms (when relays are registered). */
-export const RELAY_HEAD_START_MS = 4000
 
 const relayLists = new WeakMap<Libp2p, readonly Multiaddr[]>()
 
@@ -29,6 +28,14 @@ export function setRelays (libp2p: Libp2p, relays: readonly string[]): void {
 /** The relays registered for `libp2p` (none by default). */
 export function relaysOf (libp2p: Libp2p): readonly Multiaddr[] {
   return relayLists.get(libp2p) ?? []
+}
+
+/** A relay's multiaddr as a config writes it: ends in /p2p/<relay PeerId> (base58btc), and is not itself relayed. */
+export const RELAY_ADDRESS = /^\/(?!.*\/p2p-circuit).*\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60}$/
+
+/** True when `s` is a relay's multiaddr (RELAY_ADDRESS): what NodeInit.relays and config.relays hold. */
+export function isRelayAddress (s: string): boolean {
+  return RELAY_ADDRESS.test(s)
 }
 
 /** True when the address goes through a relay. */
@@ -62,12 +69,12 @@ export class DialFailedError extends SpikewireBaseError<'dial-failed'> {
 
 /**
  * Open a connection to `target`: directly, and when the direct dial fails or has not connected within
- * `headStartMs`, through each registered relay in turn. The attempts run one after the other, never side by
+ * DEFAULTS.relayHeadStartMs, through each registered relay in turn. The attempts run one after the other, never side by
  * side: libp2p joins a dial to a peer that is already being dialled to that dial, so a relayed attempt
  * started beside a hanging direct one would wait for it and fail with it. Without registered relays this is
  * `libp2p.dial`.
  */
-export async function dialPeer (libp2p: Libp2p, target: Target, options: { signal?: AbortSignal, headStartMs?: number } = {}): Promise<Connection> {
+export async function dialPeer (libp2p: Libp2p, target: Target, options: { signal?: AbortSignal } = {}): Promise<Connection> {
   const parsed = parseTarget(target)
   const relays = relaysOf(libp2p)
   const peer = targetPeer(parsed)
@@ -81,10 +88,10 @@ export async function dialPeer (libp2p: Libp2p, target: Target, options: { signa
     log('dial to %s %s failed: %s', peer.toString(), what, e.message)
     errors.push(new Error(`${what}: ${e.message}`, { cause: e }))
   }
-  const headStartMs = options.headStartMs ?? RELAY_HEAD_START_MS
-  const direct = AbortSignal.timeout(headStartMs)
+  const headStartMs = DEFAULTS.relayHeadStartMs
+  const direct = withDeadline(headStartMs, options.signal)
   try {
-    return await libp2p.dial(parsed, { signal: options.signal === undefined ? direct : AbortSignal.any([options.signal, direct]) })
+    return await libp2p.dial(parsed, { signal: direct })
   } catch (err) {
     failed('directly', direct.aborted && options.signal?.aborted !== true ? new Error(`no connection within ${headStartMs} ms`, { cause: err }) : err)
   }
