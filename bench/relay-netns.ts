@@ -126,7 +126,7 @@ class Remote {
 
 interface Finished extends ThroughputResult { latency?: ReturnType<typeof summarise>, minLatencyUs?: number }
 
-export async function main (): Promise<void> {
+async function main (): Promise<void> {
   const { json, seconds, latencySeconds, chunk, queue, rateHz } = parseRelayArgs()
   const print = printer(json)
   const topo = await createTopology({ labs: ['a', 'b'], publicHost: true })
