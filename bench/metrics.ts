@@ -28,6 +28,7 @@ import { PeerLabels } from '../src/metrics/peers.ts'
 import { LatencyHistograms } from '../src/metrics/latency.ts'
 import { Registry } from 'prom-client'
 import { printer, quantile, round, sleep } from './report.ts'
+import { until } from '../test/helpers/nodes.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -56,13 +57,8 @@ async function respectHold (): Promise<number> {
   return Date.now() - start
 }
 
-async function until (fn: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
-}
+/** The median: the middle element of the sorted values (the upper one of two). */
+const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5)
 
 const listen = ['/ip4/127.0.0.1/tcp/0']
 
@@ -98,12 +94,12 @@ async function scrapeCost (): Promise<void> {
   const subs = await Promise.all(Array.from({ length: SUBSCRIBERS }, async (_, i) => (await withMetrics(true, { name: `s${i}` })).node))
   try {
     const all = subs.flatMap(s => ports.map(p => s.subscribe(pub.multiaddrs[0], p.name)))
-    await until(() => all.every(s => s.state === 'open'), 'the subscriptions')
+    await until(() => all.every(s => s.state === 'open'), 60_000, 'the subscriptions')
     for (let k = 0; k < 20; k++) {
       for (const p of ports) pub.outPort(p.name).emit(k % 64, Math.round(pub.clock.nowUs()))
       await sleep(5)
     }
-    await until(() => all.every(s => s.stats.events === 20), 'the events')
+    await until(() => all.every(s => s.stats.events === 20), 60_000, 'the events')
     const server = await MetricsServer.listen(metrics!, { host: '127.0.0.1', port: 0 })
     const text = await metrics!.scrape()
     const series = text.split('\n').filter(l => l !== '' && !l.startsWith('#')).length
@@ -148,7 +144,7 @@ async function observeCost (): Promise<void> {
     off.push(a * 1000 / SAMPLES)
     on.push(b * 1000 / SAMPLES)
   }
-  const med = (xs: number[]): number => round([...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)], 1)
+  const med = (xs: number[]): number => round(median(xs), 1)
   print({ bench: 'metrics-latency-observe', samples: SAMPLES, rounds: ROUNDS, nsPerSample: med(on), baseline: 'no observer', baselineNsPerSample: med(off), addedNsPerSample: round(med(on) - med(off), 1), addedNsPerBatchOf64: round((med(on) - med(off)) * 64, 0), heldMs: held })
 }
 
@@ -157,8 +153,8 @@ async function streamRound (on: boolean, libp2p = true): Promise<{ eventsPerS: n
   const { node: sub, metrics } = await withMetrics(on, { name: 'sub' }, libp2p)
   try {
     const s = sub.subscribe(pub.multiaddrs[0], 'spikes')
-    await until(() => s.state === 'open', 'the subscription')
-    await until(() => sub.peers.get(pub.peerId)?.estimated === true, 'the clock estimate')
+    await until(() => s.state === 'open', 60_000, 'the subscription')
+    await until(() => sub.peers.get(pub.peerId)?.estimated === true, 60_000, 'the clock estimate')
     const port = pub.outPort('spikes')
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
@@ -170,7 +166,7 @@ async function streamRound (on: boolean, libp2p = true): Promise<{ eventsPerS: n
       sent += n
       await new Promise(resolve => setImmediate(resolve))
     }
-    await until(() => s.stats.events + s.stats.lostEvents + s.stats.gapEvents >= EVENTS, 'the events')
+    await until(() => s.stats.events + s.stats.lostEvents + s.stats.gapEvents >= EVENTS, 60_000, 'the events')
     const wallS = (performance.now() - t0) / 1000
     const cpu = process.cpuUsage(cpu0)
     if (on && (s.latency.count === 0 || metrics === undefined)) throw new Error('no latency recorded with metrics on')
@@ -191,18 +187,17 @@ async function streamCost (): Promise<void> {
     on.push(await streamRound(true))
     own.push(await streamRound(true, false))
   }
-  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   print({
     bench: 'metrics-stream',
     events: EVENTS,
     rounds: ROUNDS,
-    eventsPerS: med(on.map(x => x.eventsPerS)),
-    cpuUsPerEvent: med(on.map(x => x.cpuUsPerEvent)),
-    withoutLibp2pEventsPerS: med(own.map(x => x.eventsPerS)),
-    withoutLibp2pCpuUsPerEvent: med(own.map(x => x.cpuUsPerEvent)),
+    eventsPerS: median(on.map(x => x.eventsPerS)),
+    cpuUsPerEvent: median(on.map(x => x.cpuUsPerEvent)),
+    withoutLibp2pEventsPerS: median(own.map(x => x.eventsPerS)),
+    withoutLibp2pCpuUsPerEvent: median(own.map(x => x.cpuUsPerEvent)),
     baseline: 'metrics off',
-    baselineEventsPerS: med(off.map(x => x.eventsPerS)),
-    baselineCpuUsPerEvent: med(off.map(x => x.cpuUsPerEvent)),
+    baselineEventsPerS: median(off.map(x => x.eventsPerS)),
+    baselineCpuUsPerEvent: median(off.map(x => x.cpuUsPerEvent)),
     runs: { on, withoutLibp2p: own, off },
     heldMs: held
   })

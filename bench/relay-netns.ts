@@ -13,7 +13,8 @@
  * process, in its own namespace; they all read the machine's one realtime clock (network namespaces share
  * it), and `clock_spread_us` reports how far the processes' clocks (performance.timeOrigin + now, the
  * nodes' SystemClock) disagreed about it. The measuring halves are bench/relay.ts's `produceMax`,
- * `producePaced`, `receive` and `summarise`.
+ * `producePaced`, `receive`, `drained`, `throughputOf` and `summarise`; the options and the figures of each
+ * line are its `parseRelayArgs`, `throughputLine` and `latencyLine`.
  *
  * Child roles (`--role pub|sub`) are this same file, run inside the namespaces; they take JSON-line
  * commands on stdin and answer on stdout.
@@ -28,37 +29,27 @@ import type { ChildProcess } from 'node:child_process'
 import { createNode } from '../src/hosting/start.ts'
 import { createTopology, leftovers } from '../test/helpers/netns.ts'
 import type { Topology } from '../test/helpers/netns.ts'
-import { CHANNELS, produceMax, producePaced, receive, summarise } from './relay.ts'
-import type { Received } from './relay.ts'
+import { PORT, PUBLISHER, drained, latencyLine, parseRelayArgs, produceMax, producePaced, receive, summarise, throughputLine, throughputOf } from './relay.ts'
+import type { Received, ThroughputResult } from './relay.ts'
 import { printer, round, sleep } from './report.ts'
+import { clockBase } from './stream-roles.ts'
 
 const SELF = fileURLToPath(import.meta.url)
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 const RELAY_PORT = 4040
 const DIRECT_PORT = 4041
-const PORT = 'spikes'
 
 function reply (o: unknown): void {
   process.stdout.write(JSON.stringify(o) + '\n')
 }
 
-/**
- * This process's performance clock (what SystemClock reads) − the machine's monotonic clock, µs: the same in
- * every process when their clocks agree; compared across processes for clock_spread_us.
- */
-function clockDelta (): number {
-  return (performance.timeOrigin + performance.now()) * 1000 - Number(process.hrtime.bigint() / 1000n)
-}
-
 /** A child: a publisher (`--relay` given: listens nowhere, reserves on the relay) or the subscriber. */
 async function child (role: string, relay: string | undefined): Promise<void> {
-  const ports = [{ name: PORT, direction: 'out' as const, channels: CHANNELS }]
-  const limits = { queueEvents: 262_144 }
   const node = role === 'sub'
     ? await createNode({ name: 'bench-sub', listen: [] })
     : relay !== undefined
-      ? await createNode({ name: 'bench-relayed', listen: [], relays: [relay], ports, limits, maxBatchEvents: 16_384 })
-      : await createNode({ name: 'bench-direct', listen: [`/ip4/0.0.0.0/tcp/${DIRECT_PORT}`], ports, limits, maxBatchEvents: 16_384 })
+      ? await createNode({ name: 'bench-relayed', listen: [], relays: [relay], ...PUBLISHER })
+      : await createNode({ name: 'bench-direct', listen: [`/ip4/0.0.0.0/tcp/${DIRECT_PORT}`], ...PUBLISHER })
   if (relay !== undefined) await node.relaysReserved({ signal: AbortSignal.timeout(30_000) })
   reply({ event: 'ready', peer: node.peerId, addrs: node.multiaddrs })
   let current: { received: Received, close: () => Promise<void> } | undefined
@@ -66,7 +57,9 @@ async function child (role: string, relay: string | undefined): Promise<void> {
   lines.on('line', line => {
     const m = JSON.parse(line) as { id: number, cmd: string, [k: string]: unknown }
     const run = async (): Promise<unknown> => {
-      if (m.cmd === 'clock') return { delta: clockDelta() }
+      // This process's clock (what SystemClock reads) − the machine's monotonic clock: the same in every
+      // process when their clocks agree; compared across processes for clock_spread_us.
+      if (m.cmd === 'clock') return { delta: clockBase() }
       // Emitted counts of the port are totals since the start: each run reports its own.
       const before = role === 'sub' ? 0 : node.outPort(PORT).stats.emitted
       if (m.cmd === 'max') {
@@ -85,22 +78,11 @@ async function child (role: string, relay: string | undefined): Promise<void> {
       if (m.cmd === 'finish') {
         const c = current!
         const emitted = m.emitted as number
-        let last = -1
-        let still = 0
-        while (c.received.events < emitted && still < 20) {
-          await sleep(100)
-          still = c.received.events === last ? still + 1 : 0
-          last = c.received.events
-        }
+        await drained(c.received, emitted)
         await c.close()
         const r = c.received
-        const seconds = Math.max(r.lastUs - r.firstUs, 1) / 1e6
         return {
-          spikesPerSecond: r.events / seconds,
-          received: r.events,
-          lost: emitted - r.events,
-          gaps: r.gaps,
-          notices: r.lost,
+          ...throughputOf(r, emitted),
           latency: m.latency === true ? summarise(r, emitted) : undefined,
           minLatencyUs: r.latencies.length > 0 ? Math.min(...r.latencies) : undefined
         }
@@ -142,24 +124,11 @@ class Remote {
   }
 }
 
-interface Finished { spikesPerSecond: number, received: number, lost: number, gaps: number, notices: number, latency?: ReturnType<typeof summarise>, minLatencyUs?: number }
+interface Finished extends ThroughputResult { latency?: ReturnType<typeof summarise>, minLatencyUs?: number }
 
-export async function main (): Promise<void> {
-  const { values: args } = parseArgs({
-    options: {
-      netns: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      seconds: { type: 'string', default: '5' },
-      'latency-seconds': { type: 'string', default: '5' },
-      chunk: { type: 'string', default: '4096' },
-      queue: { type: 'string', default: '65536' },
-      rate: { type: 'string', default: '1000' }
-    }
-  })
-  const print = printer(args.json)
-  const seconds = Number(args.seconds)
-  const latencySeconds = Number(args['latency-seconds'])
-  const rateHz = Number(args.rate)
+async function main (): Promise<void> {
+  const { json, seconds, latencySeconds, chunk, queue, rateHz } = parseRelayArgs()
+  const print = printer(json)
   const topo = await createTopology({ labs: ['a', 'b'], publicHost: true })
   const tmp = await mkdtemp(join(tmpdir(), 'spikewire-bench-relay-netns-'))
   const remotes: Remote[] = []
@@ -192,7 +161,7 @@ export async function main (): Promise<void> {
 
     const throughput = async (pub: Remote, target: string): Promise<Finished> => {
       await sub.call('receive', { target, latency: false })
-      const p = await pub.call<{ emitted: number }>('max', { seconds, chunk: Number(args.chunk), queue: Number(args.queue) })
+      const p = await pub.call<{ emitted: number }>('max', { seconds, chunk, queue })
       return await sub.call<Finished>('finish', { emitted: p.emitted })
     }
     const latency = async (pub: Remote, target: string): Promise<Finished> => {
@@ -205,16 +174,7 @@ export async function main (): Promise<void> {
     const td = await throughput(direct, targets.direct)
     const tr = await throughput(relayed, targets.relayed)
     print({
-      bench: 'relay-netns-throughput',
-      seconds,
-      spikes_per_s: round(tr.spikesPerSecond),
-      lost: tr.lost,
-      gaps: tr.gaps,
-      loss_notices: tr.notices,
-      baseline_spikes_per_s: round(td.spikesPerSecond),
-      baseline_lost: td.lost,
-      baseline_gaps: td.gaps,
-      ratio: round(tr.spikesPerSecond / td.spikesPerSecond, 3),
+      ...throughputLine('relay-netns-throughput', seconds, tr, td),
       paths,
       note: 'relayed across two NATs vs direct through one NAT, same run; each node its own process and namespace; the emitter waits on backpressure, so zero loss is expected on both'
     })
@@ -223,21 +183,7 @@ export async function main (): Promise<void> {
     const ld = ldFull.latency!
     const lr = lrFull.latency!
     print({
-      bench: 'relay-netns-latency',
-      rate_hz: rateHz,
-      seconds: latencySeconds,
-      events: lr.events,
-      lost: lr.lost,
-      p50_us: round(lr.p50Us, 1),
-      p99_us: round(lr.p99Us, 1),
-      max_us: round(lr.maxUs, 1),
-      baseline_events: ld.events,
-      baseline_lost: ld.lost,
-      baseline_p50_us: round(ld.p50Us, 1),
-      baseline_p99_us: round(ld.p99Us, 1),
-      baseline_max_us: round(ld.maxUs, 1),
-      added_p50_us: round(lr.p50Us - ld.p50Us, 1),
-      added_p99_us: round(lr.p99Us - ld.p99Us, 1),
+      ...latencyLine('relay-netns-latency', rateHz, latencySeconds, lr, ld),
       clock_spread_us: clockSpreadUs,
       min_us: round(lrFull.minLatencyUs ?? NaN, 1),
       baseline_min_us: round(ldFull.minLatencyUs ?? NaN, 1),

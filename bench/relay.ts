@@ -17,7 +17,8 @@
  * functions take the nodes and the address to subscribe to, so another topology (network namespaces, a relay
  * on another host) can call them with its own: `measureThroughput`, `measureLatency`; and their two halves
  * for a publisher and a subscriber in different processes: `produceMax` / `producePaced` (publisher side) and
- * `receive` (subscriber side, with `summarise`).
+ * `receive` (subscriber side, with `drained`, `throughputOf` and `summarise`). The options (`parseRelayArgs`)
+ * and the result lines (`throughputLine`, `latencyLine`) are bench/relay-netns.ts's too.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -30,13 +31,40 @@ import { createNode } from '../src/hosting/start.ts'
 import type { SpikewireNode } from '../src/node/node.ts'
 import type { Subscription } from '../src/protocols/events/subscription.ts'
 import { printer, quantile, round, sleep } from './report.ts'
+import { CHANNELS, QUEUE_EVENTS, nowUs } from './stream-roles.ts'
 
-export const CHANNELS = 1024
-const PORT = 'spikes'
+export const PORT = 'spikes'
 
-/** Microseconds on the clock every node of this process timestamps with. */
-function nowUs (): number {
-  return (performance.timeOrigin + performance.now()) * 1000
+/** What the publishers are created with (name and listen addresses aside): one out port, `PORT`. */
+export const PUBLISHER = {
+  ports: [{ name: PORT, direction: 'out' as const, channels: CHANNELS }],
+  limits: { queueEvents: QUEUE_EVENTS },
+  maxBatchEvents: 16_384
+}
+
+export interface RelayArgs { json: boolean, seconds: number, latencySeconds: number, chunk: number, queue: number, rateHz: number }
+
+/** The command line of both relay benches (--netns picks the namespace one). */
+export function parseRelayArgs (): RelayArgs {
+  const { values: args } = parseArgs({
+    options: {
+      netns: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      seconds: { type: 'string', default: '5' },
+      'latency-seconds': { type: 'string', default: '5' },
+      chunk: { type: 'string', default: '4096' },
+      queue: { type: 'string', default: '65536' },
+      rate: { type: 'string', default: '1000' }
+    }
+  })
+  return {
+    json: args.json,
+    seconds: Number(args.seconds),
+    latencySeconds: Number(args['latency-seconds']),
+    chunk: Number(args.chunk),
+    queue: Number(args.queue),
+    rateHz: Number(args.rate)
+  }
 }
 
 export interface Produced { emitted: number, dropped: number, seconds: number }
@@ -146,7 +174,7 @@ export async function receive (sub: SpikewireNode, target: string, latency: bool
 }
 
 /** Wait until `received` has `count` events or nothing more arrives for 2 s. */
-async function drained (received: Received, count: number): Promise<void> {
+export async function drained (received: Received, count: number): Promise<void> {
   let last = -1
   let still = 0
   while (received.events < count && still < 20) {
@@ -166,6 +194,11 @@ export async function measureThroughput (sub: SpikewireNode, pub: SpikewireNode,
   const emitted = p.emitted - before
   await drained(received, emitted)
   await subscription.close()
+  return throughputOf(received, emitted)
+}
+
+/** The throughput figures of what `received` counted against `emitted` (its rate: first to last batch). */
+export function throughputOf (received: Received, emitted: number): ThroughputResult {
   const seconds = Math.max(received.lastUs - received.firstUs, 1) / 1e6
   return { spikesPerSecond: received.events / seconds, emitted, received: received.events, lost: emitted - received.events, gaps: received.gaps, notices: received.lost }
 }
@@ -187,6 +220,43 @@ export async function measureLatency (sub: SpikewireNode, pub: SpikewireNode, ta
 export function summarise (received: Received, emitted: number): LatencyResult {
   const lat = received.latencies.slice().sort((a, b) => a - b)
   return { p50Us: quantile(lat, 0.5), p99Us: quantile(lat, 0.99), maxUs: lat.at(-1) ?? NaN, events: lat.length, lost: emitted - received.events }
+}
+
+/** The figures of a throughput line: the relayed run, and the direct one as the baseline. */
+export function throughputLine (bench: string, seconds: number, relayed: ThroughputResult, direct: ThroughputResult): Record<string, unknown> {
+  return {
+    bench,
+    seconds,
+    spikes_per_s: round(relayed.spikesPerSecond),
+    lost: relayed.lost,
+    gaps: relayed.gaps,
+    loss_notices: relayed.notices,
+    baseline_spikes_per_s: round(direct.spikesPerSecond),
+    baseline_lost: direct.lost,
+    baseline_gaps: direct.gaps,
+    ratio: round(relayed.spikesPerSecond / direct.spikesPerSecond, 3)
+  }
+}
+
+/** The figures of a latency line: the relayed run, and the direct one as the baseline. */
+export function latencyLine (bench: string, rateHz: number, seconds: number, relayed: LatencyResult, direct: LatencyResult): Record<string, unknown> {
+  return {
+    bench,
+    rate_hz: rateHz,
+    seconds,
+    events: relayed.events,
+    lost: relayed.lost,
+    p50_us: round(relayed.p50Us, 1),
+    p99_us: round(relayed.p99Us, 1),
+    max_us: round(relayed.maxUs, 1),
+    baseline_events: direct.events,
+    baseline_lost: direct.lost,
+    baseline_p50_us: round(direct.p50Us, 1),
+    baseline_p99_us: round(direct.p99Us, 1),
+    baseline_max_us: round(direct.maxUs, 1),
+    added_p50_us: round(relayed.p50Us - direct.p50Us, 1),
+    added_p99_us: round(relayed.p99Us - direct.p99Us, 1)
+  }
 }
 
 /** A `spikewire relay` child process on loopback; resolves with its TCP address once it has started. */
@@ -225,61 +295,27 @@ async function main (): Promise<void> {
     process.exitCode = await new Promise<number>(resolve => netns.on('exit', code => { resolve(code ?? 1) }))
     return
   }
-  const { values: args } = parseArgs({
-    options: {
-      json: { type: 'boolean', default: false },
-      seconds: { type: 'string', default: '5' },
-      'latency-seconds': { type: 'string', default: '5' },
-      chunk: { type: 'string', default: '4096' },
-      queue: { type: 'string', default: '65536' },
-      rate: { type: 'string', default: '1000' }
-    }
-  })
+  const args = parseRelayArgs()
   const print = printer(args.json)
-  const seconds = Number(args.seconds)
-  const latencySeconds = Number(args['latency-seconds'])
-  const rateHz = Number(args.rate)
   const relay = await startRelayProcess({ name: 'bench-relay', listen: ['/ip4/127.0.0.1/tcp/0'], reservations: '*' })
-  const ports = [{ name: PORT, direction: 'out' as const, channels: CHANNELS }]
-  const limits = { queueEvents: 262_144 }
-  const direct = await createNode({ name: 'bench-direct', listen: ['/ip4/127.0.0.1/tcp/0'], ports, limits, maxBatchEvents: 16_384 })
-  const relayed = await createNode({ name: 'bench-relayed', listen: [], relays: [relay.addr], ports, limits, maxBatchEvents: 16_384 })
+  const direct = await createNode({ name: 'bench-direct', listen: ['/ip4/127.0.0.1/tcp/0'], ...PUBLISHER })
+  const relayed = await createNode({ name: 'bench-relayed', listen: [], relays: [relay.addr], ...PUBLISHER })
   await relayed.relaysReserved({ signal: AbortSignal.timeout(20_000) })
   const sub = await createNode({ name: 'bench-sub', listen: [] })
   const paths = { direct: { pub: direct, target: direct.multiaddrs[0] }, relayed: { pub: relayed, target: `${relay.addr}/p2p-circuit/p2p/${relayed.peerId}` } }
   try {
-    const tp = { seconds, chunk: Number(args.chunk), queue: Number(args.queue) }
+    const tp = { seconds: args.seconds, chunk: args.chunk, queue: args.queue }
     const td = await measureThroughput(sub, paths.direct.pub, paths.direct.target, tp)
     const tr = await measureThroughput(sub, paths.relayed.pub, paths.relayed.target, tp)
     print({
-      bench: 'relay-throughput',
-      seconds,
-      spikes_per_s: round(tr.spikesPerSecond),
-      lost: tr.lost,
-      gaps: tr.gaps,
-      loss_notices: tr.notices,
-      baseline_spikes_per_s: round(td.spikesPerSecond),
-      baseline_lost: td.lost,
-      ratio: round(tr.spikesPerSecond / td.spikesPerSecond, 3),
+      ...throughputLine('relay-throughput', args.seconds, tr, td),
       note: 'relayed (loopback, relay in a child process) vs direct (same run); emitter waits on backpressure, so zero loss is expected on both'
     })
-    const lo = { seconds: latencySeconds, rateHz }
+    const lo = { seconds: args.latencySeconds, rateHz: args.rateHz }
     const ld = await measureLatency(sub, paths.direct.pub, paths.direct.target, lo)
     const lr = await measureLatency(sub, paths.relayed.pub, paths.relayed.target, lo)
     print({
-      bench: 'relay-latency',
-      rate_hz: rateHz,
-      seconds: latencySeconds,
-      events: lr.events,
-      lost: lr.lost,
-      p50_us: round(lr.p50Us, 1),
-      p99_us: round(lr.p99Us, 1),
-      max_us: round(lr.maxUs, 1),
-      baseline_p50_us: round(ld.p50Us, 1),
-      baseline_p99_us: round(ld.p99Us, 1),
-      baseline_lost: ld.lost,
-      added_p50_us: round(lr.p50Us - ld.p50Us, 1),
-      added_p99_us: round(lr.p99Us - ld.p99Us, 1),
+      ...latencyLine('relay-latency', args.rateHz, args.latencySeconds, lr, ld),
       note: 'one-way emit -> delivery callback, one clock; relayed vs direct in the same run'
     })
   } finally {

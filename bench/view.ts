@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util'
 import type { CDPSession, Page } from 'playwright-core'
 import { chromiumPath, launch } from '../test/view/browser.ts'
 import type { ViewHooks, ViewState } from '../src/view/page.ts'
+import { sleep } from './report.ts'
 
 declare global {
   interface Window { spikewireView: ViewHooks }
@@ -83,10 +84,6 @@ class Proc {
     await exited
     clearTimeout(timer)
   }
-}
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 async function state (page: Page): Promise<ViewState> {

@@ -29,6 +29,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import type { ProbeResult } from './netns-probe.ts'
 
 const run = promisify(execFile)
 
@@ -47,9 +48,7 @@ const PREFIX = 'sw-'
 const OWNER_DIR = '/tmp/spikewire-netns'
 const PROBE = fileURLToPath(new URL('./netns-probe.ts', import.meta.url))
 
-export const PUBLIC_PREFIX = '198.51.100'
-export const RELAY_IP = `${PUBLIC_PREFIX}.1`
-export const PUBLIC_HOST_IP = `${PUBLIC_PREFIX}.2`
+const PUBLIC_PREFIX = '198.51.100'
 
 export type Availability = { ok: true } | { ok: false, reason: string }
 
@@ -102,7 +101,6 @@ export interface NatCheck {
 export interface Topology {
   id: string
   namespaces: string[]
-  hosts: Record<string, Host>
   relay: Host
   publicHost?: Host
   labs: Lab[]
@@ -251,7 +249,6 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
   live.set(id, { namespaces, children })
   installHooks()
 
-  const hosts: Record<string, Host> = {}
   const addNs = async (ns: string): Promise<void> => {
     namespaces.push(ns)
     await ip(['netns', 'add', ns])
@@ -333,7 +330,6 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
   const topo: Topology = {
     id,
     namespaces,
-    hosts,
     relay: { name: 'relay', role: 'relay', ns: name('pub'), ip: relayIp },
     labs: [],
     lan: [],
@@ -350,7 +346,6 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
     await addNs(pub)
     await bridge(pub)
     await ip(['-n', pub, 'addr', 'add', `${relayIp}/24`, 'dev', 'br0'])
-    hosts.relay = topo.relay
 
     if (spec.publicHost === true) {
       const ns = name('ph')
@@ -359,7 +354,6 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
       await ip(['-n', pub, 'link', 'set', 'ph', 'master', 'br0'])
       await ip(['-n', ns, 'addr', 'add', `${publicHostIp}/24`, 'dev', 'eth0'])
       topo.publicHost = { name: 'public', role: 'public', ns, ip: publicHostIp }
-      hosts.public = topo.publicHost
     }
 
     for (const [k, lab] of labNames.entries()) {
@@ -391,8 +385,6 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
       ].join('\n') + '\n')
       const host: Host = { name: `lab-${lab}`, role: 'lab', ns: hns, ip: `${lanPrefix}.2` }
       const router: Host = { name: `router-${lab}`, role: 'router', ns: rns, ip: wanIp }
-      hosts[host.name] = host
-      hosts[router.name] = router
       topo.labs.push({ name: lab, host, router, prefix: `${lanPrefix}.0/24` })
     }
 
@@ -410,7 +402,6 @@ export async function createTopology (spec: TopologySpec = {}): Promise<Topology
         await ip(['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0'])
         await ip(['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'])
         const host: Host = { name: `lan-${k}`, role: 'lan', ns, ip: addr }
-        hosts[host.name] = host
         topo.lan.push(host)
       }
     }
@@ -443,8 +434,6 @@ export async function routerCounters (topo: Topology, lab: Lab): Promise<RouterC
   }
 }
 
-export interface ProbeOut { host: string, port: number, ok: boolean, seen?: string, error?: string }
-
 /** A TCP listener in `ns` on 0.0.0.0:port that tells each client its address; resolves once listening. */
 export async function startListener (topo: Topology, ns: string, port: number): Promise<ChildProcess> {
   const c = topo.execNode(ns, [PROBE, JSON.stringify({ listen: { host: '0.0.0.0', port } })], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -463,10 +452,10 @@ export async function startListener (topo: Topology, ns: string, port: number): 
 }
 
 /** Dial every target from `ns` in parallel (1.5 s timeout each): who connected, and as which address. */
-export async function probe (topo: Topology, ns: string, targets: Array<{ host: string, port: number }>): Promise<ProbeOut[]> {
+export async function probe (topo: Topology, ns: string, targets: Array<{ host: string, port: number }>): Promise<ProbeResult[]> {
   const r = await topo.run(ns, process.execPath, [PROBE, JSON.stringify({ connect: targets, timeoutMs: 1500 })])
   if (r.code !== 0) throw new Error(`probe in ${ns} exited ${r.code}: ${r.stderr}`)
-  return JSON.parse(r.stdout) as ProbeOut[]
+  return JSON.parse(r.stdout) as ProbeResult[]
 }
 
 /**

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { leftovers, netnsAvailable, tool } from '../helpers/netns.ts'
+import { leftovers, netnsAvailable, sweepStale } from '../helpers/netns.ts'
 import type { NatResult } from '../../examples/nat/run.ts'
 
 const RUN = fileURLToPath(new URL('../../examples/nat/run.ts', import.meta.url))
@@ -44,19 +44,14 @@ nsTest(`three sites in three NATed labs, every link through the relay: usual out
   const exited = new Promise<number | null>(resolve => child.on('exit', resolve))
   t.teardown(async () => {
     // A failed or timed-out run: stop the runner (its exit hooks remove its namespaces), then remove
-    // whatever of this run might still be there.
+    // whatever of this run might still be there (sweepStale: namespaces of runs whose process is gone).
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
       const timer = setTimeout(() => { child.kill('SIGKILL') }, 10_000)
       await exited
       clearTimeout(timer)
     }
-    if (id !== undefined) {
-      for (const ns of await leftovers(id)) {
-        const { execFileSync } = await import('node:child_process')
-        try { execFileSync(tool('ip'), ['netns', 'del', ns]) } catch { /* gone */ }
-      }
-    }
+    await sweepStale()
     await rm(dir, { recursive: true, force: true })
   })
   const timer = setTimeout(() => { child.kill('SIGTERM') }, 160_000)

@@ -7,6 +7,7 @@ import test from 'ava'
 import { createServer } from 'node:net'
 import type { Socket } from 'node:net'
 import { nowUs, startNode, until } from '../helpers/nodes.ts'
+import { DialFailedError } from '../../src/wire/relay-dial.ts'
 import { deadAddr, newKey, relayAddr, startRelay } from './helpers.ts'
 
 test('a node with relays reserves a slot and advertises its /p2p-circuit address', async t => {
@@ -97,6 +98,14 @@ test('a direct dial that fails falls back to each configured relay in turn', asy
   const lonely = await newKey()
   const err = await t.throwsAsync(sub.describe(deadAddr(lonely.id), { signal: AbortSignal.timeout(20_000) }))
   t.truthy(err)
+  t.true(err instanceof DialFailedError, String(err))
+  // dialPeer: the direct dial, then each relay in the order configured.
+  const failed = err as DialFailedError
+  const attempts = ['directly', `through relay ${down}`, `through relay ${relayAddr(relay)}`]
+  t.is(failed.errors.length, attempts.length, failed.message)
+  failed.errors.forEach((e, i) => { t.true(e.message.startsWith(`${attempts[i]}: `), e.message) })
+  const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  t.regex(failed.message, new RegExp(`^cannot reach ${lonely.id}: ${attempts.map(a => `${esc(a)}: .+`).join('; ')}$`, 's'))
 })
 
 test('a direct address that accepts and then never answers (as a black hole) is given up for the relay', async t => {

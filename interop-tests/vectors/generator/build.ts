@@ -4,7 +4,7 @@
  * the fault their code names. Returns file contents keyed by path relative to interop-tests/vectors/.
  */
 import { deepStrictEqual, notStrictEqual, ok, strictEqual } from 'node:assert/strict'
-import { decodeDefault, decodeStrict, enc, encAnyKeys, fromHex, h, readFloat32le, toHex, uleb } from './bytes.ts'
+import { decodeStrict, deterministic, enc, fromHex, h, readFloat32le, toHex, uleb } from './bytes.ts'
 import { batchErrors, batchTypesOk, replayStream } from './check.ts'
 import { formatJson } from './format.ts'
 import { fromCbor, toCbor } from './mapping.ts'
@@ -196,19 +196,6 @@ function buildStream (def: VectorDef): VectorFile {
     fail_at: def.failAt,
     gap: def.gap
   })
-}
-
-/**
- * cborg decodes the bytes (leniently and strictly) and they re-encode to the same bytes (maps assembled by
- * encAnyKeys, since cborg cannot sort keys that are arrays or maps).
- */
-function deterministic (bytes: Uint8Array): boolean {
-  try {
-    decodeDefault(bytes)
-    return toHex(encAnyKeys(decodeStrict(bytes))) === toHex(bytes)
-  } catch {
-    return false
-  }
 }
 
 function eventsOf (map: Map<unknown, unknown>): Event[] {

@@ -154,3 +154,16 @@ export function decodeStrict (bytes: Uint8Array): unknown {
     rejectDuplicateMapKeys: true
   })
 }
+
+/**
+ * cborg decodes the bytes (leniently and strictly) and they re-encode to the same bytes (maps assembled by
+ * encAnyKeys, since cborg cannot sort keys that are arrays or maps).
+ */
+export function deterministic (bytes: Uint8Array): boolean {
+  try {
+    decodeDefault(bytes)
+    return toHex(encAnyKeys(decodeStrict(bytes))) === toHex(bytes)
+  } catch {
+    return false
+  }
+}

@@ -6,12 +6,10 @@
  * taken from src/relay/directory.ts, so the vectors check that code instead of copying it.
  */
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
-import { decodeDefault, decodeStrict, enc, fromHex, toHex } from './bytes.ts'
+import { decodeStrict, deterministic, enc, fromHex, toHex } from './bytes.ts'
 import { ERROR_CODES } from './registry.ts'
 import type { JsonObject } from './mapping.ts'
 import type { VectorFile } from './types.ts'
-
-export const DIRECTORY_TYPES = { 'directory-request': 12, directory: 13 } as const
 
 export type DirectoryMessage =
   | { type: 'directory-request', max: number }
@@ -38,15 +36,6 @@ export function fromCborDirectory (map: Map<unknown, unknown>): DirectoryMessage
   strictEqual(type, 13, 'a directory message')
   const peers = (map.get(1) as Array<Map<unknown, unknown>>).map(e => ({ peer: e.get(1) as string, addrs: e.get(2) as string[] }))
   return { type: 'directory', peers, total: map.get(2) as number }
-}
-
-function deterministic (bytes: Uint8Array): boolean {
-  try {
-    decodeDefault(bytes)
-    return toHex(enc(decodeStrict(bytes))) === toHex(bytes)
-  } catch {
-    return false
-  }
 }
 
 export function buildDirectory (def: DirectoryDef): VectorFile {
